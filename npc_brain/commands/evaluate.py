@@ -1,0 +1,29 @@
+"""`npc-brain eval [MODEL_DIR]`: the card's table side by side, plus NPC metrics."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate a model directory (default: the bundled model)")
+    p.add_argument("model_dir", nargs="?", default=None)
+    p.add_argument("--items", type=int, default=200, help="items per task and split (>= 200 for reports)")
+    p.add_argument("--npc-items", type=int, default=400)
+    p.add_argument("--json", default="eval_report.json", help="where to write the JSON report")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import torch
+
+    from npc_brain.checkpoint import load_model
+    from npc_brain.evaluate import evaluate, format_report, write_report
+
+    torch.set_num_threads(2)
+    model, tok = load_model(args.model_dir)
+    report = evaluate(model, tok, args.items, args.npc_items)
+    print(format_report(report))
+    write_report(report, args.json)
+    print(f"wrote {args.json} ({report['seconds']} s)")
+    return 0
