@@ -18,7 +18,9 @@ class ModelNotFoundError(FileNotFoundError):
     pass
 
 
-def save_model(model: NRMModel, tok: Tokenizer, out_dir: str | Path, info: dict | None = None) -> Path:
+def save_model(
+    model: NRMModel, tok: Tokenizer, out_dir: str | Path, info: dict | None = None
+) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.cfg.save(out / "config.json")
@@ -41,7 +43,9 @@ def load_model(model_dir: str | Path | None = None) -> tuple[NRMModel, Tokenizer
     model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
     tok = Tokenizer.load(d / "tokenizer.json")
     if tok.vocab_size > model.cfg.vocab_size:
-        raise ValueError(f"{d}: tokenizer has {tok.vocab_size} ids, model only {model.cfg.vocab_size}")
+        raise ValueError(
+            f"{d}: tokenizer has {tok.vocab_size} ids, model only {model.cfg.vocab_size}"
+        )
     return model.eval(), tok
 
 

@@ -111,7 +111,9 @@ class TraceConstraint:
                 return v.only(v.think_end)
             return v.only(v.step, v.think_end)
         if s in ("step_first", "step"):
-            must_close = self.left <= self._close_reserve or self.step_tokens >= self.max_step_tokens
+            must_close = (
+                self.left <= self._close_reserve or self.step_tokens >= self.max_step_tokens
+            )
             if must_close:
                 return v.only(v.newline)
             return v.plain_no_newline if s == "step_first" else v.plain

@@ -28,7 +28,15 @@ CARD = {
     "sorting": 0.0,
     "cot_format": 100.0,
 }
-ANSWER_TASKS = ("arithmetic", "two_step", "even_odd", "comparison", "pattern", "word_problem", "sorting")
+ANSWER_TASKS = (
+    "arithmetic",
+    "two_step",
+    "even_odd",
+    "comparison",
+    "pattern",
+    "word_problem",
+    "sorting",
+)
 EVAL_SEED = 20261124
 
 
@@ -83,12 +91,19 @@ def make_examples(task: str, n: int, split: str, seed: int = EVAL_SEED) -> list[
 def task_accuracy(outcomes: list[Outcome], task: str) -> float:
     from npc_brain.data import reasoning
 
-    ok = sum(o.parsed is not None and reasoning.check(task, o.parsed.text, o.example.answer) for o in outcomes)
+    ok = sum(
+        o.parsed is not None and reasoning.check(task, o.parsed.text, o.example.answer)
+        for o in outcomes
+    )
     return 100.0 * ok / max(1, len(outcomes))
 
 
 def format_rate(outcomes: list[Outcome]) -> float:
-    return 100.0 * sum(o.parsed is not None and len(o.parsed.steps) > 0 for o in outcomes) / max(1, len(outcomes))
+    return (
+        100.0
+        * sum(o.parsed is not None and len(o.parsed.steps) > 0 for o in outcomes)
+        / max(1, len(outcomes))
+    )
 
 
 def step_answer_consistent(steps: tuple[str, ...], answer: str) -> bool:
@@ -102,16 +117,27 @@ def npc_metrics(model: NRMModel, tok: Tokenizer, n: int, verbose: bool = True) -
     examples = make_examples("npc", n, "test")
     desc = "npc constrained" if verbose else None
     cons = run_examples(model, tok, examples, constrained=True, desc=desc)
-    free = run_examples(model, tok, examples, constrained=False, desc="npc free" if verbose else None)
+    free = run_examples(
+        model, tok, examples, constrained=False, desc="npc free" if verbose else None
+    )
     pct = lambda k: 100.0 * k / max(1, n)  # noqa: E731
     return {
-        "teacher_agreement": pct(sum(o.parsed is not None and o.parsed.text == o.example.answer for o in cons)),
-        "valid_action": pct(sum(o.parsed is not None and o.parsed.text in o.example.options for o in cons)),
+        "teacher_agreement": pct(
+            sum(o.parsed is not None and o.parsed.text == o.example.answer for o in cons)
+        ),
+        "valid_action": pct(
+            sum(o.parsed is not None and o.parsed.text in o.example.options for o in cons)
+        ),
         "format": pct(sum(o.parsed is not None for o in cons)),
         "step_answer_consistency": pct(
-            sum(o.parsed is not None and step_answer_consistent(o.parsed.steps, o.parsed.text) for o in cons)
+            sum(
+                o.parsed is not None and step_answer_consistent(o.parsed.steps, o.parsed.text)
+                for o in cons
+            )
         ),
-        "unconstrained_agreement": pct(sum(o.parsed is not None and o.parsed.text == o.example.answer for o in free)),
+        "unconstrained_agreement": pct(
+            sum(o.parsed is not None and o.parsed.text == o.example.answer for o in free)
+        ),
         "unconstrained_valid_action": pct(
             sum(o.parsed is not None and o.parsed.text in o.example.options for o in free)
         ),
@@ -125,9 +151,13 @@ def quick_scores(model: NRMModel, tok: Tokenizer, n: int) -> dict[str, float]:
     model.eval()
     scores = {}
     for task in ANSWER_TASKS:
-        scores[task] = task_accuracy(run_examples(model, tok, make_examples(task, n, "test", 7)), task) / 100
+        scores[task] = (
+            task_accuracy(run_examples(model, tok, make_examples(task, n, "test", 7)), task) / 100
+        )
     outs = run_examples(model, tok, make_examples("npc", n, "test", 7), constrained=True)
-    scores["npc"] = sum(o.parsed is not None and o.parsed.text == o.example.answer for o in outs) / max(1, n)
+    scores["npc"] = sum(
+        o.parsed is not None and o.parsed.text == o.example.answer for o in outs
+    ) / max(1, n)
     model.train(was_training)
     return scores
 
@@ -148,7 +178,9 @@ def evaluate(model: NRMModel, tok: Tokenizer, n: int = 200, npc_n: int = 400) ->
     report["cot_format"] = format_rate(all_outcomes + cot)
     report["average"] = sum(report["tasks"][t]["test"] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
     for split in ("heldout_phrasing", "hard"):
-        report[f"average_{split}"] = sum(report["tasks"][t][split] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
+        report[f"average_{split}"] = sum(report["tasks"][t][split] for t in ANSWER_TASKS) / len(
+            ANSWER_TASKS
+        )
     report["npc"] = npc_metrics(model, tok, npc_n)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
@@ -166,7 +198,9 @@ def format_report(report: dict) -> str:
         lines.append(
             f"| {CARD_NAMES[t]} | {CARD[t]:.1f}% | {r['test']:.1f}% | {r['heldout_phrasing']:.1f}% | {r['hard']:.1f}% |"
         )
-    lines.append(f"| {CARD_NAMES['cot_format']} | {CARD['cot_format']:.1f}% | {report['cot_format']:.1f}% | | |")
+    lines.append(
+        f"| {CARD_NAMES['cot_format']} | {CARD['cot_format']:.1f}% | {report['cot_format']:.1f}% | | |"
+    )
     card_avg = sum(CARD[t] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
     lines.append(
         f"| **Average (7 answer tasks)** | {card_avg:.1f}% | {report['average']:.1f}% |"
@@ -174,7 +208,9 @@ def format_report(report: dict) -> str:
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
-    lines.append(f"\n{report['items_per_task']} items per task and split; {report['parameters']:,} parameters.")
+    lines.append(
+        f"\n{report['items_per_task']} items per task and split; {report['parameters']:,} parameters."
+    )
     return "\n".join(lines)
 
 

@@ -51,11 +51,19 @@ class KVCache:
         n = int(pos.max()) + 1
         mask = (torch.arange(n, device=pos.device) <= pos.unsqueeze(-1)).unsqueeze(1)
         end = start + b
-        return [KVSlot(self.k[i, start:end], self.v[i, start:end], pos, mask) for i in range(self.shape[0])]
+        return [
+            KVSlot(self.k[i, start:end], self.v[i, start:end], pos, mask)
+            for i in range(self.shape[0])
+        ]
 
 
 def forward_rows(
-    model: NRMModel, cache: KVCache, start: int, ids: torch.Tensor, pos: torch.Tensor, last: torch.Tensor
+    model: NRMModel,
+    cache: KVCache,
+    start: int,
+    ids: torch.Tensor,
+    pos: torch.Tensor,
+    last: torch.Tensor,
 ) -> torch.Tensor:
     """Run ids (B, T) at positions pos through the cache rows; logits at column `last` (B,)."""
     h = model.hidden(ids, pos, cache.slots(start, pos))
@@ -72,7 +80,7 @@ class GenRequest:
     seed: int | None = None
     answer_options: list[str] | None = None
     enforce_format: bool = True
-    max_steps: int = 8
+    max_steps: int = 16
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,9 @@ class Engine:
         if not req.prompt_ids:
             raise ValueError("empty prompt")
         if len(req.prompt_ids) >= self.max_len:
-            raise ValueError(f"prompt is {len(req.prompt_ids)} tokens; the model's limit is {self.max_len - 1}")
+            raise ValueError(
+                f"prompt is {len(req.prompt_ids)} tokens; the model's limit is {self.max_len - 1}"
+            )
         rng = None
         if req.temperature > 0:
             rng = torch.Generator().manual_seed(req.seed if req.seed is not None else torch.seed())
@@ -170,7 +180,9 @@ class Engine:
         rows = self._rows
         ids = torch.tensor([[s.last] for s in rows])
         pos = torch.tensor([[s.pos] for s in rows])
-        logits = forward_rows(self.model, self.cache, 0, ids, pos, torch.zeros(len(rows), dtype=torch.long))
+        logits = forward_rows(
+            self.model, self.cache, 0, ids, pos, torch.zeros(len(rows), dtype=torch.long)
+        )
         for s in rows:
             s.pos += 1
         return self._emit(list(rows), logits)
@@ -294,5 +306,12 @@ def generate_one(
         out.append(tid)
         if tid == stop_id or len(out) >= max_new_tokens or p >= limit:
             return out
-        logits = forward_rows(model, cache, 0, torch.tensor([[tid]]), torch.tensor([[p]]), torch.zeros(1, dtype=torch.long))[0]
+        logits = forward_rows(
+            model,
+            cache,
+            0,
+            torch.tensor([[tid]]),
+            torch.tensor([[p]]),
+            torch.zeros(1, dtype=torch.long),
+        )[0]
         p += 1

@@ -82,6 +82,13 @@ def hour_to_time(hour: float) -> str:
     return "night"
 
 
+def _bounded(value: Any, limit: int, what: str) -> Any:
+    # Checked before cleaning so an oversize list costs nothing to reject.
+    if isinstance(value, (list, dict)) and len(value) > limit:
+        raise ValueError(f"at most {limit} {what}, got {len(value)}")
+    return value
+
+
 def _to_int(value: Any) -> Any:
     # Games often keep stats as floats; the prompt shows whole numbers.
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
@@ -138,17 +145,23 @@ class NPCState(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=64)]
     name: Name
     role: Annotated[str, Field(min_length=1, max_length=24)] = "villager"
-    traits: Annotated[list[Annotated[str, Field(min_length=1, max_length=24)]], Field(max_length=MAX_TRAITS)] = []
+    traits: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=24)]], Field(max_length=MAX_TRAITS)
+    ] = []
     health: Stat = 100
     hunger: Stat = 0
     energy: Stat = 100
     gold: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
-    inventory: Annotated[dict[Name, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=MAX_INVENTORY)] = {}
+    inventory: Annotated[
+        dict[Name, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=MAX_INVENTORY)
+    ] = {}
     perception: Annotated[list[Perception], Field(max_length=MAX_PERCEPTION)] = []
     time_of_day: str = "day"
     location: Annotated[str, Field(max_length=MAX_LOCATION)] = ""
     goal: Annotated[str, Field(max_length=MAX_GOAL)] | None = None
-    memory: Annotated[list[Annotated[str, Field(max_length=MAX_MEMORY_ITEM)]], Field(max_length=MAX_MEMORY)] = []
+    memory: Annotated[
+        list[Annotated[str, Field(max_length=MAX_MEMORY_ITEM)]], Field(max_length=MAX_MEMORY)
+    ] = []
 
     @field_validator("id", mode="before")
     @classmethod
@@ -172,7 +185,7 @@ class NPCState(BaseModel):
     @field_validator("traits", mode="before")
     @classmethod
     def _traits(cls, v: Any) -> Any:
-        if not isinstance(v, list):
+        if not isinstance(_bounded(v, MAX_TRAITS, "traits"), list):
             return v
         out: list[Any] = []
         for t in v:
@@ -185,16 +198,21 @@ class NPCState(BaseModel):
     @field_validator("inventory", mode="before")
     @classmethod
     def _inventory(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
+        if not isinstance(_bounded(v, MAX_INVENTORY, "inventory items"), dict):
             return v
         return {_clean_text(k, "inventory item names"): _to_int(n) for k, n in v.items()}
 
     @field_validator("memory", mode="before")
     @classmethod
     def _memory(cls, v: Any) -> Any:
-        if not isinstance(v, list):
+        if not isinstance(_bounded(v, MAX_MEMORY, "memory entries"), list):
             return v
         return [_clean_text(m, "memory entries") for m in v]
+
+    @field_validator("perception", mode="before")
+    @classmethod
+    def _perception(cls, v: Any) -> Any:
+        return _bounded(v, MAX_PERCEPTION, "perceived entities")
 
     @field_validator("health", "hunger", "energy", "gold", mode="before")
     @classmethod

@@ -105,7 +105,9 @@ class Tokenizer:
                 if part not in SPECIALS:
                     counts.update(c for c in chunks(part) if len(c.encode()) > 1)
         room = vocab_size - len(SPECIALS) - N_BYTES
-        ranked = sorted((c for c, n in counts.items() if n >= min_count), key=lambda c: (-counts[c], c))
+        ranked = sorted(
+            (c for c, n in counts.items() if n >= min_count), key=lambda c: (-counts[c], c)
+        )
         return cls(ranked[:room])
 
 

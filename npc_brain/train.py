@@ -35,7 +35,7 @@ DEFAULT_MIXTURE = {
 class TrainConfig(BaseModel):
     model: NRMConfig = Field(default_factory=NRMConfig)
     mixture: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIXTURE))
-    steps: int = 6000
+    steps: int = 4000
     batch_size: int = 48
     pool_batches: int = 8  # examples are drawn this many batches at a time, sorted by length
     lr: float = 3e-3
@@ -46,7 +46,7 @@ class TrainConfig(BaseModel):
     seed: int = 1234
     tokenizer_samples: int = 30000
     eval_every: int = 1000
-    eval_items: int = 24
+    eval_items: int = 16
     ckpt_every: int = 250
     threads: int = 2
 
@@ -57,8 +57,13 @@ PRESETS: dict[str, dict] = {
     # A few seconds: the pipeline test and smoke runs.
     "tiny": {
         "model": {"d_model": 64, "n_heads": 2, "d_ff": 128, "max_seq_len": 512, "lora_rank": 4},
-        "steps": 30, "batch_size": 8, "tokenizer_samples": 2000, "eval_every": 0, "ckpt_every": 10,
-        "warmup": 5, "lr": 3e-3,
+        "steps": 30,
+        "batch_size": 8,
+        "tokenizer_samples": 2000,
+        "eval_every": 0,
+        "ckpt_every": 10,
+        "warmup": 5,
+        "lr": 3e-3,
     },
     # The shipped model.
     "default": {},
@@ -131,7 +136,10 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
 def make_optimizer(model: NRMModel, cfg: TrainConfig) -> torch.optim.Optimizer:
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for n, p in model.named_parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": rest, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98))
 
 
@@ -187,7 +195,17 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, device: s
         if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
             _quick_eval(model, tok, cfg, bar)
         if cfg.ckpt_every and (step % cfg.ckpt_every == 0 or step == cfg.steps):
-            _save_ckpt(ckpt_path, model, opt, rng, batcher, tok, step, time.perf_counter() - t0, tokens_seen)
+            _save_ckpt(
+                ckpt_path,
+                model,
+                opt,
+                rng,
+                batcher,
+                tok,
+                step,
+                time.perf_counter() - t0,
+                tokens_seen,
+            )
     bar.close()
     wall = time.perf_counter() - t0
     info = {

@@ -8,7 +8,9 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a model directory (default: the bundled model)")
     p.add_argument("model_dir", nargs="?", default=None)
-    p.add_argument("--items", type=int, default=200, help="items per task and split (>= 200 for reports)")
+    p.add_argument(
+        "--items", type=int, default=200, help="items per task and split (>= 200 for reports)"
+    )
     p.add_argument("--npc-items", type=int, default=400)
     p.add_argument("--json", default="eval_report.json", help="where to write the JSON report")
     p.set_defaults(func=_run)

@@ -17,13 +17,18 @@ def _rest(s: str) -> str:
     return s or "0"
 
 
+def _final_carry(carry: int, so_far: str) -> str:
+    """Once both numbers are used up, a leftover carry is written as the top digit."""
+    return f"carry {carry}: write {carry}, so far {carry}{so_far}"
+
+
 def add_steps(a: int, b: int) -> list[str]:
     """`a + b` for a, b >= 0, right to left with carries; ends with `a + b = sum`."""
     if a < 0 or b < 0:
         raise ValueError(f"add_steps needs non-negative operands, got {a} and {b}")
     sa, sb, carry, so_far = str(a), str(b), 0, ""
     steps = []
-    while sa or sb or carry:
+    while sa or sb:
         da, db = _digit(sa), _digit(sb)
         total = da + db + carry
         head = f"{_rest(sa)} + {_rest(sb)}" + (f" carry {carry}" if carry else "")
@@ -33,6 +38,8 @@ def add_steps(a: int, b: int) -> list[str]:
         tail = f"write {total % 10}" + (f" carry {carry}" if carry else "")
         steps.append(f"{head}: {calc}, {tail}, so far {so_far}")
         sa, sb = sa[:-1], sb[:-1]
+    if carry:
+        steps.append(_final_carry(carry, so_far))
     steps.append(f"{a} + {b} = {a + b}")
     return steps
 
@@ -74,7 +81,7 @@ def mul_steps(a: int, d: int) -> list[str]:
         raise ValueError(f"mul_steps needs a >= 0 and a digit 0-9, got {a} and {d}")
     sa, carry, so_far = str(a), 0, ""
     steps = []
-    while sa or carry:
+    while sa:
         da = _digit(sa)
         product = da * d
         total = product + carry
@@ -85,6 +92,8 @@ def mul_steps(a: int, d: int) -> list[str]:
         tail = f"write {total % 10}" + (f" carry {carry}" if carry else "")
         steps.append(f"{head}: {calc}, {tail}, so far {so_far}")
         sa = sa[:-1]
+    if carry:
+        steps.append(_final_carry(carry, so_far))
     steps.append(f"{a} x {d} = {a * d}")
     return steps
 

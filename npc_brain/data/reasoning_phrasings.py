@@ -86,7 +86,11 @@ PHRASES: dict[str, dict[str, Slot]] = {
                 "Is the number {n} even or odd?",
                 "Decide if {n} is odd or even.",
             ),
-            ("{n}: odd or even?", "Say if {n} is even or odd, please.", "Would you call {n} even or odd?"),
+            (
+                "{n}: odd or even?",
+                "Say if {n} is even or odd, please.",
+                "Would you call {n} even or odd?",
+            ),
         ),
     },
     "comparison": {

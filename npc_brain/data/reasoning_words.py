@@ -9,7 +9,6 @@ stated as the times-table fact that undoes it.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 from npc_brain.data.reasoning_columns import op_steps
 from npc_brain.data.reasoning_phrasings import pick
@@ -51,53 +50,43 @@ class _Sizes:
         self.per = (100, 999) if hard else (2, 99)
 
 
-def _plan(rng: random.Random, hard: bool) -> tuple[str, list[tuple[str, int]], int]:
-    """Draw a story: kind, [(op, number), ...] events after the base, and the base value."""
-    sizes = _Sizes(hard)
-    kind, ops, _ = rng.choices(SHAPES, weights=[w for *_, w in SHAPES])[0]
-    if kind == "share":
-        k, q = rng.randint(2, 9), rng.randint(2, 12)
-        total = k * q
-        events = _events_reaching(rng, list(ops), total, sizes)
-        if events is None:
-            return _plan(rng, hard)
-        base = total - sum(n if op == "+" else -n for op, n in events)
-        return kind, [*events, ("/", k)], base
-    if kind == "mul":
-        base = rng.randint(*sizes.per)
-        k = rng.randint(2, 9)
-        value, events = base * k, [("x", k)]
-    else:
-        base = value = rng.randint(*sizes.start)
-        events = []
-    for op in ops:
-        if op == "-" and value < sizes.change[0]:
-            return _plan(rng, hard)
-        high = min(sizes.change[1], value) if op == "-" else sizes.change[1]
-        n = rng.randint(sizes.change[0], high)
-        value += n if op == "+" else -n
-        events.append((op, n))
-    return kind, events, base
-
-
-def _events_reaching(
-    rng: random.Random, ops: list[str], total: int, sizes: _Sizes
-) -> list[tuple[str, int]] | None:
-    """One +/- event (or none) before sharing, chosen so the start stays positive."""
+def _share_plan(
+    rng: random.Random, ops: tuple[str, ...], sizes: _Sizes
+) -> tuple[list[tuple[str, int]], int]:
+    """Sharing comes last and is exact: pick divisor and quotient, then the events before."""
+    k, q = rng.randint(2, 9), rng.randint(2, 12)
+    total = k * q
     if not ops:
-        return []
-    op = ops[0]
-    if op == "+":
-        if total <= 2:
-            return None
-        n = rng.randint(1, total - 1)
-        return [("+", n)]
-    n = rng.randint(*sizes.change)
-    return [("-", n)]
+        return [("/", k)], total
+    n = rng.randint(1, total - 1) if ops[0] == "+" else rng.randint(*sizes.change)
+    base = total - n if ops[0] == "+" else total + n
+    return [(ops[0], n), ("/", k)], base
 
 
-def key_numbers(kind: str, events: list[tuple[str, int]], base: int) -> str:
-    return f"{kind}|{base}|" + "|".join(f"{op}{n}" for op, n in events)
+def _plan(rng: random.Random, hard: bool) -> tuple[str, list[tuple[str, int]], int]:
+    """Draw a story: kind, the events [(op, number), ...], and the opening amount (for
+    "mul" stories the amount per container, the first event being `x containers`)."""
+    sizes = _Sizes(hard)
+    while True:
+        kind, ops, _ = rng.choices(SHAPES, weights=[w for *_, w in SHAPES])[0]
+        if kind == "share":
+            events, base = _share_plan(rng, ops, sizes)
+            return kind, events, base
+        if kind == "mul":
+            base, k = rng.randint(*sizes.per), rng.randint(2, 9)
+            value, events = base * k, [("x", k)]
+        else:
+            base = value = rng.randint(*sizes.start)
+            events = []
+        for op in ops:
+            if op == "-" and value < sizes.change[0]:
+                break  # nothing left to take away: draw another story
+            high = min(sizes.change[1], value) if op == "-" else sizes.change[1]
+            n = rng.randint(sizes.change[0], high)
+            value += n if op == "+" else -n
+            events.append((op, n))
+        else:
+            return kind, events, base
 
 
 def _story(
@@ -116,8 +105,7 @@ def _story(
     else:
         sentences.append(pick(rng, "word_problem", "start", split).format(**ctx, n=base))
     for op, n in rest:
-        slot = "/" if op == "/" else op
-        sentences.append(pick(rng, "word_problem", slot, split).format(**ctx, n=n, k=n))
+        sentences.append(pick(rng, "word_problem", op, split).format(**ctx, n=n, k=n))
     ask = "ask_share" if kind == "share" else "ask"
     sentences.append(pick(rng, "word_problem", ask, split).format(**ctx))
     return " ".join(sentences), ctx
@@ -131,15 +119,9 @@ def _op_line(op: str, n: int, value: int) -> str:
     return f"{value} shared by {n} friends, so divide: {value} / {n}"
 
 
-def word_problem(
-    rng: random.Random, split: str, accept: Callable[[str], bool]
-) -> tuple[str, list[str], str]:
-    """(prompt, steps, answer) for one story whose number key passes `accept`."""
-    hard = split == "hard"
-    while True:
-        kind, events, base = _plan(rng, hard)
-        if accept(key_numbers(kind, events, base)):
-            break
+def word_problem(rng: random.Random, split: str) -> tuple[str, list[str], str]:
+    """(prompt, steps, answer) for one story; "hard" uses 3-digit quantities."""
+    kind, events, base = _plan(rng, split == "hard")
     prompt, ctx = _story(rng, split, kind, events, base)
     item = ctx["item"]
     steps: list[str] = []

@@ -4,7 +4,14 @@ Used by the GDScript tests (tests/test_godot_*.py) and by the demo's browser pag
 """
 
 from npc_brain.godot_web.page import PageServer, render_page
-from npc_brain.godot_web.pck import PackError, build_pack, class_cache, read_pck, write_pck
+from npc_brain.godot_web.pck import (
+    PackError,
+    build_pack,
+    class_cache,
+    files_from_dir,
+    read_pck,
+    write_pck,
+)
 from npc_brain.godot_web.runner import GodotRunError, RunResult, run_pck
 from npc_brain.godot_web.runtime import RuntimeFetchError, ensure_runtime
 
@@ -17,6 +24,7 @@ __all__ = [
     "build_pack",
     "class_cache",
     "ensure_runtime",
+    "files_from_dir",
     "read_pck",
     "render_page",
     "run_pck",

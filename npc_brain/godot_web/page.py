@@ -67,7 +67,9 @@ engine.startGame().then(
 """
 
 
-def render_page(args: Sequence[str] = (), *, title: str = "npc-brain", fill_window: bool = True) -> str:
+def render_page(
+    args: Sequence[str] = (), *, title: str = "npc-brain", fill_window: bool = True
+) -> str:
     """HTML that boots `PCK_NAME` with `args` (engine args; user args go after "--")."""
     return _PAGE.format(
         title=html.escape(title),

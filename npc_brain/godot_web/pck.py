@@ -11,6 +11,7 @@ import hashlib
 import re
 import struct
 from collections.abc import Mapping
+from pathlib import Path
 
 MAGIC = b"GDPC"
 PACK_FORMAT_VERSION = 3
@@ -59,9 +60,7 @@ def write_pck(files: Mapping[str, bytes]) -> bytes:
         directory += struct.pack("<I", len(encoded)) + encoded
         directory += struct.pack("<QQ", offset, len(data)) + hashlib.md5(data).digest()
         directory += struct.pack("<I", 0)
-    header = MAGIC + struct.pack(
-        "<IIIII", PACK_FORMAT_VERSION, *ENGINE_VERSION, FLAG_REL_FILEBASE
-    )
+    header = MAGIC + struct.pack("<IIIII", PACK_FORMAT_VERSION, *ENGINE_VERSION, FLAG_REL_FILEBASE)
     header += struct.pack("<QQ", FILE_BASE, FILE_BASE + len(blob)) + b"\0" * (16 * 4)
     header = _pad(header, FILE_BASE)
     if len(header) != FILE_BASE:
@@ -104,7 +103,7 @@ def _resolve_base(path: str, scripts: Mapping[str, str], seen: tuple[str, ...] =
     """The base recorded for a class: its `extends` name, following `extends "path"`."""
     if path in seen:
         raise PackError(f"cyclic extends through {path}")
-    name, base = _script_info(path, scripts[path])
+    _, base = _script_info(path, scripts[path])
     if base is None:
         return "RefCounted"
     if not base.startswith('"'):
@@ -135,9 +134,7 @@ def _class_entry(path: str, scripts: Mapping[str, str], name: str) -> str:
 
 def class_cache(files: Mapping[str, bytes]) -> bytes:
     """`global_script_class_cache.cfg` listing every `class_name` among the .gd files."""
-    scripts = {
-        path: data.decode("utf-8") for path, data in files.items() if path.endswith(".gd")
-    }
+    scripts = {path: data.decode("utf-8") for path, data in files.items() if path.endswith(".gd")}
     entries: list[tuple[str, str]] = []
     owners: dict[str, str] = {}
     for path in sorted(scripts):
@@ -157,3 +154,25 @@ def build_pack(files: Mapping[str, bytes]) -> bytes:
     full = dict(files)
     full.setdefault(CLASS_CACHE_PATH, class_cache(files))
     return write_pck(full)
+
+
+def files_from_dir(
+    directory: Path, res_prefix: str = "res://", *, suffixes: tuple[str, ...] = ()
+) -> dict[str, bytes]:
+    """`{res://prefix/relative/path: bytes}` for every file under `directory`.
+
+    Hidden entries (`.godot/`, `.import` caches, dotfiles) are skipped; `suffixes` keeps only
+    files ending in one of them when given.
+    """
+    if not res_prefix.startswith("res://"):
+        raise PackError(f"res_prefix must start with res://, got {res_prefix!r}")
+    prefix = res_prefix if res_prefix.endswith("/") else res_prefix + "/"
+    files: dict[str, bytes] = {}
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory)
+        if not path.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        if suffixes and not path.name.endswith(suffixes):
+            continue
+        files[prefix + rel.as_posix()] = path.read_bytes()
+    return files

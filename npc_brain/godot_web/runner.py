@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from npc_brain.godot_web.page import SCREENSHOT_ACK, PageServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags measured to work as root in containers; playwright adds a fresh profile directory.
@@ -33,6 +37,12 @@ CHROMIUM_ARGS = (
 # sets window.godotHarness.screenshotTaken so the script may go on (see tests/godot/check.gd).
 SCREENSHOT_MARKER = "@@harness:screenshot"
 _POLL_S = 0.05
+# Lines that mean code did not load; a release template says little else about it.
+_SCRIPT_ERROR_MARKERS = (
+    "SCRIPT ERROR",
+    "Failed loading resource",
+    "Failed to instantiate an autoload",
+)
 
 
 class GodotRunError(RuntimeError):
@@ -53,7 +63,12 @@ class RunResult(BaseModel):
 
     @property
     def script_errors(self) -> list[str]:
-        return [line for line in self.prints + self.errors if "SCRIPT ERROR" in line]
+        """Parse/compile errors and scripts or autoloads that failed to load."""
+        return [
+            line
+            for line in self.prints + self.errors
+            if any(marker in line for marker in _SCRIPT_ERROR_MARKERS)
+        ]
 
     @property
     def ok(self) -> bool:
@@ -96,11 +111,14 @@ def run_pck(
     timeout_s: float = 60.0,
     screenshot_path: Path | None = None,
     viewport: tuple[int, int] = (960, 540),
+    on_print: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run `pck` until the engine exits or `timeout_s` passes.
 
     `args` are engine arguments (keep `--audio-driver Dummy`; drop `--headless` when
-    something must be drawn); `user_args` reach `OS.get_cmdline_user_args()`.
+    something must be drawn); `user_args` reach `OS.get_cmdline_user_args()`. `on_print` sees
+    each printed line as it arrives, so a test can act on cues from the script (keep it quick:
+    the page is polled in between).
     """
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
@@ -119,14 +137,20 @@ def run_pck(
             page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
             page.on("pageerror", lambda exc: result.page_errors.append(str(exc)))
             page.goto(server.url)
-            _watch(page, result, started + timeout_s, screenshot_path)
+            _watch(page, result, started + timeout_s, screenshot_path, on_print)
         finally:
             browser.close()
     result.elapsed_s = time.monotonic() - started
     return result
 
 
-def _watch(page, result: RunResult, deadline: float, screenshot_path: Path | None) -> None:
+def _watch(
+    page: Page,
+    result: RunResult,
+    deadline: float,
+    screenshot_path: Path | None,
+    on_print: Callable[[str], None] | None,
+) -> None:
     """Poll the page's harness record until exit, crash or deadline."""
     while True:
         state = page.evaluate(
@@ -137,12 +161,13 @@ def _watch(page, result: RunResult, deadline: float, screenshot_path: Path | Non
         )
         result.prints += state["prints"]
         result.errors += state["errors"]
-        if screenshot_path is not None and result.screenshot is None:
-            if SCREENSHOT_MARKER in state["prints"]:
-                screenshot_path.parent.mkdir(parents=True, exist_ok=True)
-                page.locator("#canvas").screenshot(path=str(screenshot_path))
-                result.screenshot = screenshot_path
-                page.evaluate(f"() => {{ window.godotHarness.{SCREENSHOT_ACK} = true; }}")
+        if on_print is not None:
+            for line in state["prints"]:
+                on_print(line)
+        wants_shot = screenshot_path is not None and result.screenshot is None
+        if wants_shot and SCREENSHOT_MARKER in state["prints"]:
+            _take_screenshot(page, screenshot_path)
+            result.screenshot = screenshot_path
         if state["exitCode"] is not None:
             result.exit_code = int(state["exitCode"])
             return
@@ -155,3 +180,9 @@ def _watch(page, result: RunResult, deadline: float, screenshot_path: Path | Non
             result.timed_out = True
             return
         time.sleep(_POLL_S)
+
+
+def _take_screenshot(page: Page, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("#canvas").screenshot(path=str(path))
+    page.evaluate(f"() => {{ window.godotHarness.{SCREENSHOT_ACK} = true; }}")

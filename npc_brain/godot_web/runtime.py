@@ -58,9 +58,7 @@ def _verify(directory: Path) -> None:
             raise RuntimeFetchError(f"runtime file missing: {path}")
         actual = sha256_file(path)
         if actual != expected:
-            raise RuntimeFetchError(
-                f"{path}: sha256 {actual} does not match the pinned {expected}"
-            )
+            raise RuntimeFetchError(f"{path}: sha256 {actual} does not match the pinned {expected}")
 
 
 def is_cached(directory: Path | None = None) -> bool:

@@ -1,0 +1,367 @@
+extends Node
+## The [code]NPCBrain[/code] autoload: the game's one connection to the npc-brain sidecar.
+##
+## Registered by the plugin as the autoload [code]NPCBrain[/code]. It connects by itself
+## (to [member address]), reconnects with backoff, and turns the sidecar's event stream into
+## signals. Most games use [NPCBrainAgent] nodes instead of calling it directly.
+## [codeblock]
+## var id := NPCBrain.request_decision(
+##     {"id": "bram", "name": "Bram", "role": "guard", "health": 80, "hunger": 20, "energy": 70},
+##     ["attack", "flee", "call_for_help"])
+## NPCBrain.step_received.connect(func(rid, i, text): if rid == id: print(text))
+## NPCBrain.decision_received.connect(func(rid, d): if rid == id: print(d.action, " ", d.target))
+## [/codeblock]
+## No request is lost silently: one in flight when the link drops is sent again after the
+## reconnect (at most [member max_resends] times), and every request ends in exactly one of
+## [signal decision_received], [signal answer_received], [signal pong_received] or
+## [signal request_failed], unless the game cancels it. After a resend, [signal step_received]
+## resumes at the first index not delivered yet. Wire format: docs/protocol.md.
+## Failure codes are the sidecar's (docs/protocol.md §6) plus [code]connection_lost[/code],
+## [code]timeout[/code], [code]disconnected[/code], [code]encode_failed[/code] and
+## [code]too_large[/code] raised here.
+
+## [param state] is a [enum ConnectionState] value.
+signal connection_state_changed(state: int)
+## The link to the sidecar is up (after each successful connect or reconnect).
+signal connected
+## The link dropped; reconnecting starts on its own while [member auto_connect] is on.
+signal disconnected
+## One line of a request's inner monologue; [param index] counts from 0 without gaps.
+signal step_received(request_id: String, index: int, text: String)
+## The end of a [method request_decision]: [code]action[/code] (the verb as listed),
+## [code]target[/code] ("" when none), [code]steps[/code] ([PackedStringArray]),
+## [code]raw[/code], [code]tokens[/code], [code]latency_ms[/code].
+signal decision_received(request_id: String, decision: Dictionary)
+## The end of a [method request_generate]: [code]text[/code], [code]steps[/code],
+## [code]raw[/code], [code]tokens[/code], [code]latency_ms[/code].
+signal answer_received(request_id: String, answer: Dictionary)
+## The reply to [method ping]: [code]protocol[/code], [code]version[/code], [code]model[/code],
+## [code]params[/code], queue figures and limits.
+signal pong_received(request_id: String, info: Dictionary)
+## A request ended without a result; [param code] is stable, [param message] readable.
+signal request_failed(request_id: String, code: String, message: String)
+## The sidecar rejected a message it could not attribute to any request (no id).
+signal server_error_received(code: String, message: String)
+
+enum ConnectionState { DISCONNECTED, CONNECTING, CONNECTED }
+
+const DEFAULT_TCP_ADDRESS := "tcp://127.0.0.1:5555"
+const DEFAULT_WEB_ADDRESS := "ws://127.0.0.1:5556"
+const MsgPackCodec := preload("msgpack.gd")
+const ZmtpLink := preload("zmtp_link.gd")
+## Option keys that cannot be overridden through the [code]options[/code] dictionary.
+const RESERVED_KEYS: Array[String] = ["type", "id", "npc", "actions", "prompt"]
+
+## Where the sidecar listens: [code]tcp://host:port[/code] (desktop, mobile) or
+## [code]ws://host:port[/code] (its WebSocket relay, the only way out of a web export).
+## Changing it reconnects.
+var address: String = DEFAULT_WEB_ADDRESS if OS.has_feature("web") else DEFAULT_TCP_ADDRESS:
+	set = set_address
+## Connect on the first frame and reconnect after every drop.
+var auto_connect: bool = true
+## First reconnect delay in seconds; doubles after each failed attempt.
+var reconnect_min_delay: float = 0.25
+## Longest reconnect delay in seconds.
+var reconnect_max_delay: float = 5.0
+## How often one request may be sent again after the link dropped before it fails with
+## [code]connection_lost[/code].
+var max_resends: int = 3
+## Seconds a request may go without any event (or wait for a connection) before it fails
+## with [code]timeout[/code].
+var request_timeout: float = 60.0
+## Largest request accepted (the sidecar's limit; updated from every pong).
+var max_message_bytes: int = 65536
+## Why the link last closed or failed to open.
+var last_error: String = ""
+
+var _state: ConnectionState = ConnectionState.DISCONNECTED
+var _link: ZmtpLink
+var _pending: Dictionary = {}
+var _id_prefix: String = "%06x" % (randi() & 0xffffff)
+var _id_counter: int = 0
+var _failed_attempts: int = 0
+var _next_attempt_ms: int = 0
+
+
+func _init() -> void:
+	process_mode = Node.PROCESS_MODE_ALWAYS
+
+
+func _process(_delta: float) -> void:
+	var now := Time.get_ticks_msec()
+	if _link != null:
+		_link.poll()
+	elif auto_connect and now >= _next_attempt_ms:
+		_open_link()
+	_expire_requests(now)
+
+
+func _exit_tree() -> void:
+	if _link != null:
+		_link.close("the game is closing")
+
+
+## Asks the sidecar to choose one of [param actions] for the NPC described by [param npc]
+## (docs/protocol.md §8: id, name, role, health, hunger, energy required; perception,
+## inventory, memory... optional). [param options] may hold [code]aliases[/code],
+## [code]temperature[/code], [code]top_k[/code], [code]seed[/code], [code]max_tokens[/code],
+## [code]max_steps[/code]. Returns the request id used by every signal about it.
+func request_decision(npc: Dictionary, actions: Array, options: Dictionary = {}) -> String:
+	var message := {"type": "decide", "id": "", "npc": npc, "actions": actions}
+	return _submit(message, options)
+
+
+## Free reasoning on a raw instruction such as [code]"What is 17 + 25?"[/code]; ends with
+## [signal answer_received]. [param options] as for [method request_decision], minus aliases.
+func request_generate(prompt: String, options: Dictionary = {}) -> String:
+	return _submit({"type": "generate", "id": "", "prompt": prompt}, options)
+
+
+## Liveness check; ends with [signal pong_received] carrying the sidecar's facts.
+func ping() -> String:
+	return _submit({"type": "ping", "id": ""}, {})
+
+
+## Stops a request; no further signal is emitted for it. Returns false for an unknown id.
+func cancel(request_id: String) -> bool:
+	var request: _Request = _pending.get(request_id)
+	if request == null:
+		return false
+	_pending.erase(request_id)
+	if request.sent and _link != null and _link.is_ready():
+		_link.send(MsgPackCodec.encode({"type": "cancel", "id": request_id}))
+	return true
+
+
+func cancel_all() -> void:
+	for request_id: String in _pending.keys():
+		cancel(request_id)
+
+
+## True while [param request_id] waits for its final event.
+func is_pending(request_id: String) -> bool:
+	return _pending.has(request_id)
+
+
+func pending_count() -> int:
+	return _pending.size()
+
+
+## The current [enum ConnectionState].
+func get_connection_state() -> ConnectionState:
+	return _state
+
+
+func is_brain_connected() -> bool:
+	return _state == ConnectionState.CONNECTED
+
+
+## Connects now (to [param new_address] if given) and keeps reconnecting.
+func connect_to_brain(new_address: String = "") -> void:
+	auto_connect = true
+	_failed_attempts = 0
+	_next_attempt_ms = 0
+	if not new_address.is_empty() and new_address != address:
+		address = new_address
+	elif _link == null:
+		_open_link()
+
+
+## Closes the link and stops reconnecting; requests still waiting fail with
+## [code]disconnected[/code].
+func disconnect_from_brain() -> void:
+	auto_connect = false
+	if _link != null:
+		_link.close("disconnect_from_brain() was called")
+	for request: _Request in _pending.values():
+		_fail(request, "disconnected", "disconnect_from_brain() was called")
+
+
+func set_address(value: String) -> void:
+	if value == address:
+		return
+	address = value
+	if _link != null:
+		_link.close("address changed to %s" % value)
+	_failed_attempts = 0
+	_next_attempt_ms = 0
+
+
+func _submit(message: Dictionary, options: Dictionary) -> String:
+	_id_counter += 1
+	var request_id := "%s-%d" % [_id_prefix, _id_counter]
+	message["id"] = request_id
+	for key: Variant in options:
+		if str(key) not in RESERVED_KEYS:
+			message[key] = options[key]
+	var payload := MsgPackCodec.encode(message)
+	if payload.is_empty():
+		_fail_soon(request_id, "encode_failed",
+				"the request holds a value msgpack cannot carry (an Object or Callable?)")
+	elif payload.size() > max_message_bytes:
+		_fail_soon(request_id, "too_large",
+				"request is %d bytes; the sidecar accepts %d" % [payload.size(), max_message_bytes])
+	else:
+		var request := _Request.new(request_id, message["type"], payload)
+		request.deadline_ms = Time.get_ticks_msec() + int(request_timeout * 1000.0)
+		_pending[request_id] = request
+		_send(request)
+	return request_id
+
+
+## Failing before the caller even has the id would be unobservable: emit on the next idle.
+func _fail_soon(request_id: String, code: String, message: String) -> void:
+	request_failed.emit.call_deferred(request_id, code, message)
+
+
+func _send(request: _Request) -> void:
+	if _link != null and _link.is_ready() and _link.send(request.payload):
+		request.sent = true
+		request.deadline_ms = Time.get_ticks_msec() + int(request_timeout * 1000.0)
+
+
+func _open_link() -> void:
+	_link = ZmtpLink.new()
+	_link.opened.connect(_on_link_opened)
+	_link.closed.connect(_on_link_closed.bind(_link))
+	_link.payload_received.connect(_on_payload_received)
+	_set_state(ConnectionState.CONNECTING)
+	_link.open(address)
+
+
+func _set_state(value: ConnectionState) -> void:
+	if value != _state:
+		_state = value
+		connection_state_changed.emit(value)
+
+
+func _on_link_opened() -> void:
+	_failed_attempts = 0
+	last_error = ""
+	_set_state(ConnectionState.CONNECTED)
+	connected.emit()
+	for request: _Request in _pending.values():
+		if not request.sent:
+			_send(request)
+
+
+func _on_link_closed(reason: String, link: ZmtpLink) -> void:
+	if link != _link:
+		return
+	_link = null
+	last_error = reason
+	var was_connected := _state == ConnectionState.CONNECTED
+	for request: _Request in _pending.values():
+		if request.sent:
+			_resend_later(request, reason)
+	var delay := minf(reconnect_max_delay, reconnect_min_delay * pow(2.0, _failed_attempts))
+	_failed_attempts = mini(_failed_attempts + 1, 30)
+	_next_attempt_ms = Time.get_ticks_msec() + int(delay * randf_range(0.8, 1.0) * 1000.0)
+	_set_state(ConnectionState.DISCONNECTED)
+	if was_connected:
+		disconnected.emit()
+
+
+## The request's reply can no longer come on this link: send it again later, within limits.
+func _resend_later(request: _Request, reason: String) -> void:
+	request.sent = false
+	request.resends += 1
+	if request.resends > max_resends:
+		_fail(request, "connection_lost",
+				"sent %d times, the link dropped each time (%s)" % [request.resends, reason])
+
+
+func _fail(request: _Request, code: String, message: String) -> void:
+	if _pending.erase(request.id):
+		request_failed.emit(request.id, code, message)
+
+
+func _expire_requests(now: int) -> void:
+	for request: _Request in _pending.values():
+		if now <= request.deadline_ms:
+			continue
+		if request.sent and _link != null and _link.is_ready():
+			_link.send(MsgPackCodec.encode({"type": "cancel", "id": request.id}))
+		var why := "no reply" if request.sent else "no connection to %s" % address
+		_fail(request, "timeout", "%s within %.0f s" % [why, request_timeout])
+
+
+func _on_payload_received(payload: PackedByteArray) -> void:
+	var result := MsgPackCodec.decode(payload)
+	if not result.ok or typeof(result.value) != TYPE_DICTIONARY:
+		push_warning("NPCBrain: ignoring an undecodable event (%s)" % result.error)
+		return
+	var event: Dictionary = result.value
+	var kind := str(event.get("type", ""))
+	if event.get("id") == null:
+		if kind == "error":
+			server_error_received.emit(str(event.get("code", "")), str(event.get("message", "")))
+		return
+	var request: _Request = _pending.get(str(event.id))
+	if request == null:
+		return  # finished, cancelled, or the echo of a cancel
+	request.deadline_ms = Time.get_ticks_msec() + int(request_timeout * 1000.0)
+	match kind:
+		"step":
+			_on_step(request, event)
+		"decision":
+			_pending.erase(request.id)
+			decision_received.emit(request.id, _normalised_result(event))
+		"answer":
+			_pending.erase(request.id)
+			answer_received.emit(request.id, _normalised_result(event))
+		"pong":
+			_pending.erase(request.id)
+			max_message_bytes = int(event.get("max_message_bytes", max_message_bytes))
+			pong_received.emit(request.id, event)
+		"error":
+			_on_error(request, event)
+
+
+func _on_step(request: _Request, event: Dictionary) -> void:
+	var index: Variant = event.get("index")
+	if typeof(index) != TYPE_INT or index < request.steps_seen:
+		return  # already delivered before a resend
+	request.steps_seen = index + 1
+	step_received.emit(request.id, index, str(event.get("text", "")))
+
+
+func _on_error(request: _Request, event: Dictionary) -> void:
+	var code := str(event.get("code", "internal"))
+	var message := str(event.get("message", ""))
+	if code == "shutting_down":
+		# The sidecar is restarting: the request goes again once it is back.
+		_resend_later(request, message)
+	elif code != "unknown_id":
+		_fail(request, code, message)
+
+
+static func _normalised_result(event: Dictionary) -> Dictionary:
+	var result := event.duplicate()
+	result.erase("type")
+	result.erase("id")
+	if result.has("target") and result.target == null:
+		result.target = ""
+	var steps := PackedStringArray()
+	for step: Variant in event.get("steps", []):
+		steps.append(str(step))
+	result.steps = steps
+	return result
+
+
+## One request waiting for its final event.
+class _Request:
+	extends RefCounted
+
+	var id: String
+	var kind: String
+	var payload: PackedByteArray
+	var sent: bool = false
+	var resends: int = 0
+	var steps_seen: int = 0
+	var deadline_ms: int = 0
+
+	func _init(request_id: String, request_kind: String, bytes: PackedByteArray) -> void:
+		id = request_id
+		kind = request_kind
+		payload = bytes

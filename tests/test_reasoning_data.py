@@ -1,0 +1,496 @@
+"""The reasoning suite: every trace recomputed independently of the generators."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable
+from functools import cache
+from itertools import pairwise
+
+import pytest
+
+from npc_brain.data.example import Example
+from npc_brain.data.reasoning import (
+    ALL_TASKS,
+    CARD_NAMES,
+    MAX_TOKENS,
+    SPLITS,
+    TASKS,
+    approx_tokens,
+    check,
+    generate,
+    is_test_key,
+    item_key,
+    trace_text,
+)
+from npc_brain.data.reasoning_phrasings import PHRASES, heldout_hits, template_pattern
+
+N = 250  # items per task and split; the whole file runs in a few seconds
+
+
+@cache
+def sample(task: str, split: str, seed: int = 7) -> tuple[Example, ...]:
+    rng = random.Random(f"{task}/{split}/{seed}")
+    return tuple(generate(task, rng, split) for _ in range(N))
+
+
+# --- independent recomputation of the digit-level working ---------------------------
+
+ADD = re.compile(
+    r"(\d+) \+ (\d+)(?: carry (\d))?: (\d) \+ (\d)(?: \+ (\d))? = (\d+), "
+    r"write (\d)(?: carry (\d))?, so far (\d+)"
+)
+SUB = re.compile(
+    r"(\d+) - (\d+)( borrow 1)?: (\d+) - (\d)( - 1)? = (\d), write (\d)( borrow 1)?, so far (\d+)"
+)
+MUL = re.compile(
+    r"(\d+) x (\d)(?: carry (\d))?: (\d) x (\d) = (\d+)(?:, (\d+) \+ (\d) = (\d+))?, "
+    r"write (\d)(?: carry (\d))?, so far (\d+)"
+)
+CARRY = re.compile(r"carry (\d): write (\d), so far (\d+)")
+FINAL = re.compile(r"(\d+) ([-+x]) (\d+) = (-?\d+)")
+SWAP = re.compile(r"(\d+) < (\d+), so \1 - \2 = -\(\2 - \1\)")
+EQUATION = re.compile(r"(?<![\d(])(\d+) ([-+x/]) (\d+)(?: ([-+]) (\d+))? = (-?\d+)(?![\d)])")
+RELATION = re.compile(r"(?<![\d(])(\d+) ([<>]) (\d+)(?!\d)")
+
+
+def _int(s: str | None) -> int:
+    return int(s) if s else 0
+
+
+def _strip(s: str) -> str:
+    return s[:-1] or "0"
+
+
+class ColumnChecker:
+    """Walks STEP lines, checking each column against its predecessor in the block."""
+
+    def __init__(self) -> None:
+        self.block: list[tuple] = []  # (op, a, b, carry_out, so_far) per column so far
+
+    def step(self, line: str) -> None:
+        if m := ADD.fullmatch(line):
+            a, b, cin, da, db, c2, total, w, cout, sf = m.groups()
+            assert (int(da), int(db)) == (int(a[-1]), int(b[-1])), line
+            assert _int(cin) == _int(c2) and int(total) == int(da) + int(db) + _int(cin), line
+            self._column("+", a, b, _int(cin), int(total), w, cout, sf, line)
+        elif m := SUB.fullmatch(line):
+            a, b, bin_, top, db, b2, r, w, bout, sf = m.groups()
+            da, borrow = int(a[-1]), 1 if bin_ else 0
+            assert int(db) == int(b[-1]) and bool(b2) == bool(bin_), line
+            needs = da - borrow < int(db)
+            assert int(top) == da + (10 if needs else 0) and bool(bout) == needs, line
+            assert int(r) == int(top) - int(db) - borrow == int(w), line
+            self._column("-", a, b, borrow, None, w, "1" if bout else None, sf, line)
+        elif m := MUL.fullmatch(line):
+            a, d, cin, da, d2, p, p2, c2, t, w, cout, sf = m.groups()
+            assert int(da) == int(a[-1]) and d == d2 and int(p) == int(da) * int(d), line
+            total = int(p)
+            if cin:
+                assert (p2, c2) == (p, cin) and int(t) == int(p) + int(cin), line
+                total = int(t)
+            self._column("x", a, d, _int(cin), total, w, cout, sf, line)
+        elif m := CARRY.fullmatch(line):
+            carry, w, sf = m.groups()
+            op, *_, prev_cout, prev_sf = self.block[-1]
+            assert op in "+x" and carry == w == str(prev_cout) and sf == w + prev_sf, line
+            self.block.append((op, "0", "0", 0, sf))
+        elif m := FINAL.fullmatch(line):
+            self._final(*m.groups(), line=line)
+
+    def _column(self, op, a, b, cin, total, w, cout, sf, line) -> None:
+        if total is not None:
+            assert int(w) == total % 10 and _int(cout) == total // 10, line
+        if self.block:
+            _, pa, pb, pcout, psf = self.block[-1]
+            expect_b = pb if op == "x" else _strip(pb)
+            assert (a, b) == (_strip(pa), expect_b), f"operands not stripped: {line}"
+            assert cin == pcout and sf == w + psf, line
+        else:
+            assert cin == 0 and sf == w, line
+        self.block.append((op, a, b, _int(cout), sf))
+
+    def _final(self, a: str, op: str, b: str, r: str, line: str) -> None:
+        expect = {"+": int(a) + int(b), "-": int(a) - int(b), "x": int(a) * int(b)}[op]
+        assert int(r) == expect, line
+        if self.block:
+            first = self.block[0]
+            assert first[0] == op and (first[1], first[2]) == (a, b), line
+            assert self.block[-1][3] == 0 and int(self.block[-1][4]) == expect, line
+            self.block = []
+
+
+class Facts:
+    """What the prompt states and what the steps have established so far."""
+
+    def __init__(self, example: Example) -> None:
+        self.prompt = example.prompt
+        self.numbers = [int(x) for x in re.findall(r"\d+", example.prompt)]
+        runs = re.findall(r"[A-Za-z0-9]+(?:, [A-Za-z0-9]+)+", example.prompt)
+        self.sequence = max(runs, key=len).split(", ") if runs else []
+        self.left = list(self.numbers)  # sorting: what is not yet selected
+        self.value: int | None = None  # the running result
+        self.step = ""  # the line being checked
+        self.compared = 0  # comparison: leading digits already compared
+
+    def has(self, *nums: str) -> bool:
+        return all(int(n) in self.numbers for n in nums)
+
+
+def _listing(f: Facts, text: str) -> bool:
+    pairs = re.findall(r"(\d) is digit (\d+)", text)
+    digits = "".join(d for d, _ in pairs)
+    return [int(i) for _, i in pairs] == list(range(1, len(pairs) + 1)) and f.has(digits)
+
+
+def _select(f: Facts, word: str, listed: str, chosen: str) -> bool:
+    nums = [int(x) for x in listed.split(", ")]
+    ok = nums == f.left and int(chosen) == (min if word == "smallest" else max)(nums)
+    f.left.remove(int(chosen))
+    return ok
+
+
+def _vs(f: Facts, sa: str, sb: str) -> bool:
+    """`sa vs sb` compares what is left of the prompt's two numbers, one digit less each time."""
+    a, b = (str(n) for n in f.numbers)
+    ok = len(sa) == len(sb) == len(a) - f.compared and a.endswith(sa) and b.endswith(sb)
+    f.compared += 1
+    return ok
+
+
+def _rule(f: Facts, way: str, k: str, op: str) -> bool:
+    v = [int(x) for x in f.sequence]
+    sign = 1 if way == "up" else -1
+    return (op == "add") == (way == "up") and all(b - a == sign * int(k) for a, b in pairwise(v))
+
+
+def _set(f: Facts, value: str) -> bool:
+    f.value = int(value)
+    return True
+
+
+def _uses_value(f: Facts, value: str, n: str) -> bool:
+    return int(value) == f.value and f.has(n)
+
+
+def _after(f: Facts, last: str, nxt: str) -> bool:
+    period = next(p for p in range(1, len(f.sequence)) if f.sequence[p:] == f.sequence[:-p])
+    block = f.sequence[:period]
+    return nxt == block[(block.index(last) + 1) % period]
+
+
+# Every non-column STEP must be one of these statements, and the statement must be true.
+STATEMENTS: list[tuple[re.Pattern[str], Callable[..., bool]]] = [
+    (r"the last digit of (\d+) is (\d)", lambda f, n, d: f.has(n) and n[-1] == d),
+    (r"(\d) is (even|odd)", lambda f, d, p: (int(d) % 2 == 0) == (p == "even")),
+    (r"(\d+) has (\d+) digits?, (\d+) has (\d+) digits?",
+     lambda f, a, la, b, lb: f.has(a, b) and (len(a), len(b)) == (int(la), int(lb)) != (0, 0)
+     and la != lb),
+    (r"(\d+) has (more|fewer) digits, so \1 [<>] (\d+)",
+     lambda f, a, mf, b: sorted(f.numbers) == sorted((int(a), int(b)))
+     and (len(a) > len(b)) == (mf == "more") and len(a) != len(b)),
+    (r"(\d+) and (\d+) both have (\d+) digits?",
+     lambda f, a, b, n: f.numbers == [int(a), int(b)] and len(a) == len(b) == int(n)),
+    (r"(\d+) vs (\d+): (\d) = (\d)",
+     lambda f, sa, sb, x, y: _vs(f, sa, sb) and sa[0] == x == y == sb[0]),
+    (r"(\d+) vs (\d+): (\d) [<>] (\d), so (\d+) [<>] (\d+)",
+     lambda f, sa, sb, x, y, a, b: _vs(f, sa, sb) and (sa[0], sb[0]) == (x, y)
+     and f.numbers == [int(a), int(b)]),
+    (r"the (larger|smaller) is (\d+)",
+     lambda f, w, n: int(n) == (max if w == "larger" else min)(f.numbers)),
+    (r"(\d+) - (\d+) = (\d+)", lambda f, a, b, d: (b, a) in pairwise(f.sequence)
+     or (a, b) in pairwise(f.sequence)),  # pattern differences
+    (r"(\d+) - (\d+) = -(\d+)", lambda f, a, b, d: f.value == int(d) and f.has(a, b)),
+    (r"the terms go (up|down) by (\d+) each time, so the rule is (add|subtract) \2", _rule),
+    (r"each term is double the one before, so the rule is multiply by 2",
+     lambda f: all(int(b) == 2 * int(a) for a, b in pairwise(f.sequence))),
+    (r"the block (.+) repeats",
+     lambda f, block: f.sequence[: len(block.split(", "))] == block.split(", ")),
+    (r"the last item is (\S+)", lambda f, x: x == f.sequence[-1]),
+    (r"after (\S+) comes (\S+)", _after),
+    (r"(smallest|largest) of (.+) is (\d+)", _select),
+    (r"(\d+) is left", lambda f, n: f.left == [int(n)]),
+    (r"\w+ starts with (\d+) \w+", lambda f, n: f.has(n) and _set(f, n)),
+    (r"(\d+) more, so add: (\d+) \+ \1", lambda f, n, v: _uses_value(f, v, n)),
+    (r"(\d+) fewer, so subtract: (\d+) - \1", lambda f, n, v: _uses_value(f, v, n)),
+    (r"(\d+) shared by (\d+) friends, so divide: \1 / \2",
+     lambda f, v, k: _uses_value(f, v, k)),
+    (r"(\d+) x (\d+) = (\d+), so \3 / \1 = \2", lambda f, k, q, v: _set(f, q)),
+    (r"(\d+) \w+ of (\d+) \w+, so multiply: \2 x \1", lambda f, k, n: f.has(k, n)),
+    (r"first (\d+) [-+x] (\d+)", lambda f, a, b: f.has(a, b)),
+    (r"x comes before [-+], so first (\d+) x (\d+)", lambda f, a, b: f.has(a, b)),
+    (r"then (\d+) [-+x] (\d+)",
+     lambda f, a, b: f.value in (int(a), int(b)) and f.has(b if f.value == int(a) else a)),
+    (r"(?:\d is digit \d+, )*\d is digit \d+", lambda f: _listing(f, f.step)),
+    (r"so (\d+) has (\d+) digits?", lambda f, n, k: f.has(n) and len(n) == int(k)),
+    (r"the first digit of (\d+) is (\d)", lambda f, n, d: f.has(n) and n[0] == d),
+    (r"one more than (\d+) is \1 \+ 1", lambda f, n: f.has(n)),
+    (r"one less than (\d+) is \1 - 1", lambda f, n: f.has(n)),
+    (r"double (\d+) is \1 \+ \1", lambda f, n: f.has(n)),
+]  # fmt: skip
+STATEMENTS = [(re.compile(rx), fn) for rx, fn in STATEMENTS]
+
+
+def check_steps(example: Example) -> None:
+    """Every STEP is a known kind of line and true: equations and relations recomputed,
+    column work consistent column to column, statements checked against the prompt."""
+    columns, facts = ColumnChecker(), Facts(example)
+    for line in example.steps:
+        for m in EQUATION.finditer(line):
+            a, op, b, op2, c, r = m.groups()
+            value = {"+": lambda x, y: x + y, "-": lambda x, y: x - y,
+                     "x": lambda x, y: x * y, "/": lambda x, y: x / y}  # fmt: skip
+            got = value[op](int(a), int(b))
+            if op2:
+                got = value[op2](got, int(c))
+            assert got == int(r), f"{line!r} in {example.prompt!r}"
+        for m in RELATION.finditer(line):
+            a, rel, b = m.groups()
+            assert (int(a) < int(b)) == (rel == "<"), line
+        final = FINAL.fullmatch(line) if columns.block else None
+        if final or any(p.fullmatch(line) for p in (ADD, SUB, MUL, CARRY, SWAP)):
+            if final:
+                facts.value = int(final.group(4))
+            if SWAP.fullmatch(line) is None:
+                columns.step(line)
+            continue
+        facts.step = line
+        matched = [(rx, fn) for rx, fn in STATEMENTS if rx.fullmatch(line)]
+        assert matched, f"unrecognised step {line!r} in {example.prompt!r}"
+        rx, fn = matched[0]
+        assert fn(facts, *rx.fullmatch(line).groups()), f"false step {line!r} in {example.prompt!r}"
+    assert columns.block == [], f"unfinished column work in {example.steps}"
+
+
+# --- independent answers from the prompt ------------------------------------------------
+
+
+NUMBER = r"\d+"
+
+
+def arithmetic_value(expr: str) -> int:
+    """Evaluates + - x and parentheses on integers (Python's precedence is the same)."""
+    python = expr.replace("x", "*")
+    assert re.fullmatch(r"[\d ()+*-]+", python), expr
+    return eval(python, {"__builtins__": {}})
+
+
+@cache
+def full_patterns(task: str) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for slot, (train, heldout) in PHRASES[task].items():
+        for template in train + heldout:
+            parts = re.split(r"\{([a-z0-9_]+)\}", template)
+            rx = "".join(
+                re.escape(p) if i % 2 == 0 else f"(?P<{p}>{NUMBER if p in 'abcnk' else '.+?'})"
+                for i, p in enumerate(parts)
+            )
+            out.append((slot, re.compile(rx)))
+    return out
+
+
+def parse(task: str, prompt: str) -> tuple[str, dict[str, str]]:
+    matches = [(s, m.groupdict()) for s, rx in full_patterns(task) if (m := rx.fullmatch(prompt))]
+    assert matches, f"prompt matches no {task} template: {prompt!r}"
+    return matches[0]
+
+
+def next_in_sequence(items: list[str]) -> str:
+    if all(x.isdigit() for x in items):
+        v = [int(x) for x in items]
+        diffs = {b - a for a, b in pairwise(v)}
+        if len(diffs) == 1:
+            return str(v[-1] + diffs.pop())
+        if all(b == 2 * a for a, b in pairwise(v)):
+            return str(2 * v[-1])
+    period = next(p for p in range(1, len(items)) if items[p:] == items[:-p])
+    return items[len(items) - period]
+
+
+WORD_OPS = {" more.": "+", " gives ": "-", " loses ": "-", " sells ": "-", " throws ": "-",
+            " hands ": "-", " shares ": "/", " splits ": "/", " deals ": "/"}  # fmt: skip
+
+
+def word_problem_answer(ex: Example) -> int:
+    """Replays the story: numbers before the first event multiply into the opening amount
+    ("has 12", or "4 bags ... 6 in each"), then each event applies its verb's operation."""
+    opening: list[int] = []
+    value = None
+    for sentence in re.split(r"(?<=[.?])\s", ex.prompt):
+        nums = [int(x) for x in re.findall(r"\d+", sentence)]
+        ops = [op for word, op in WORD_OPS.items() if word in f" {sentence}"]
+        if not ops:
+            opening += nums
+            continue
+        assert len(ops) == 1 and len(nums) == 1, sentence
+        value = math.prod(opening) if value is None else value
+        if ops[0] == "/":
+            assert value % nums[0] == 0, f"inexact share: {ex.prompt}"
+        value = {"+": value + nums[0], "-": value - nums[0], "/": value // nums[0]}[ops[0]]
+        assert value >= 0, ex.prompt
+    return math.prod(opening) if value is None else value
+
+
+def expected_answer(ex: Example) -> str:
+    task, prompt = ex.task, ex.prompt
+    if task == "word_problem":
+        return str(word_problem_answer(ex))
+    slot, g = parse(task, prompt)
+    if task == "arithmetic":
+        a, b = int(g["a"]), int(g["b"])
+        return str({"+": a + b, "-": a - b, "x": a * b}[slot])
+    if task == "two_step":
+        if slot == "expr":
+            return str(arithmetic_value(g["expr"]))
+        words = {"add": "+", "subtract": "-", "multiply by": "x"}
+        inner = f"{g['a']} {words[g['op1']]} {g['b']}"
+        return str(arithmetic_value(f"({inner}) {words[g['op2']]} {g['c']}"))
+    if task == "even_odd":
+        return "even" if int(g["n"]) % 2 == 0 else "odd"
+    if task == "comparison":
+        a, b = int(g["a"]), int(g["b"])
+        return str(max(a, b) if slot == "larger" else min(a, b))
+    if task == "pattern":
+        return next_in_sequence(g["seq"].split(", "))
+    if task == "sorting":
+        nums = sorted((int(x) for x in g["nums"].split(", ")), reverse=slot == "descending")
+        return ", ".join(map(str, nums))
+    n = int(g["n"])
+    return str({"count": len(str(n)), "first": str(n)[0], "next": n + 1, "prev": n - 1,
+                "double": 2 * n}[slot])  # fmt: skip
+
+
+# --- tests ----------------------------------------------------------------------------
+
+
+def test_task_names_follow_the_card() -> None:
+    assert TASKS == ("arithmetic", "two_step", "even_odd", "comparison", "pattern",
+                     "word_problem", "sorting")  # fmt: skip
+    assert set(CARD_NAMES) == set(ALL_TASKS)
+    assert CARD_NAMES["cot_format"] == "CoT format"
+    assert CARD_NAMES["two_step"] == "Two-step arithmetic"
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_steps_are_correct_and_answer_follows(task: str, split: str) -> None:
+    for ex in sample(task, split):
+        assert ex.task == task and ex.answer and ex.steps and ex.options is None
+        for text in (ex.prompt, ex.answer, *ex.steps):
+            assert "\n" not in text and "<" not in text.replace(" < ", ""), text
+        check_steps(ex)
+        want = expected_answer(ex)
+        assert ex.answer == want, f"{ex.prompt!r}: {ex.answer!r} != {want!r}"
+        assert check(task, ex.answer, want)
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_test_items_never_appear_in_training(task: str) -> None:
+    train_keys = {item_key(ex) for ex in sample(task, "train")}
+    assert not any(is_test_key(k) for k in train_keys)
+    for split in SPLITS[1:]:
+        keys = {item_key(ex) for ex in sample(task, split)}
+        assert all(is_test_key(k) for k in keys)
+        assert not keys & train_keys
+
+
+def test_item_key_ignores_wording_and_order() -> None:
+    a = Example("arithmetic", "Subtract 5 from 12.", ["x"], "7")
+    b = Example("arithmetic", "What is 12 - 5?", ["x"], "7")
+    assert item_key(a) == item_key(b)
+    p = Example("pattern", "What comes next: red, blue, red, ?", ["x"], "blue")
+    q = Example("pattern", "Which term follows red, blue, red?", ["x"], "blue")
+    assert item_key(p) == item_key(q) == "pattern|red, blue, red"
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_heldout_phrasings_are_never_trained(task: str) -> None:
+    for split in ("train", "test", "hard"):
+        for ex in sample(task, split):
+            trained, held = heldout_hits(task, ex.prompt)
+            assert trained >= 1 and held == 0, ex.prompt
+    for ex in sample(task, "heldout_phrasing"):
+        trained, held = heldout_hits(task, ex.prompt)
+        assert held >= 1 and trained == 0, ex.prompt
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_same_seed_same_items(task: str) -> None:
+    def run(seed: int) -> list[Example]:
+        rng = random.Random(seed)
+        return [generate(task, rng, split) for split in SPLITS for _ in range(20)]
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_traces_fit_the_length_budget(task: str, split: str) -> None:
+    lengths = [approx_tokens(trace_text(ex)) for ex in sample(task, split)]
+    assert max(lengths) <= MAX_TOKENS
+
+
+def test_hard_split_is_longer_than_training() -> None:
+    def longest_number(split: str, task: str) -> int:
+        return max(len(x) for ex in sample(task, split) for x in re.findall(r"\d+", ex.prompt))
+
+    for task in ("arithmetic", "even_odd", "comparison", "cot_format"):
+        assert longest_number("hard", task) > longest_number("train", task)
+    lengths = {len(ex.answer.split(", ")) for ex in sample("sorting", "hard")}
+    assert min(lengths) > max(len(ex.answer.split(", ")) for ex in sample("sorting", "train"))
+
+
+def test_every_phrasing_and_trace_shape_is_used() -> None:
+    prompts = [ex.prompt for t in ALL_TASKS for s in SPLITS for ex in sample(t, s)]
+    for task, slots in PHRASES.items():
+        for train, heldout in slots.values():
+            for template in train + heldout:
+                rx = template_pattern(template)
+                assert any(rx.search(p) for p in prompts), f"{task}: unused {template!r}"
+    steps = " | ".join(s for t in ALL_TASKS for ex in sample(t, "train") for s in ex.steps)
+    for shape in ("borrow 1", "carry 1:", "so first", "-(", "the rule is multiply by 2",
+                  "the rule is subtract", "after", "divide", "has more digits"):  # fmt: skip
+        assert shape in steps, shape
+
+
+def test_trace_text_is_the_documented_format() -> None:
+    ex = Example("even_odd", "Is 7 even or odd?", ["the last digit of 7 is 7", "7 is odd"], "odd")
+    assert trace_text(ex) == (
+        "<INST>Is 7 even or odd?</INST>\n<THINK>\n<STEP> the last digit of 7 is 7\n"
+        "<STEP> 7 is odd\n</THINK>\n<ANS>odd</ANS>"
+    )
+    assert approx_tokens("<STEP> 47 + 38 = 85\n") == 10
+
+
+@pytest.mark.parametrize(
+    ("task", "predicted", "expected", "ok"),
+    [
+        ("arithmetic", " 85 ", "85", True),
+        ("arithmetic", "86", "85", False),
+        ("arithmetic", "-9", "-9", True),
+        ("arithmetic", "9", "-9", False),
+        ("arithmetic", "eighty", "85", False),
+        ("even_odd", "Odd", "odd", True),
+        ("even_odd", "even", "odd", False),
+        ("pattern", "green", "green", True),
+        ("sorting", "1,3, 5,  9", "1, 3, 5, 9", True),
+        ("sorting", "1, 5, 3, 9", "1, 3, 5, 9", False),
+        ("sorting", "1, 3, 5", "1, 3, 5, 9", False),
+        ("sorting", "1, 3, five, 9", "1, 3, 5, 9", False),
+        ("word_problem", "", "12", False),
+    ],
+)
+def test_check(task: str, predicted: str, expected: str, ok: bool) -> None:
+    assert check(task, predicted, expected) is ok
+
+
+def test_bad_task_or_split_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown reasoning task"):
+        generate("chess", random.Random(0))
+    with pytest.raises(ValueError, match="unknown split"):
+        generate("arithmetic", random.Random(0), "validation")
+    with pytest.raises(ValueError, match="unknown reasoning task"):
+        check("chess", "1", "1")

@@ -1,0 +1,150 @@
+"""The WebSocket relay carrying raw ZMTP from a hand-written client, like the Godot addon's."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import msgpack
+import pytest
+from server_harness import decide, running_server
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from npc_brain.ws_relay import WebSocketRelay, parse_host_port
+
+# ZMTP 3.0 greeting: signature, version 3.0, mechanism NULL, as-server 0, filler.
+GREETING = b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32
+READY_BODY = b"\x05READY" + b"\x0bSocket-Type" + (6).to_bytes(4, "big") + b"DEALER"
+
+
+def frame(body: bytes, command: bool = False) -> bytes:
+    flags = 0x04 if command else 0x00
+    if len(body) <= 255:
+        return bytes([flags, len(body)]) + body
+    return bytes([flags | 0x02]) + len(body).to_bytes(8, "big") + body
+
+
+class ZmtpOverWebSocket:
+    """A minimal DEALER speaking ZMTP 3.0 by hand over a WebSocket byte stream."""
+
+    def __init__(self, ws: ClientConnection, chunk: int = 0) -> None:
+        self.ws = ws
+        self.chunk = chunk  # >0: split everything sent into messages of this many bytes
+        self.buf = b""
+        self.write(GREETING + frame(READY_BODY, command=True))
+        greeting = self.read(64)
+        assert greeting[0] == 0xFF and greeting[9] == 0x7F and greeting[10] == 3
+        assert greeting[12:16] == b"NULL"
+        flags, body = self.read_frame()
+        assert flags & 0x04 and body.startswith(b"\x05READY") and b"ROUTER" in body
+
+    def write(self, data: bytes) -> None:
+        step = self.chunk or len(data)
+        for i in range(0, len(data), step):
+            self.ws.send(data[i : i + step])
+
+    def read(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            message = self.ws.recv(timeout=10)
+            assert isinstance(message, bytes)
+            self.buf += message
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_frame(self) -> tuple[int, bytes]:
+        flags = self.read(1)[0]
+        size = int.from_bytes(self.read(8 if flags & 0x02 else 1), "big")
+        return flags, self.read(size)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.write(frame(msgpack.packb(message)))
+
+    def recv(self) -> dict[str, Any]:
+        while True:
+            flags, body = self.read_frame()
+            if not flags & 0x04:  # skip commands
+                assert not flags & 0x01, "events are single frames"
+                return msgpack.unpackb(body)
+
+
+@contextlib.contextmanager
+def relay_for(target: str) -> Iterator[str]:
+    relay = WebSocketRelay("127.0.0.1:0", target)
+    host, port = relay.start()
+    try:
+        yield f"ws://{host}:{port}/"
+    finally:
+        relay.stop()
+
+
+@pytest.mark.parametrize("chunk", [0, 7])
+def test_full_decide_round_trip_over_websocket(chunk: int) -> None:
+    with (
+        running_server() as server,
+        relay_for(server.endpoint) as url,
+        connect(url, compression=None) as ws,
+    ):
+        zmtp = ZmtpOverWebSocket(ws, chunk)
+        zmtp.send({"type": "ping", "id": 0})
+        assert zmtp.recv()["type"] == "pong"
+        zmtp.send(decide(1, max_steps=2, max_tokens=300))
+        events = []
+        while not events or events[-1]["type"] == "step":
+            events.append(zmtp.recv())
+        *steps, decision = events
+        assert steps and [ev["index"] for ev in steps] == list(range(len(steps)))
+        assert decision["type"] == "decision" and decision["steps"] == [ev["text"] for ev in steps]
+
+
+def test_two_websocket_clients_are_separate_zmq_clients() -> None:
+    with (
+        running_server() as server,
+        relay_for(server.endpoint) as url,
+        connect(url, compression=None) as ws_a,
+        connect(url, compression=None) as ws_b,
+    ):
+        a, b = ZmtpOverWebSocket(ws_a), ZmtpOverWebSocket(ws_b)
+        a.send(decide(1, max_tokens=60))
+        b.send(decide(1, max_tokens=60))
+        for peer in (a, b):
+            events = [peer.recv()]
+            while events[-1]["type"] == "step":
+                events.append(peer.recv())
+            assert events[-1]["type"] == "decision"
+            assert [ev["id"] for ev in events] == [1] * len(events)
+
+
+def test_text_messages_close_the_connection() -> None:
+    with running_server() as server, relay_for(server.endpoint) as url, connect(url) as ws:
+        ws.send("hello")
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=10)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1003
+
+
+def test_unreachable_sidecar_closes_with_1011() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with relay_for(f"tcp://127.0.0.1:{port}") as url, connect(url) as ws:
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=10)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1011
+
+
+def test_addresses_parse_and_bad_ones_are_refused() -> None:
+    assert parse_host_port("tcp://*:5555") == ("*", 5555)
+    assert parse_host_port("127.0.0.1:5556") == ("127.0.0.1", 5556)
+    assert parse_host_port("[::1]:80") == ("::1", 80)
+    for bad in ("5556", "localhost:", "host:99999", "host:port"):
+        with pytest.raises(ValueError):
+            parse_host_port(bad)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        relay = WebSocketRelay(f"127.0.0.1:{taken.getsockname()[1]}", "tcp://127.0.0.1:5555")
+        with pytest.raises(OSError, match="cannot listen"):
+            relay.start()
