@@ -89,30 +89,26 @@ def run(args: argparse.Namespace) -> int:
     prompt = tok.encode(format_prompt(PROMPT))
     repeats = 2 if args.quick else 5
     new_tokens = 64
-    print(
-        f"model: {model.num_params():,} parameters ({'trained' if trained else 'random weights'}),"
-        f" {cfg.n_layers} effective layers, prompt {len(prompt)} tokens, {new_tokens} new tokens each"
-    )
+    kind = "trained" if trained else "random weights"
+    print(f"model: {model.num_params():,} parameters ({kind}), {cfg.n_layers} effective layers,")
+    print(f"prompt {len(prompt)} tokens, {new_tokens} new tokens per sequence")
     peak = matmul_flops()
     fpt = flops_per_token(cfg, len(prompt) + new_tokens // 2)
     ceiling = peak / fpt
-    print(
-        f"matmul peak {peak / 1e9:.0f} GFLOP/s; {fpt / 1e6:.2f} MFLOP/token -> ceiling {ceiling:,.0f} tokens/s"
-    )
+    print(f"matmul peak {peak / 1e9:.0f} GFLOP/s; {fpt / 1e6:.2f} MFLOP/token", end="")
+    print(f" -> ceiling {ceiling:,.0f} tokens/s")
     print(f"{'sequences':>9} | {'tokens/s (median)':>17} | {'min..max':>15} | {'of ceiling':>10}")
     for n in BATCHES:
         engine = Engine(model, tok, max_batch=max(BATCHES))
         rates = [decode_rate(engine, prompt, n, new_tokens) for _ in range(repeats)]
         med = statistics.median(rates)
-        print(
-            f"{n:>9} | {med:>17,.0f} | {min(rates):>7,.0f}..{max(rates):<7,.0f} | {med / ceiling:>9.1%}"
-        )
+        spread = f"{min(rates):>7,.0f}..{max(rates):<7,.0f}"
+        print(f"{n:>9} | {med:>17,.0f} | {spread} | {med / ceiling:>9.1%}")
     if trained:
         engine = Engine(model, tok)
         times = [first_step_ms(engine, tok, prompt) for _ in range(repeats * 2)]
-        print(
-            f"first STEP line: median {statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f})"
-        )
+        med = statistics.median(times)
+        print(f"first STEP line: median {med:.1f} ms (min {min(times):.1f}, max {max(times):.1f})")
     else:
         print("first STEP line: needs a trained model (random weights write no sensible lines)")
     return 0

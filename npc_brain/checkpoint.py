@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from npc_brain.model import NRMConfig, NRMModel
+from npc_brain.model import NRMModel
 from npc_brain.tokenizer import Tokenizer
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"

@@ -64,7 +64,10 @@ class Vocab:
 
 
 class TraceConstraint:
-    """State machine over the completion: <THINK>\\n (<STEP> text\\n){1..} </THINK>\\n <ANS>x</ANS>."""
+    """State machine over a completion.
+
+    Grammar: <THINK>\\n (<STEP> text\\n){1..max_steps} </THINK>\\n <ANS>option</ANS>
+    """
 
     def __init__(
         self,

@@ -195,12 +195,10 @@ def format_report(report: dict) -> str:
     ]
     for t in ANSWER_TASKS:
         r = report["tasks"][t]
-        lines.append(
-            f"| {CARD_NAMES[t]} | {CARD[t]:.1f}% | {r['test']:.1f}% | {r['heldout_phrasing']:.1f}% | {r['hard']:.1f}% |"
-        )
-    lines.append(
-        f"| {CARD_NAMES['cot_format']} | {CARD['cot_format']:.1f}% | {report['cot_format']:.1f}% | | |"
-    )
+        cells = [CARD[t], r["test"], r["heldout_phrasing"], r["hard"]]
+        lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(f"{c:.1f}%" for c in cells) + " |")
+    cot = f"{CARD['cot_format']:.1f}% | {report['cot_format']:.1f}%"
+    lines.append(f"| {CARD_NAMES['cot_format']} | {cot} | | |")
     card_avg = sum(CARD[t] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
     lines.append(
         f"| **Average (7 answer tasks)** | {card_avg:.1f}% | {report['average']:.1f}% |"
@@ -208,9 +206,8 @@ def format_report(report: dict) -> str:
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
-    lines.append(
-        f"\n{report['items_per_task']} items per task and split; {report['parameters']:,} parameters."
-    )
+    n, params = report["items_per_task"], report["parameters"]
+    lines.append(f"\n{n} items per task and split; {params:,} parameters.")
     return "\n".join(lines)
 
 

@@ -48,13 +48,16 @@ class KVCache:
     def slots(self, start: int, pos: torch.Tensor) -> list[KVSlot]:
         """Views for rows start..start+B-1 writing at `pos` (B, T), attending causally."""
         b = pos.shape[0]
+        _, _, heads, max_len, _ = self.shape
         n = int(pos.max()) + 1
-        mask = (torch.arange(n, device=pos.device) <= pos.unsqueeze(-1)).unsqueeze(1)
-        end = start + b
-        return [
-            KVSlot(self.k[i, start:end], self.v[i, start:end], pos, mask)
-            for i in range(self.shape[0])
-        ]
+        mask = (torch.arange(n) <= pos.unsqueeze(-1)).unsqueeze(1)
+        # Flat row index of (row, head, position) in a layer's (rows*H*max_len, hd) view,
+        # ordered like the keys (B, H, T, hd) the model produces.
+        row = torch.arange(start, start + b).view(b, 1, 1)
+        head = torch.arange(heads).view(1, heads, 1)
+        index = ((row * heads + head) * max_len + pos.unsqueeze(1)).reshape(-1)
+        rows = slice(start, start + b)
+        return [KVSlot(self.k[i], self.v[i], index, rows, mask) for i in range(self.shape[0])]
 
 
 def forward_rows(
@@ -110,7 +113,7 @@ class Engine:
     """Continuous batching over one model. Not thread-safe: drive it from one thread."""
 
     def __init__(self, model: NRMModel, tokenizer: Tokenizer, max_batch: int = 256) -> None:
-        self.model = model.eval()
+        self.model = model.prepare_inference()
         self.tok = tokenizer
         self.vocab = Vocab(tokenizer, model.cfg.vocab_size)
         self.max_batch = max_batch
@@ -289,7 +292,7 @@ def generate_one(
     stop_id: int | None = None,
 ) -> list[int]:
     """Plain single-sequence decoding with a KV cache (no constraints)."""
-    model.eval()
+    model.prepare_inference()
     cache = KVCache(model, 1)
     rng = torch.Generator().manual_seed(seed) if temperature > 0 and seed is not None else None
     if temperature > 0 and rng is None:

@@ -57,7 +57,20 @@ class LoRALinear(nn.Module):
             self.lora_a = nn.Parameter(torch.randn(n_deltas, d_in, rank) / math.sqrt(d_in))
             self.lora_b = nn.Parameter(torch.zeros(n_deltas, rank, d_out))
 
+        self.merged: list[torch.Tensor] | None = None
+
+    def merge(self) -> None:
+        """Precompute W + A_i B_i per loop so inference does one matmul per layer."""
+        if self.rank == 0 or not hasattr(self, "lora_a"):
+            self.merged = None
+            return
+        w = self.base.weight
+        deltas = (self.lora_a @ self.lora_b).transpose(1, 2)  # (loops-1, out, in)
+        self.merged = [w.detach()] + [(w + dlt).detach() for dlt in deltas]
+
     def forward(self, x: torch.Tensor, loop: int = 0) -> torch.Tensor:
+        if self.merged is not None and not self.training:
+            return F.linear(x, self.merged[loop])
         y = self.base(x)
         # Loop 0 uses the shared weight as is; later loops add their own delta.
         if loop > 0 and self.rank > 0:
@@ -86,30 +99,47 @@ class Block(nn.Module):
     ) -> torch.Tensor:
         b, t, d = x.shape
         h = self.n_heads
-        q, k, v = self.qkv(self.norm1(x), loop).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        qkv = self.qkv(self.norm1(x), loop).view(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        qk = apply_rope(qkv[:2], *rope)  # q and k rotated in one go
+        q, k, v = qk[0], qk[1], qkv[2]
         if cache is None:
             att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
-            k, v, mask = cache.update(k, v)
-            att = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            att = cache.attend(q, k, v)
         x = x + self.proj(att.transpose(1, 2).reshape(b, t, d), loop)
         return x + self.down(F.gelu(self.up(self.norm2(x), loop), approximate="tanh"), loop)
 
 
 class KVSlot:
-    """One layer's view of the generation cache; see generate.KVCache."""
+    """One layer's part of the generation cache (see generate.KVCache).
 
-    def __init__(self, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor):
-        self.k, self.v, self.pos, self.mask = k, v, pos, mask
+    k_all/v_all: the layer's whole cache (rows, H, max_len, hd); new keys are written with
+    one index_copy_ at flat positions `index`, then rows start..start+B attend over their
+    first n positions under `mask` (B, 1, T, n).
+    """
 
-    def update(self, k: torch.Tensor, v: torch.Tensor):
-        # k: (B, H, T, hd) for tokens at positions pos (B, T); write then read the prefix.
-        rows = torch.arange(k.shape[0]).unsqueeze(1)
-        self.k[rows, :, self.pos] = k.transpose(1, 2)
-        self.v[rows, :, self.pos] = v.transpose(1, 2)
+    def __init__(
+        self,
+        k_all: torch.Tensor,
+        v_all: torch.Tensor,
+        index: torch.Tensor,
+        rows: slice,
+        mask: torch.Tensor,
+    ) -> None:
+        self.k_all, self.v_all, self.index, self.rows, self.mask = k_all, v_all, index, rows, mask
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        hd = q.shape[-1]
+        self.k_all.view(-1, hd).index_copy_(0, self.index, k.reshape(-1, hd))
+        self.v_all.view(-1, hd).index_copy_(0, self.index, v.reshape(-1, hd))
         n = self.mask.shape[-1]
-        return self.k[:, :, :n], self.v[:, :, :n], self.mask
+        keys = self.k_all[self.rows, :, :n]
+        values = self.v_all[self.rows, :, :n]
+        # Plain attention: for one query row per sequence this beats the fused CPU kernel
+        # (which is tuned for long queries) by a wide margin.
+        scores = (q @ keys.transpose(-1, -2)) * (hd**-0.5)
+        scores = scores.masked_fill(~self.mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ values
 
 
 def rope_tables(cfg: NRMConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,15 +171,30 @@ class NRMModel(nn.Module):
 
     @staticmethod
     def _init(m: nn.Module) -> None:
-        if isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, std=0.02)
-        elif isinstance(m, nn.Embedding):
+        if isinstance(m, nn.Linear | nn.Embedding):
             nn.init.normal_(m.weight, std=0.02)
 
     @classmethod
     def from_config(cls, path_or_cfg: str | Path | NRMConfig) -> NRMModel:
         cfg = path_or_cfg if isinstance(path_or_cfg, NRMConfig) else NRMConfig.load(path_or_cfg)
         return cls(cfg)
+
+    def train(self, mode: bool = True) -> NRMModel:
+        # Weights may change while training: drop merged LoRA copies.
+        if mode:
+            for m in self.modules():
+                if isinstance(m, LoRALinear):
+                    m.merged = None
+        return super().train(mode)
+
+    @torch.no_grad()
+    def prepare_inference(self) -> NRMModel:
+        """eval() and fold each loop's LoRA delta into a weight copy (faster decoding)."""
+        self.eval()
+        for m in self.modules():
+            if isinstance(m, LoRALinear):
+                m.merge()
+        return self
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -35,7 +35,7 @@ DEFAULT_MIXTURE = {
 class TrainConfig(BaseModel):
     model: NRMConfig = Field(default_factory=NRMConfig)
     mixture: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIXTURE))
-    steps: int = 4000
+    steps: int = 5000
     batch_size: int = 48
     pool_batches: int = 8  # examples are drawn this many batches at a time, sorted by length
     lr: float = 3e-3
@@ -80,9 +80,13 @@ def load_config(name_or_path: str) -> TrainConfig:
 
 
 def encode_example(tok: Tokenizer, ex: Example) -> tuple[list[int], int]:
-    """Token ids and the index where the completion (the part we train on) starts."""
+    """Token ids and the index where the trained part starts.
+
+    Loss starts right after `</INST>` (its newline included), so a prompt given without
+    the trailing newline, as in the card's quick start, still continues correctly.
+    """
     prompt = tok.encode(format_prompt(ex.prompt))
-    return prompt + tok.encode(format_completion(ex.steps, ex.answer)), len(prompt)
+    return prompt + tok.encode(format_completion(ex.steps, ex.answer)), len(prompt) - 1
 
 
 def build_tokenizer(cfg: TrainConfig) -> Tokenizer:

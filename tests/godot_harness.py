@@ -73,9 +73,10 @@ def run_gdscript_test(
     *,
     extra_files: Mapping[str, bytes] | None = None,
     user_args: Sequence[str] = (),
-    timeout_s: float = 60.0,
+    timeout_s: float = 120.0,
     draw: bool = False,
     screenshot_path: Path | None = None,
+    viewport: tuple[int, int] = (480, 270),
     on_print: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run tests/godot/`script` in the web runtime and return what happened."""
@@ -86,6 +87,7 @@ def run_gdscript_test(
         user_args=[f"test=res://tests/godot/{script}", *user_args],
         timeout_s=timeout_s,
         screenshot_path=screenshot_path,
+        viewport=viewport,
         on_print=on_print,
     )
 

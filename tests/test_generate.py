@@ -14,7 +14,9 @@ TOK = Tokenizer([" wolf", " attack", " flee", "bread", " eat", " the"])
 
 def model(seed: int = 0) -> NRMModel:
     torch.manual_seed(seed)
-    cfg = NRMConfig(vocab_size=TOK.vocab_size, d_model=64, n_heads=4, d_ff=128, max_seq_len=256, lora_rank=4)
+    cfg = NRMConfig(
+        vocab_size=TOK.vocab_size, d_model=64, n_heads=4, d_ff=128, max_seq_len=256, lora_rank=4
+    )
     return NRMModel(cfg).eval()
 
 
@@ -64,12 +66,20 @@ def test_cancel_stops_a_sequence() -> None:
     st.lists(st.text(alphabet="abcdefg xyz_é", min_size=1, max_size=12), min_size=1, max_size=6),
     st.sampled_from([0.0, 1.0]),
 )
-def test_constrained_answer_is_always_an_option(seed: int, options: list[str], temperature: float) -> None:
+def test_constrained_answer_is_always_an_option(
+    seed: int, options: list[str], temperature: float
+) -> None:
     m = model(seed % 5)
     engine = Engine(m, TOK, max_batch=4)
     rng = random.Random(seed)
-    req = GenRequest(prompt(rng.randrange(1, 20), rng), max_new_tokens=90, answer_options=options,
-                     temperature=temperature, seed=seed, max_steps=3)
+    req = GenRequest(
+        prompt(rng.randrange(1, 20), rng),
+        max_new_tokens=90,
+        answer_options=options,
+        temperature=temperature,
+        seed=seed,
+        max_steps=3,
+    )
     ids, reason = engine.run(req)
     result = parse_trace(TOK.decode(ids))
     assert reason == "answer"
@@ -81,8 +91,12 @@ def test_seeded_sampling_is_reproducible() -> None:
     m = model()
     rng = random.Random(3)
     p = prompt(8, rng)
-    runs = [Engine(m, TOK).run(GenRequest(p, 30, temperature=0.9, top_k=20, seed=7, enforce_format=False))
-            for _ in range(2)]
+    runs = [
+        Engine(m, TOK).run(
+            GenRequest(p, 30, temperature=0.9, top_k=20, seed=7, enforce_format=False)
+        )
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]
 
 

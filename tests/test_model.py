@@ -22,7 +22,9 @@ def test_default_config_is_within_budget() -> None:
 
 
 def test_card_layout_is_expressible() -> None:
-    cfg = NRMConfig(vocab_size=2048, d_model=96, d_ff=384, n_entry=2, n_shared=2, n_exit=2, lora_rank=16)
+    cfg = NRMConfig(
+        vocab_size=2048, d_model=96, d_ff=384, n_entry=2, n_shared=2, n_exit=2, lora_rank=16
+    )
     model = NRMModel(cfg)
     assert cfg.n_layers == 8 and model.num_params() <= 1_000_000
 
@@ -50,8 +52,22 @@ def test_kv_cache_matches_full_recompute() -> None:
     # logits of the cached step equal the full pass within tolerance
     cache = KVCache(model, 1)
     full, _ = model(torch.tensor([seq]))
-    forward_rows(model, cache, 0, torch.tensor([seq[:-1]]), torch.arange(len(seq) - 1)[None], torch.tensor([0]))
-    step = forward_rows(model, cache, 0, torch.tensor([[seq[-1]]]), torch.tensor([[len(seq) - 1]]), torch.tensor([0]))
+    forward_rows(
+        model,
+        cache,
+        0,
+        torch.tensor([seq[:-1]]),
+        torch.arange(len(seq) - 1)[None],
+        torch.tensor([0]),
+    )
+    step = forward_rows(
+        model,
+        cache,
+        0,
+        torch.tensor([[seq[-1]]]),
+        torch.tensor([[len(seq) - 1]]),
+        torch.tensor([0]),
+    )
     assert torch.allclose(step[0], full[0, -1], atol=1e-4)
 
 

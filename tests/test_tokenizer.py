@@ -2,10 +2,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npc_brain.tokenizer import SPECIALS, Tokenizer
+from npc_brain.trace import format_trace
 
 CORPUS = [
-    "<INST>What is 47 + 38?</INST>\n<THINK>\n<STEP> 7 + 8 = 15, write 5 carry 1\n</THINK>\n<ANS>85</ANS>",
-    "<INST>guard Bram sees a hostile wolf 4 m away</INST>\n<THINK>\n<STEP> the wolf is hostile\n</THINK>\n<ANS>attack wolf</ANS>",
+    format_trace("What is 47 + 38?", ["7 + 8 = 15, write 5 carry 1"], "85"),
+    format_trace("guard Bram sees a hostile wolf 4 m away", ["the wolf is hostile"], "attack wolf"),
 ] * 20
 
 

@@ -28,7 +28,10 @@ def test_steps_are_emitted_when_their_line_ends() -> None:
 @given(st.integers(min_value=1, max_value=20))
 def test_same_events_for_any_chunking(size: int) -> None:
     events = feed_in_pieces(GOOD, size)
-    assert [e for e in events if isinstance(e, Step)] == [Step(0, "wolf is close"), Step(1, "I am brave")]
+    assert [e for e in events if isinstance(e, Step)] == [
+        Step(0, "wolf is close"),
+        Step(1, "I am brave"),
+    ]
     assert isinstance(events[-1], Answer) and events[-1].text == "attack wolf"
 
 

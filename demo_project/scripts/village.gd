@@ -31,7 +31,7 @@ const INSIDE_GATE := Vector2(190, 380)
 const WOLF_DEN := Vector2(40, 380)
 const GRANARY_DOOR := Vector2(735, 560)
 const WELL := Vector2(540, 450)
-const POND := Vector2(300, 625)
+const POND := Vector2(1180, 160)
 const CAMPFIRE := Vector2(450, 330)
 const MARKET := Vector2(640, 300)
 const FIELD := Rect2(900, 470, 340, 200)
@@ -59,7 +59,8 @@ var _redraw_timer: float = 0.0
 @onready var villagers_node: Node2D = $Villagers
 
 
-func _ready() -> void:
+func _enter_tree() -> void:
+	# Before the children's _ready: the HUD and villagers read the clock from the start.
 	hour = start_hour
 	period = period_at(hour)
 	_apply_brain_address()

@@ -44,7 +44,7 @@ func _process(delta: float) -> void:
 
 
 func _draw() -> void:
-	var fur := FUR.lerp(Color.RED, 0.6) if _hurt_flash > 0.0 else FUR
+	var fur := FUR.lerp(Color.RED, 0.6) if is_hurt_flashing() else FUR
 	draw_set_transform(Vector2.ZERO, 0.0, Vector2(_facing, 1.0))
 	_draw_ellipse(Vector2(0, 12), Vector2(24, 6), Color(0, 0, 0, 0.25))
 	draw_colored_polygon(PackedVector2Array([
@@ -65,6 +65,11 @@ func _draw() -> void:
 	draw_rect(bar, Color(0.1, 0.1, 0.1, 0.8))
 	draw_rect(Rect2(bar.position, Vector2(bar.size.x * health / 100.0, bar.size.y)),
 			Color(0.85, 0.15, 0.15))
+
+
+## True for a moment after a blow, while the wolf is drawn flushed red.
+func is_hurt_flashing() -> bool:
+	return _hurt_flash > 0.0
 
 
 ## A villager struck it.

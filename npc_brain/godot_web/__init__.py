@@ -12,13 +12,16 @@ from npc_brain.godot_web.pck import (
     read_pck,
     write_pck,
 )
+from npc_brain.godot_web.png import Image, PngError, read_png
 from npc_brain.godot_web.runner import GodotRunError, RunResult, run_pck
 from npc_brain.godot_web.runtime import RuntimeFetchError, ensure_runtime
 
 __all__ = [
     "GodotRunError",
+    "Image",
     "PackError",
     "PageServer",
+    "PngError",
     "RunResult",
     "RuntimeFetchError",
     "build_pack",
@@ -26,6 +29,7 @@ __all__ = [
     "ensure_runtime",
     "files_from_dir",
     "read_pck",
+    "read_png",
     "render_page",
     "run_pck",
     "write_pck",

@@ -47,9 +47,11 @@ func done() -> void:
 
 ## Asks the runner for a canvas screenshot and waits until it was taken (or [param timeout_s]).
 func screenshot(tree: SceneTree, timeout_s: float = 10.0) -> bool:
-	await tree.process_frame
-	await tree.process_frame
+	# Two drawn frames, so the current scene is on the canvas, not just in the tree.
+	await RenderingServer.frame_post_draw
+	await RenderingServer.frame_post_draw
 	print(SCREENSHOT_MARKER)
+	print("marker at ", Time.get_ticks_msec())
 	var deadline := Time.get_ticks_msec() + int(timeout_s * 1000.0)
 	while Time.get_ticks_msec() < deadline:
 		await tree.process_frame

@@ -45,6 +45,8 @@ const BrainClient := preload("brain_client.gd")
 @export_range(0.0, 2.0, 0.05) var temperature: float = 0.0
 ## Most thoughts before the decision; 0 keeps the sidecar's default.
 @export_range(0, 16) var max_steps: int = 0
+## Token budget for the whole trace; 0 keeps the sidecar's default.
+@export_range(0, 512) var max_tokens: int = 0
 ## Fixed seed for reproducible sampling; -1 for none.
 @export var sampling_seed: int = -1
 
@@ -142,6 +144,8 @@ func _options() -> Dictionary:
 		options.temperature = temperature
 	if max_steps > 0:
 		options.max_steps = max_steps
+	if max_tokens > 0:
+		options.max_tokens = max_tokens
 	if sampling_seed >= 0:
 		options.seed = sampling_seed
 	return options

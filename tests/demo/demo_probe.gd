@@ -1,0 +1,176 @@
+extends Node
+## Drives the demo village for tests/test_demo.py, which adds this script to the pack as an
+## autoload (the demo itself carries no test code).
+##
+## It sends a wolf in, waits until enough villagers have decided and enough thought bubbles
+## are on screen, pauses the game so nothing moves, asks the runner for a screenshot, prints
+## where everything is on screen as one [code]@@demo-report {json}[/code] line and quits:
+## 0 when everything was seen, 1 (with FAIL lines) otherwise. The web runtime is a release
+## build, so failures are printed, never asserted.
+
+const SCREENSHOT_MARKER := "@@harness:screenshot"
+const REPORT_PREFIX := "@@demo-report "
+const MIN_DECIDED := 4
+const MIN_BUBBLES := 3
+const TIMEOUT_S := 100.0
+
+var _decided: Dictionary = {}
+var _shown_at_ms: Dictionary = {}
+var _thoughts: int = 0
+var _failed: bool = false
+
+
+func _init() -> void:
+	process_mode = Node.PROCESS_MODE_ALWAYS  # keeps polling while the game is paused
+
+
+func _ready() -> void:
+	_run.call_deferred()
+
+
+func _run() -> void:
+	var village := await _village()
+	if village == null:
+		_fail("the main scene is not the village")
+		_finish()
+		return
+	for villager: Villager in village.villagers():
+		villager.brain.thought_received.connect(_on_thought_received)
+		villager.brain.decision_made.connect(_on_decision_made.bind(villager.brain.npc_name))
+		villager.bubble.thought_shown.connect(_on_thought_shown.bind(villager.brain.npc_name))
+	village.trigger_event("wolf")
+	var deadline := Time.get_ticks_msec() + int(TIMEOUT_S * 1000.0)
+	while not _scene_ready(village):
+		if Time.get_ticks_msec() > deadline:
+			_fail("after %.0f s: %d villagers decided, %d bubbles showing, %d thoughts" % [
+					TIMEOUT_S, _decided.size(), _showing(village).size(), _thoughts])
+			_finish()
+			return
+		await get_tree().process_frame
+	get_tree().paused = true
+	if not await _screenshot():
+		_fail("the runner did not take the screenshot")
+	print(REPORT_PREFIX + JSON.stringify(_report(village)))
+	_finish()
+
+
+func _village() -> Village:
+	for i: int in 600:
+		if get_tree().current_scene != null:
+			return get_tree().current_scene as Village
+		await get_tree().process_frame
+	return null
+
+
+## Enough villagers decided, and enough bubbles are fully visible (between fade in and out).
+func _scene_ready(village: Village) -> bool:
+	if _decided.size() < MIN_DECIDED:
+		return false
+	var settled := 0
+	var now := Time.get_ticks_msec()
+	for villager: Villager in _showing(village):
+		var bubble := villager.bubble
+		var fade_ms := int(bubble.fade_time * 1000.0)
+		var shown_ms: int = now - int(_shown_at_ms.get(villager.brain.npc_name, now))
+		var duration := bubble.hold_time + bubble.time_per_char * bubble.current_thought().length()
+		var total_ms := int(duration * 1000.0) + 2 * fade_ms
+		if shown_ms > fade_ms + 100 and shown_ms < total_ms - fade_ms - 300:
+			settled += 1
+	return settled >= MIN_BUBBLES
+
+
+func _showing(village: Village) -> Array[Villager]:
+	var out: Array[Villager] = []
+	for villager: Villager in village.villagers():
+		if villager.bubble.is_showing():
+			out.append(villager)
+	return out
+
+
+func _screenshot() -> bool:
+	await get_tree().process_frame
+	await get_tree().process_frame
+	print(SCREENSHOT_MARKER)
+	var deadline := Time.get_ticks_msec() + 15000
+	while Time.get_ticks_msec() < deadline:
+		await get_tree().process_frame
+		if JavaScriptBridge.eval("window.godotHarness.screenshotTaken === true", true) == true:
+			return true
+	return false
+
+
+## Screen positions and colours of what the test looks for in the PNG.
+func _report(village: Village) -> Dictionary:
+	var villagers: Array[Dictionary] = []
+	for villager: Villager in village.villagers():
+		var body := villager.get_global_transform_with_canvas() * Vector2(0, 4)
+		villagers.append({
+			"name": villager.brain.npc_name,
+			"body": [body.x, body.y],
+			"scale": villager.body_scale,
+			"color": villager.body_color.to_html(false),
+			"hidden": villager.hidden,
+			"flashing": villager.is_hurt_flashing(),
+			"bubble": _bubble_report(villager.bubble),
+		})
+	var wolf := {}
+	if village.wolf != null:
+		var at := village.wolf.get_global_transform_with_canvas() * Vector2(-4, 0)
+		wolf = {"body": [at.x, at.y], "flashing": village.wolf.is_hurt_flashing()}
+	var overlays: Array[Array] = []
+	for control: Node in village.get_node("Hud").get_children():
+		if control is Control:
+			var rect := (control as Control).get_global_rect()
+			overlays.append([rect.position.x, rect.position.y, rect.size.x, rect.size.y])
+	var size := get_viewport().get_visible_rect().size
+	return {
+		"viewport": [size.x, size.y],
+		"villagers": villagers,
+		"wolf": wolf,
+		"overlays": overlays,
+		"decided": _decided,
+		"thoughts": _thoughts,
+		"log": Array(village.log_lines),
+	}
+
+
+## The bubble's box on screen, computed exactly as SpeechBubble._draw lays it out.
+func _bubble_report(bubble: SpeechBubble) -> Dictionary:
+	if not bubble.is_showing():
+		return {}
+	var text := bubble.current_thought()
+	var font := bubble.font if bubble.font != null else ThemeDB.fallback_font
+	var text_width := bubble.max_width - 2.0 * bubble.padding.x
+	var text_size := font.get_multiline_string_size(text, HORIZONTAL_ALIGNMENT_LEFT, text_width,
+			bubble.font_size)
+	var size := text_size + 2.0 * bubble.padding
+	var local := Rect2(Vector2(-size.x / 2.0, -bubble.tail_size.y - size.y), size)
+	var screen := bubble.get_global_transform_with_canvas() * local
+	return {
+		"rect": [screen.position.x, screen.position.y, screen.size.x, screen.size.y],
+		"text": text,
+		"background": bubble.background_color.to_html(false),
+		"text_color": bubble.text_color.to_html(false),
+	}
+
+
+func _on_thought_received(_index: int, _text: String) -> void:
+	_thoughts += 1
+
+
+func _on_decision_made(action: String, target: String, _steps: PackedStringArray,
+		npc_name: String) -> void:
+	_decided[npc_name] = action if target.is_empty() else "%s %s" % [action, target]
+
+
+func _on_thought_shown(_text: String, npc_name: String) -> void:
+	_shown_at_ms[npc_name] = Time.get_ticks_msec()
+
+
+func _fail(message: String) -> void:
+	print("FAIL ", message)
+	_failed = true
+
+
+func _finish() -> void:
+	get_tree().quit(1 if _failed else 0)

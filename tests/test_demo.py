@@ -1,0 +1,248 @@
+"""The demo village in the real Godot 4.6 web runtime, thinking with a real sidecar.
+
+`npc-brain demo`'s own parts build the pack (demo_project/ plus the addon installed by
+`install_addon`) and run the sidecar (ZeroMQ + WebSocket relay, the bundled model) on loopback.
+tests/demo/demo_probe.gd, added as an autoload, sends a wolf in, waits until the villagers have
+decided and their thought bubbles show, freezes the game and has the runner screenshot the
+canvas to docs/demo.png. The PNG's pixels are then checked against where the probe says every
+villager, bubble and the wolf is: each body in its clothes' colour, each bubble its background
+colour with dark text on it, and a picture that is clearly not a blank canvas.
+
+NPC_BRAIN_TEST_MODEL may point at another model directory (default: the bundled model).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from godot_harness import require_browser
+
+from npc_brain.addon import install_addon
+from npc_brain.commands import godot as godot_command
+from npc_brain.demo import BRAIN_ARG, ENGINE_ARGS, Sidecar, demo_files, demo_source
+from npc_brain.godot_web import build_pack, read_pck, run_pck
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOT = REPO / "docs" / "demo.png"
+PROBE = REPO / "tests" / "demo" / "demo_probe.gd"
+PROBE_RES = "res://tests/demo/demo_probe.gd"
+REPORT_PREFIX = "@@demo-report "
+VIEWPORT = (1280, 720)
+
+
+# ----------------------------------------------------------------------------- PNG reading
+
+
+def read_png(path: Path) -> np.ndarray:
+    """An 8-bit RGB or RGBA, non-interlaced PNG (what Chromium writes) as an (h, w, 3) array."""
+    data = path.read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
+    pos, header, idat = 8, b"", bytearray()
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+    width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    channels = {2: 3, 6: 4}.get(color_type)
+    if depth != 8 or channels is None or interlace:
+        raise ValueError(f"unsupported PNG: depth {depth}, colour type {color_type}")
+    raw = zlib.decompress(bytes(idat))
+    stride = width * channels
+    out = np.zeros((height, stride), dtype=np.uint8)
+    prev = np.zeros(stride, dtype=np.int32)
+    for y in range(height):
+        start = y * (stride + 1)
+        line = np.frombuffer(raw, np.uint8, stride, start + 1).astype(np.int32)
+        prev = _unfilter(raw[start], line, prev, channels)
+        out[y] = prev
+    return out.reshape(height, width, channels)[:, :, :3]
+
+
+def _unfilter(kind: int, line: np.ndarray, prev: np.ndarray, bpp: int) -> np.ndarray:
+    if kind == 0:
+        return line
+    if kind == 2:
+        return (line + prev) & 0xFF
+    cur = line.copy()
+    if kind == 1:
+        for i in range(bpp, len(cur)):
+            cur[i] = (cur[i] + cur[i - bpp]) & 0xFF
+        return cur
+    for i in range(len(cur)):
+        left = cur[i - bpp] if i >= bpp else 0
+        up, up_left = prev[i], (prev[i - bpp] if i >= bpp else 0)
+        if kind == 3:
+            cur[i] = (cur[i] + ((left + up) >> 1)) & 0xFF
+        elif kind == 4:
+            p = left + up - up_left
+            pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
+            pred = left if pa <= pb and pa <= pc else up if pb <= pc else up_left
+            cur[i] = (cur[i] + pred) & 0xFF
+        else:
+            raise ValueError(f"bad PNG filter type {kind}")
+    return cur
+
+
+# --------------------------------------------------------------------------- pixel checks
+
+
+def _rgb(html: str) -> np.ndarray:
+    return np.array([int(html[i : i + 2], 16) for i in (0, 2, 4)], dtype=np.int32)
+
+
+def _matches(image: np.ndarray, box: tuple[int, int, int, int], color: str, tol: int) -> int:
+    """How many pixels in box (x0, y0, x1, y1) are within `tol` of `color` on every channel."""
+    x0, y0, x1, y1 = box
+    h, w = image.shape[:2]
+    region = image[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)].astype(np.int32)
+    return int(np.all(np.abs(region - _rgb(color)) <= tol, axis=-1).sum())
+
+
+def _box(center: list[float], half: float, scale: float) -> tuple[int, int, int, int]:
+    x, y = center[0] * scale, center[1] * scale
+    r = half * scale
+    return round(x - r), round(y - r), round(x + r), round(y + r)
+
+
+def _overlaps(box: tuple[int, int, int, int], rects: list[tuple[float, ...]]) -> bool:
+    x0, y0, x1, y1 = box
+    return any(x0 < rx + rw and rx < x1 and y0 < ry + rh and ry < y1 for rx, ry, rw, rh in rects)
+
+
+def _scaled(rect: list[float], scale: float) -> tuple[float, ...]:
+    return tuple(v * scale for v in rect)
+
+
+# ----------------------------------------------------------------------------------- tests
+
+
+def test_demo_pack_installs_the_addon_from_its_one_source(tmp_path: Path) -> None:
+    files = demo_files()
+    addon = REPO / "godot_addon" / "addons" / "npc_brain"
+    for path in addon.rglob("*.gd"):
+        rel = path.relative_to(addon).as_posix()
+        assert files[f"res://addons/npc_brain/{rel}"] == path.read_bytes(), rel
+    assert "res://village.tscn" in files and "res://project.godot" in files
+    # The source tree stays clean: the addon went into a temporary copy.
+    assert not (demo_source() / "addons").exists()
+    pack = read_pck(build_pack(files))
+    cache = pack["res://.godot/global_script_class_cache.cfg"].decode()
+    for name in ("Village", "Villager", "VillagerBrain", "Wolf", "NPCBrainAgent", "SpeechBubble"):
+        assert f'"class": &"{name}"' in cache, name
+
+
+def test_install_addon_replaces_an_old_copy_and_rejects_non_projects(tmp_path: Path) -> None:
+    project = tmp_path / "game"
+    stale = project / "addons" / "npc_brain" / "stale.gd"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("extends Node\n")
+    (project / "project.godot").write_text("config_version=5\n")
+    result = install_addon(project)
+    assert result.replaced and result.files >= 5
+    assert not stale.exists()
+    assert (project / "addons" / "npc_brain" / "plugin.cfg").is_file()
+    # The CLI reports bad input clearly instead of writing anywhere.
+    code = godot_command._install(type("Args", (), {"path": tmp_path / "nothing"})())
+    assert code == 2
+    assert not (tmp_path / "nothing").exists()
+
+
+@pytest.fixture(scope="module")
+def sidecar():
+    model = os.environ.get("NPC_BRAIN_TEST_MODEL")
+    with Sidecar(Path(model) if model else None, ws_port=0) as running:
+        yield running
+
+
+def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar) -> None:
+    require_browser()
+    files = demo_files()
+    project = files["res://project.godot"].decode()
+    anchor = 'NPCBrain="*res://addons/npc_brain/brain_client.gd"\n'
+    assert anchor in project
+    files["res://project.godot"] = project.replace(
+        anchor, f'{anchor}DemoProbe="*{PROBE_RES}"\n'
+    ).encode()
+    files[PROBE_RES] = PROBE.read_bytes()
+    SCREENSHOT.unlink(missing_ok=True)
+    result = run_pck(
+        build_pack(files),
+        args=ENGINE_ARGS,
+        user_args=[f"{BRAIN_ARG}={sidecar.ws_address}"],
+        timeout_s=150,
+        screenshot_path=SCREENSHOT,
+        viewport=VIEWPORT,
+    )
+    assert result.ok, result.report()
+    reports = [line for line in result.prints if line.startswith(REPORT_PREFIX)]
+    assert len(reports) == 1, result.report()
+    report = json.loads(reports[0][len(REPORT_PREFIX) :])
+    assert len(report["decided"]) >= 4 and report["thoughts"] >= 4, report
+    assert any(": " in line and "**" not in line for line in report["log"]), report["log"]
+
+    image = read_png(SCREENSHOT)
+    height, width = image.shape[:2]
+    scale = width / report["viewport"][0]
+    assert (width, height) == VIEWPORT and abs(height / scale - report["viewport"][1]) < 1
+    _check_not_blank(image)
+    overlays = [_scaled(r, scale) for r in report["overlays"]]
+    bubbles = [_scaled(v["bubble"]["rect"], scale) for v in report["villagers"] if v["bubble"]]
+    _check_villagers(image, report, scale, overlays + bubbles)
+    _check_bubbles(image, report, scale, overlays)
+    if report["wolf"] and not report["wolf"]["flashing"]:
+        box = _box(report["wolf"]["body"], 10, scale)
+        if not _overlaps(box, overlays + bubbles):
+            assert _matches(image, box, "737380", 12) >= 40, "the wolf is not on screen"
+
+
+def _check_not_blank(image: np.ndarray) -> None:
+    quantised = (image // 16).reshape(-1, 3)
+    colours = {tuple(c) for c in quantised[:: 7].tolist()}
+    assert len(colours) > 60, f"only {len(colours)} colours: a blank or broken canvas"
+    grass = _matches(image, (0, 0, image.shape[1], image.shape[0]), "5e8f4a", 10)
+    assert grass > 0.1 * image.shape[0] * image.shape[1], "the village ground is not drawn"
+
+
+def _check_villagers(image: np.ndarray, report: dict, scale: float, covers: list) -> None:
+    checked = []
+    for villager in report["villagers"]:
+        box = _box(villager["body"], 5 * villager["scale"], scale)
+        if villager["hidden"] or villager["flashing"] or _overlaps(box, covers):
+            continue
+        count = _matches(image, box, villager["color"], 14)
+        assert count >= 0.25 * (box[2] - box[0]) * (box[3] - box[1]), (
+            f"{villager['name']}: {count} pixels of #{villager['color']} at {box}"
+        )
+        checked.append(villager["name"])
+    assert len(checked) >= 3, f"too few villagers in plain view to check: {checked}"
+
+
+def _check_bubbles(image: np.ndarray, report: dict, scale: float, overlays: list) -> None:
+    checked = []
+    for villager in report["villagers"]:
+        bubble = villager["bubble"]
+        if not bubble:
+            continue
+        x, y, w, h = _scaled(bubble["rect"], scale)
+        inner = (round(x + 3), round(y + 3), round(x + w - 3), round(y + h - 3))
+        if _overlaps(inner, overlays) or x < 0 or y < 0 or x + w > image.shape[1]:
+            continue
+        area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+        paper = _matches(image, inner, bubble["background"], 10)
+        ink = _matches(image, inner, bubble["text_color"], 60)
+        name = villager["name"]
+        assert paper >= 0.5 * area, f"{name}'s bubble: {paper}/{area} background pixels"
+        assert ink >= 20, f"{name}'s bubble shows no text ({ink} dark pixels)"
+        checked.append(name)
+    assert len(checked) >= 3, f"too few thought bubbles in plain view: {checked}"

@@ -1,0 +1,39 @@
+"""SpeechBubble rendered by the real Godot runtime (WebGL via SwiftShader), checked by pixels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from godot_harness import assert_passed, run_gdscript_test
+
+from npc_brain.godot_web import read_png
+
+CLEAR = (20, 26, 36)  # Color(0.08, 0.1, 0.14)
+NPC = (51, 178, 76)  # Color(0.2, 0.7, 0.3)
+BUBBLE = (255, 255, 247)  # SpeechBubble's default background, opaque after the fade in
+
+
+def _near(a: tuple[int, int, int], b: tuple[int, int, int], tolerance: int = 12) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+def test_speech_bubble_draws_readable_thoughts(tmp_path: Path) -> None:
+    shot = tmp_path / "speech_bubble.png"
+    result = run_gdscript_test(
+        "test_speech_bubble.gd", draw=True, screenshot_path=shot, viewport=(480, 270)
+    )
+    assert_passed(result)
+    assert result.screenshot == shot
+    image = read_png(shot)
+    assert (image.width, image.height) == (480, 270)
+    assert _near(image.pixel(5, 5), CLEAR), image.pixel(5, 5)
+    assert _near(image.pixel(240, 200), NPC), image.pixel(240, 200)
+    # The bubble: a light box centred over the NPC, its bottom (the tail's base) above it.
+    box = [image.pixel(x, y) for x in range(130, 351) for y in range(60, 172) if x % 2 == 0]
+    light = sum(_near(p, BUBBLE, 20) for p in box)
+    dark = sum(sum(p) < 200 for p in box)
+    assert light > 2000, f"bubble background pixels: {light}"
+    assert dark > 150, f"text pixels: {dark}"
+    assert _near(image.pixel(240, 172), BUBBLE, 30) or _near(image.pixel(240, 174), BUBBLE, 30)
+    # Nothing is drawn far from the NPC: the bubble is anchored where it was put.
+    assert all(_near(image.pixel(x, 250), CLEAR) for x in range(0, 480, 8))

@@ -1,0 +1,55 @@
+"""The bundled, trained model: the card's quick start and a regression guard."""
+
+import json
+
+import pytest
+import torch
+
+from npc_brain import DEFAULT_MODEL_DIR, NRMModel, Tokenizer, load_model, parse_trace
+from npc_brain.evaluate import ANSWER_TASKS, make_examples, run_examples, task_accuracy
+from npc_brain.trace import Answer
+
+# Floors a little under the numbers measured on the full held-out sets (docs/model_card.md);
+# this sample is small, so they leave room for sampling noise but catch a broken model.
+FLOORS = (
+    json.loads((DEFAULT_MODEL_DIR / "floors.json").read_text())
+    if (DEFAULT_MODEL_DIR / "floors.json").is_file()
+    else {}
+)
+SAMPLE = 24
+
+
+def test_bundled_model_is_within_budget() -> None:
+    info = json.loads((DEFAULT_MODEL_DIR / "train_info.json").read_text())
+    model, _ = load_model()
+    assert model.num_params() <= 1_000_000
+    assert info["parameters"] == model.num_params()
+    assert info["wall_seconds"] <= 90 * 60
+
+
+def test_card_quick_start() -> None:
+    d = DEFAULT_MODEL_DIR
+    model = NRMModel.from_config(d / "config.json")
+    model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
+    tok = Tokenizer.load(d / "tokenizer.json")
+    text = tok.decode(model.generate(tok.encode("<INST>What is 2 + 2?</INST>")))
+    assert text.startswith("<INST>What is 2 + 2?</INST>\n<THINK>\n<STEP> ")
+    result = parse_trace(text)
+    assert isinstance(result, Answer) and result.text == "4", text
+
+
+@pytest.mark.parametrize("task", ANSWER_TASKS)
+def test_reasoning_floor(task: str) -> None:
+    model, tok = load_model()
+    outcomes = run_examples(model, tok, make_examples(task, SAMPLE, "test", seed=99))
+    assert task_accuracy(outcomes, task) >= FLOORS[task]
+    assert all(o.parsed is not None for o in outcomes), "every output follows the trace format"
+
+
+def test_npc_decision_floor() -> None:
+    model, tok = load_model()
+    examples = make_examples("npc", 3 * SAMPLE, "test", seed=99)
+    outcomes = run_examples(model, tok, examples, constrained=True)
+    assert all(o.parsed is not None and o.parsed.text in o.example.options for o in outcomes)
+    agree = 100 * sum(o.parsed.text == o.example.answer for o in outcomes) / len(outcomes)
+    assert agree >= FLOORS["npc"]
