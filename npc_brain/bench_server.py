@@ -10,12 +10,14 @@ sidecar and prints where its time goes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import multiprocessing as mp
 import pstats
 import random
 import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,11 +51,13 @@ def run(args: argparse.Namespace) -> int:
             total = max(3 * level, 30) if args.quick else max(6 * level, 100)
             results.append(drive(sidecar.endpoint, requests, level, total))
     print_table(results)
-    with Sidecar(model_dir, profile=True) as sidecar:
-        drive(sidecar.endpoint, requests, in_flight=4, total=16)
-        total = 3 * PROFILE_LEVEL if args.quick else 6 * PROFILE_LEVEL
-        profiled = drive(sidecar.endpoint, requests, PROFILE_LEVEL, total)
-    print_profile(sidecar.profile_path, profiled)
+    with tempfile.TemporaryDirectory(prefix="npc-bench-") as tmp:
+        profile_path = str(Path(tmp) / "sidecar.prof")
+        with Sidecar(model_dir, profile_path) as sidecar:
+            drive(sidecar.endpoint, requests, in_flight=4, total=16)
+            total = 3 * PROFILE_LEVEL if args.quick else 6 * PROFILE_LEVEL
+            profiled = drive(sidecar.endpoint, requests, PROFILE_LEVEL, total)
+        print_profile(profile_path, profiled)
     return 0
 
 
@@ -76,6 +80,8 @@ def _serve(model_dir: str, conn: Any, profile_path: str | None) -> None:
     server = Server.from_model_dir(model_dir, ServerConfig(bind="tcp://127.0.0.1:0"))
     conn.send(server.bind())
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    # If the bench dies without stopping us, the pipe closes: stop rather than linger.
+    threading.Thread(target=_stop_when_parent_goes, args=(conn, server), daemon=True).start()
     if profile_path is None:
         server.serve_forever()
         return
@@ -84,21 +90,26 @@ def _serve(model_dir: str, conn: Any, profile_path: str | None) -> None:
     profiler.dump_stats(profile_path)
 
 
+def _stop_when_parent_goes(conn: Any, server: Any) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        conn.recv()
+    server.stop()
+
+
 class Sidecar:
     """The server in a spawned process; the endpoint is known once it has bound."""
 
-    def __init__(self, model_dir: Path, profile: bool = False) -> None:
-        self.profile_path = None
-        if profile:
-            self.profile_path = str(Path(tempfile.mkdtemp(prefix="npc-bench-")) / "sidecar.prof")
+    def __init__(self, model_dir: Path, profile_path: str | None = None) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(str(model_dir), child, self.profile_path))
+        self.proc = ctx.Process(target=_serve, args=(str(model_dir), child, profile_path))
         self.proc.start()
+        child.close()
         if not parent.poll(120):
             self.proc.kill()
             raise RuntimeError("the sidecar did not start within 120 s")
         self.endpoint: str = parent.recv()
+        self._conn = parent  # held open: its closing tells the sidecar the bench is gone
 
     def __enter__(self) -> Sidecar:
         return self
@@ -216,8 +227,8 @@ PROFILE_PARTS = (
 )
 
 
-def print_profile(path: str | None, run_result: LevelResult) -> None:
-    if path is None or not Path(path).is_file():
+def print_profile(path: str, run_result: LevelResult) -> None:
+    if not Path(path).is_file():
         print("profile: the sidecar wrote no profile")
         return
     stats = pstats.Stats(path).stats  # type: ignore[attr-defined]

@@ -145,12 +145,18 @@ class Server:
                 if self.scheduler.busy:
                     self._step()
         finally:
-            self._send_all(
-                self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "the sidecar is shutting down")
-            )
-            sock.close()
-            self._ctx.term()
-            self._sock = None
+            self.close()
+
+    def close(self) -> None:
+        """End every request in flight with `shutting_down` and release the socket."""
+        if self._sock is None or self._ctx is None:
+            return
+        self._send_all(
+            self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "the sidecar is shutting down")
+        )
+        self._sock.close()
+        self._ctx.term()
+        self._sock = self._ctx = None
 
     # ------------------------------------------------------------ input
 

@@ -6,6 +6,7 @@ import json
 import math
 import random
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -49,6 +50,7 @@ class TrainConfig(BaseModel):
     eval_items: int = 16
     ckpt_every: int = 250
     threads: int = 2
+    compile: bool = False  # torch.compile the training forward (faster on long runs)
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -147,96 +149,122 @@ def make_optimizer(model: NRMModel, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98))
 
 
-def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, device: str = "cpu") -> Path:
-    """Train and write a model directory to out_dir (checkpoints under out_dir/ckpt.pt)."""
+@dataclass
+class RunState:
+    """Everything a checkpoint holds besides the weights, so a resumed run continues exactly."""
+
+    step: int = 0
+    elapsed: float = 0.0
+    tokens: int = 0
+    losses: list[float] = field(default_factory=list)
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    device: str = "cpu",
+    stop_after: int | None = None,
+) -> Path:
+    """Train and write a model directory to out_dir (checkpoints under out_dir/ckpt.pt).
+
+    stop_after ends this run after that many steps (a checkpoint is written), as an
+    interruption would; `resume=True` continues it exactly.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     ckpt_path = out / "ckpt.pt"
-    if resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, weights_only=False)
-        tok = Tokenizer(state["pieces"])
-    else:
-        state = None
-        tok = build_tokenizer(cfg)
+    saved = torch.load(ckpt_path, weights_only=False) if resume and ckpt_path.is_file() else None
+    tok = Tokenizer(saved["pieces"]) if saved else build_tokenizer(cfg)
     cfg.model.vocab_size = tok.vocab_size
     model = NRMModel(cfg.model).to(device)
     opt = make_optimizer(model, cfg)
     rng = random.Random(cfg.seed)
-    step, elapsed, tokens_seen = 0, 0.0, 0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        rng.setstate(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-        step, elapsed, tokens_seen = state["step"], state["elapsed"], state["tokens"]
     batcher = Batcher(cfg, tok, rng)
-    if state is not None:
-        batcher._queue = state["queue"]
+    run = RunState()
+    if saved:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        rng.setstate(saved["rng"])
+        torch.set_rng_state(saved["torch_rng"])
+        batcher._queue = saved["queue"]
+        run = RunState(**saved["run"])
     print(f"model: {model.num_params():,} parameters, vocab {tok.vocab_size}, {cfg.steps} steps")
-    bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", dynamic_ncols=True)
-    t0 = time.perf_counter() - elapsed
-    tokens_at_start, t_start = tokens_seen, time.perf_counter()
-    loss_ema = None
-    while step < cfg.steps:
-        model.train()
-        x, y = batcher.next()
-        x, y = x.to(device), y.to(device)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(cfg, step)
-        _, loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        step += 1
-        tokens_seen += int((x != PAD_ID).sum())
-        loss_ema = loss.item() if loss_ema is None else 0.95 * loss_ema + 0.05 * loss.item()
-        rate = (tokens_seen - tokens_at_start) / max(1e-6, time.perf_counter() - t_start)
-        bar.set_postfix(loss=f"{loss_ema:.3f}", tok_s=f"{rate:,.0f}", lr=f"{lr_at(cfg, step):.1e}")
-        bar.update(1)
-        if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-            _quick_eval(model, tok, cfg, bar)
-        if cfg.ckpt_every and (step % cfg.ckpt_every == 0 or step == cfg.steps):
-            _save_ckpt(
-                ckpt_path,
-                model,
-                opt,
-                rng,
-                batcher,
-                tok,
-                step,
-                time.perf_counter() - t0,
-                tokens_seen,
-            )
-    bar.close()
-    wall = time.perf_counter() - t0
+    end = cfg.steps if stop_after is None else min(cfg.steps, run.step + stop_after)
+    _loop(cfg, model, opt, batcher, run, device, ckpt_path, end)
+    if run.step < cfg.steps:
+        _save_ckpt(ckpt_path, model, opt, batcher, run)
+        print(f"stopped at step {run.step}; continue with --resume")
+        return out
     info = {
-        "steps": step,
-        "wall_seconds": round(wall, 1),
-        "tokens": tokens_seen,
+        "steps": run.step,
+        "wall_seconds": round(run.elapsed, 1),
+        "tokens": run.tokens,
         "parameters": model.num_params(),
+        "loss_first": run.losses[0] if run.losses else None,
+        "loss_last10": round(sum(run.losses[-10:]) / max(1, len(run.losses[-10:])), 4),
         "config": cfg.model_dump(mode="json"),
         "torch": torch.__version__,
         "device": device,
     }
     save_model(model.cpu(), tok, out, info)
-    print(f"saved {out} after {step} steps, {wall / 60:.1f} min, {tokens_seen:,} tokens")
+    print(f"saved {out} after {run.step} steps, {run.elapsed / 60:.1f} min, {run.tokens:,} tokens")
     return out
 
 
-def _save_ckpt(path: Path, model, opt, rng, batcher, tok, step, elapsed, tokens) -> None:
+def _loop(
+    cfg: TrainConfig,
+    model: NRMModel,
+    opt: torch.optim.Optimizer,
+    batcher: Batcher,
+    run: RunState,
+    device: str,
+    ckpt_path: Path,
+    end: int,
+) -> None:
+    bar = tqdm(total=cfg.steps, initial=run.step, desc="train", unit="step", dynamic_ncols=True)
+    t0 = time.perf_counter() - run.elapsed
+    tokens_at_start, t_start = run.tokens, time.perf_counter()
+    loss_ema = None
+    forward = torch.compile(model, dynamic=True) if cfg.compile else model
+    while run.step < end:
+        model.train()
+        x, y = (t.to(device) for t in batcher.next())
+        for g in opt.param_groups:
+            g["lr"] = lr_at(cfg, run.step)
+        _, loss = forward(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        run.step += 1
+        run.tokens += int((x != PAD_ID).sum())
+        run.losses.append(round(loss.item(), 4))
+        run.elapsed = time.perf_counter() - t0
+        loss_ema = run.losses[-1] if loss_ema is None else 0.95 * loss_ema + 0.05 * run.losses[-1]
+        rate = (run.tokens - tokens_at_start) / max(1e-6, time.perf_counter() - t_start)
+        bar.set_postfix(
+            loss=f"{loss_ema:.3f}", tok_s=f"{rate:,.0f}", lr=f"{lr_at(cfg, run.step):.1e}"
+        )
+        bar.update(1)
+        if cfg.eval_every and run.step % cfg.eval_every == 0 and run.step < cfg.steps:
+            _quick_eval(model, batcher.tok, cfg, bar)
+        if cfg.ckpt_every and (run.step % cfg.ckpt_every == 0 or run.step == cfg.steps):
+            _save_ckpt(ckpt_path, model, opt, batcher, run)
+    bar.close()
+
+
+def _save_ckpt(path: Path, model: NRMModel, opt, batcher: Batcher, run: RunState) -> None:
     state = {
         "model": model.state_dict(),
         "opt": opt.state_dict(),
-        "rng": rng.getstate(),
+        "rng": batcher.rng.getstate(),
         "torch_rng": torch.get_rng_state(),
         "queue": batcher._queue,
-        "pieces": tok.pieces,
-        "step": step,
-        "elapsed": elapsed,
-        "tokens": tokens,
+        "pieces": batcher.tok.pieces,
+        "run": asdict(run),
     }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)

@@ -79,17 +79,21 @@ def run_gdscript_test(
     viewport: tuple[int, int] = (480, 270),
     on_print: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run tests/godot/`script` in the web runtime and return what happened."""
+    """Run tests/godot/`script` (or a res:// path) in the web runtime; return what happened."""
     require_browser()
     return run_pck(
         test_pack(extra_files),
         args=DRAWING_ARGS if draw else HEADLESS_ARGS,
-        user_args=[f"test=res://tests/godot/{script}", *user_args],
+        user_args=[f"test={_script_path(script)}", *user_args],
         timeout_s=timeout_s,
         screenshot_path=screenshot_path,
         viewport=viewport,
         on_print=on_print,
     )
+
+
+def _script_path(script: str) -> str:
+    return script if script.startswith("res://") else f"res://tests/godot/{script}"
 
 
 def assert_passed(result: RunResult) -> None:

@@ -24,7 +24,8 @@ from npc_brain.model import NRMConfig, NRMModel
 from npc_brain.server import Server, ServerConfig
 from npc_brain.tokenizer import Tokenizer
 
-TIMEOUT_MS = 10_000
+# Generous on purpose (the machine may be busy): only there so a broken server fails, not hangs.
+TIMEOUT_S = 60.0
 
 
 @cache
@@ -85,7 +86,7 @@ def running_server(**config: Any) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
-        thread.join(timeout=10)
+        thread.join(timeout=TIMEOUT_S)
         assert not thread.is_alive(), "server loop did not stop"
 
 
@@ -96,7 +97,7 @@ class Peer:
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(kind)
         self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.RCVTIMEO, TIMEOUT_MS)
+        self.sock.setsockopt(zmq.RCVTIMEO, int(TIMEOUT_S * 1000))
         for name, value in options.items():
             self.sock.setsockopt(getattr(zmq, name), value)
         self.sock.connect(endpoint)
@@ -138,7 +139,7 @@ class Peer:
         self.sock.close(0)
 
 
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+def wait_for(predicate: Any, timeout: float = TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"

@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from server_harness import ACTIONS, npc_state, running_server
+from server_harness import ACTIONS, TIMEOUT_S, npc_state, running_server
 
 from npc_brain.client import AsyncClient, Client, ServerError, decide_message
 from npc_brain.npc_state import NPCState
@@ -14,7 +14,7 @@ from npc_brain.protocol import AnswerEvent, DecisionEvent, StepEvent
 
 
 def test_decide_yields_steps_then_the_decision() -> None:
-    with running_server() as server, Client(server.endpoint, timeout=10) as client:
+    with running_server() as server, Client(server.endpoint, timeout=TIMEOUT_S) as client:
         events = list(client.decide(NPCState.model_validate(npc_state()), ACTIONS, max_tokens=60))
         *steps, decision = events
         assert all(isinstance(ev, StepEvent) for ev in steps) and isinstance(
@@ -24,7 +24,7 @@ def test_decide_yields_steps_then_the_decision() -> None:
 
 
 def test_interleaved_requests_on_one_client() -> None:
-    with running_server() as server, Client(server.endpoint, timeout=10) as client:
+    with running_server() as server, Client(server.endpoint, timeout=TIMEOUT_S) as client:
         first = client.decide(npc_state(), ACTIONS, max_tokens=60)
         second = client.generate("What is 4 + 4?", max_tokens=50)
         answer = list(second)[-1]  # drained first: the decide's events wait in its buffer
@@ -34,7 +34,7 @@ def test_interleaved_requests_on_one_client() -> None:
 
 
 def test_errors_and_cancel_raise_server_error() -> None:
-    with running_server() as server, Client(server.endpoint, timeout=10) as client:
+    with running_server() as server, Client(server.endpoint, timeout=TIMEOUT_S) as client:
         with pytest.raises(ServerError) as info:
             list(client.decide(npc_state(), ["dance"]))
         assert info.value.code == "invalid_field" and "dance" in info.value.message
@@ -69,7 +69,7 @@ def test_request_building_rejects_unknown_options() -> None:
 
 def test_async_client_runs_requests_concurrently() -> None:
     async def main(endpoint: str) -> None:
-        async with AsyncClient(endpoint, timeout=10) as client:
+        async with AsyncClient(endpoint, timeout=TIMEOUT_S) as client:
 
             async def one(name: str) -> list:
                 return [

@@ -13,9 +13,15 @@ NPC_BRAIN_TEST_MODEL may point at another model directory (default: the bundled 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
+import signal
 import struct
+import subprocess
+import sys
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -74,11 +80,9 @@ def _unfilter(kind: int, line: np.ndarray, prev: np.ndarray, bpp: int) -> np.nda
         return line
     if kind == 2:
         return (line + prev) & 0xFF
+    if kind == 1:  # each byte adds the one bpp to its left: a running sum per channel
+        return (np.cumsum(line.reshape(-1, bpp), axis=0) & 0xFF).reshape(-1)
     cur = line.copy()
-    if kind == 1:
-        for i in range(bpp, len(cur)):
-            cur[i] = (cur[i] + cur[i - bpp]) & 0xFF
-        return cur
     for i in range(len(cur)):
         left = cur[i - bpp] if i >= bpp else 0
         up, up_left = prev[i], (prev[i - bpp] if i >= bpp else 0)
@@ -158,6 +162,57 @@ def test_install_addon_replaces_an_old_copy_and_rejects_non_projects(tmp_path: P
     assert not (tmp_path / "nothing").exists()
 
 
+def _model_args() -> list[str]:
+    model = os.environ.get("NPC_BRAIN_TEST_MODEL")
+    return ["--model", model] if model else []
+
+
+def test_demo_command_prints_the_url_serves_the_game_and_stops_on_sigterm() -> None:
+    command = [sys.executable, "-m", "npc_brain.cli", "demo", "--port", "0", "--ws-port", "0"]
+    proc = subprocess.Popen(
+        [*command, *_model_args()], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Demo village: "):
+                break
+        url = lines[-1].split()[2] if lines else ""
+        assert url.startswith("http://127.0.0.1:"), "".join(lines)
+        relay = next(line for line in lines if "WebSocket relay" in line)
+        ws = relay.split("WebSocket relay ")[1].split()[0]
+        page = urllib.request.urlopen(url, timeout=30).read().decode()
+        assert f'"brain={ws}"' in page and "index.js" in page
+        pack = read_pck(urllib.request.urlopen(url + "game.pck", timeout=30).read())
+        assert "res://village.tscn" in pack and "res://addons/npc_brain/plugin.cfg" in pack
+        # The relay answers a ZMTP greeting with the sidecar's own (docs/protocol.md §10).
+        assert asyncio.run(_zmtp_signature(ws)) == bytes.fromhex("ff00000000000000017f")
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert "Demo stopped." in rest
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=5)
+
+
+async def _zmtp_signature(ws_url: str) -> bytes:
+    from websockets.asyncio.client import connect
+
+    greeting = b"\xff" + bytes(8) + b"\x7f\x03\x00" + b"NULL".ljust(20, b"\0") + bytes(32)
+    async with connect(ws_url) as ws:
+        await ws.send(greeting)
+        received = b""
+        while len(received) < 10:
+            received += await asyncio.wait_for(ws.recv(), 30)
+    return received[:10]
+
+
 @pytest.fixture(scope="module")
 def sidecar():
     model = os.environ.get("NPC_BRAIN_TEST_MODEL")
@@ -165,7 +220,7 @@ def sidecar():
         yield running
 
 
-def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar) -> None:
+def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_path: Path) -> None:
     require_browser()
     files = demo_files()
     project = files["res://project.godot"].decode()
@@ -175,23 +230,24 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar) -> None
         anchor, f'{anchor}DemoProbe="*{PROBE_RES}"\n'
     ).encode()
     files[PROBE_RES] = PROBE.read_bytes()
-    SCREENSHOT.unlink(missing_ok=True)
+    shot = tmp_path / "demo.png"
     result = run_pck(
         build_pack(files),
         args=ENGINE_ARGS,
         user_args=[f"{BRAIN_ARG}={sidecar.ws_address}"],
-        timeout_s=150,
-        screenshot_path=SCREENSHOT,
+        timeout_s=300,
+        screenshot_path=shot,
         viewport=VIEWPORT,
     )
     assert result.ok, result.report()
     reports = [line for line in result.prints if line.startswith(REPORT_PREFIX)]
     assert len(reports) == 1, result.report()
     report = json.loads(reports[0][len(REPORT_PREFIX) :])
+    assert report["status"] == f"Brain: connected to {sidecar.ws_address}", report["status"]
     assert len(report["decided"]) >= 4 and report["thoughts"] >= 4, report
     assert any(": " in line and "**" not in line for line in report["log"]), report["log"]
 
-    image = read_png(SCREENSHOT)
+    image = read_png(shot)
     height, width = image.shape[:2]
     scale = width / report["viewport"][0]
     assert (width, height) == VIEWPORT and abs(height / scale - report["viewport"][1]) < 1
@@ -204,11 +260,13 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar) -> None
         box = _box(report["wolf"]["body"], 10, scale)
         if not _overlaps(box, overlays + bubbles):
             assert _matches(image, box, "737380", 12) >= 40, "the wolf is not on screen"
+    # Only a picture that passed every check replaces the one the docs show.
+    shutil.copyfile(shot, SCREENSHOT)
 
 
 def _check_not_blank(image: np.ndarray) -> None:
     quantised = (image // 16).reshape(-1, 3)
-    colours = {tuple(c) for c in quantised[:: 7].tolist()}
+    colours = {tuple(c) for c in quantised[::7].tolist()}
     assert len(colours) > 60, f"only {len(colours)} colours: a blank or broken canvas"
     grass = _matches(image, (0, 0, image.shape[1], image.shape[0]), "5e8f4a", 10)
     assert grass > 0.1 * image.shape[0] * image.shape[1], "the village ground is not drawn"

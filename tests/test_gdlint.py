@@ -6,6 +6,7 @@ the EditorPlugin), and keeps the official style guide's order and naming everywh
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from gdtoolkit.linter import lint_code
 from gdtoolkit.parser import parser
 
 REPO = Path(__file__).resolve().parents[1]
-GDSCRIPT_ROOTS = ("godot_addon", "demo_project", "tests/godot")
+GDSCRIPT_ROOTS = ("godot_addon", "demo_project", "tests")
 ADDON_SCRIPTS = {
     "brain_client.gd",
     "byte_stream.gd",
@@ -53,3 +54,11 @@ def test_gdscript_parses_and_lints_clean(path: Path) -> None:
         f"{path.relative_to(REPO)}:{p.line}: {p.name}: {p.description}" for p in problems
     )
     assert not problems, report
+
+
+def test_addon_readme_examples_parse() -> None:
+    readme = (REPO / "godot_addon" / "addons" / "npc_brain" / "README.md").read_text()
+    blocks = re.findall(r"```gdscript\n(.*?)```", readme, flags=re.DOTALL)
+    assert blocks, "the addon README has no GDScript example"
+    for block in blocks:
+        parser.parse(block)

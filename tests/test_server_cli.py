@@ -135,9 +135,19 @@ def test_ask_reports_problems_clearly(model_dir, state_file, tmp_path, capsys) -
         assert code == 1 and err.startswith("error [invalid_field]: actions")
 
 
-def test_serve_refuses_a_missing_model_or_a_taken_port(tmp_path, model_dir, capsys) -> None:
+def test_serve_refuses_a_missing_model_bad_addresses_and_taken_ports(
+    tmp_path, model_dir, capsys
+) -> None:
     assert main(["serve", "--model", str(tmp_path / "nothing")]) == 2
     assert "lacks config.json" in capsys.readouterr().err
     with running_server() as server:
         assert main(["serve", "--model", str(model_dir), "--bind", server.endpoint]) == 2
-    assert "cannot bind" in capsys.readouterr().err
+        assert "cannot bind" in capsys.readouterr().err
+        taken = server.endpoint.removeprefix("tcp://")  # a TCP port in use, for the WebSocket
+        assert (
+            main(["serve", "--model", str(model_dir), "--bind", "tcp://127.0.0.1:0", "--ws", taken])
+            == 2
+        )
+        assert "--ws: cannot listen" in capsys.readouterr().err
+    assert main(["serve", "--model", str(model_dir), "--ws", "nonsense"]) == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import msgpack
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from server_harness import Peer, decide, npc_state, running_server
 
 from npc_brain import scheduler as scheduler_module
+from npc_brain.protocol import ErrorCode
+
+CODES = {code.value for code in ErrorCode}
 
 
 def ping(rid: object = "p") -> bytes:
@@ -114,4 +119,17 @@ def test_internal_fault_is_reported_and_the_server_keeps_serving(monkeypatch) ->
         ev = peer.request(decide("boom"))[0]
         assert (ev["type"], ev["code"]) == ("error", "internal")
         assert peer.request(decide("fine"))[-1]["type"] == "decision"
+        peer.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=64), min_size=1, max_size=3))
+def test_fuzzed_frames_through_the_socket_never_hurt_the_server(server, frames) -> None:
+    peer = Peer(server.endpoint)
+    try:
+        peer.send_raw(*frames)
+        reply = msgpack.unpackb(peer.sock.recv_multipart()[-1])
+        assert reply["type"] == "error" and reply["code"] in CODES
+        assert peer.request({"type": "ping", "id": "alive"})[0]["type"] == "pong"
+    finally:
         peer.close()

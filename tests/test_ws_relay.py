@@ -9,7 +9,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from server_harness import decide, running_server
+from server_harness import TIMEOUT_S, decide, running_server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -48,7 +48,7 @@ class ZmtpOverWebSocket:
 
     def read(self, n: int) -> bytes:
         while len(self.buf) < n:
-            message = self.ws.recv(timeout=10)
+            message = self.ws.recv(timeout=TIMEOUT_S)
             assert isinstance(message, bytes)
             self.buf += message
         out, self.buf = self.buf[:n], self.buf[n:]
@@ -121,7 +121,7 @@ def test_text_messages_close_the_connection() -> None:
     with running_server() as server, relay_for(server.endpoint) as url, connect(url) as ws:
         ws.send("hello")
         with pytest.raises(ConnectionClosed) as info:
-            ws.recv(timeout=10)
+            ws.recv(timeout=TIMEOUT_S)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1003
 
 
@@ -131,7 +131,7 @@ def test_unreachable_sidecar_closes_with_1011() -> None:
         port = s.getsockname()[1]
     with relay_for(f"tcp://127.0.0.1:{port}") as url, connect(url) as ws:
         with pytest.raises(ConnectionClosed) as info:
-            ws.recv(timeout=10)
+            ws.recv(timeout=TIMEOUT_S)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1011
 
 

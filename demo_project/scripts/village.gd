@@ -186,7 +186,7 @@ func position_of(entity_name: String, fallback: Vector2) -> Vector2:
 func perceive(viewer: Villager) -> Array[Dictionary]:
 	var seen: Array[Dictionary] = []
 	for other: Villager in villagers():
-		if other != viewer and not other.hidden:
+		if other != viewer and not other.in_hiding:
 			var person := _entity(viewer, other.npc_name, "person", other.position)
 			if other.health < 60.0:
 				person["health"] = roundi(other.health)
@@ -230,7 +230,7 @@ func meters(a: Vector2, b: Vector2) -> float:
 func nearest_prey(from: Vector2) -> Villager:
 	var best: Villager = null
 	for villager: Villager in villagers():
-		if villager.hidden:
+		if villager.in_hiding:
 			continue
 		if best == null or from.distance_to(villager.position) < from.distance_to(best.position):
 			best = villager

@@ -5,6 +5,11 @@ extends CanvasLayer
 
 const LOG_LINES := 8
 
+## The brain connection line, e.g. "Brain: connected to ws://127.0.0.1:5556".
+var status_text: String:
+	get:
+		return _status.text
+
 var _clock: Label
 var _status: Label
 var _log: Label

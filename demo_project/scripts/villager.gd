@@ -60,8 +60,12 @@ const HANDLERS := {
 @export_range(0.0, 50.0) var strength: float = 10.0
 
 var village: Village
+## The villager's name, as its brain knows it.
+var npc_name: String:
+	get:
+		return brain.npc_name
 ## Inside a house: the wolf cannot see it, nor can the others.
-var hidden: bool = false
+var in_hiding: bool = false
 var sleeping: bool = false
 var activity: String = ""
 var activity_target: String = ""
@@ -98,7 +102,7 @@ func _process(delta: float) -> void:
 	_bitten_flash = maxf(_bitten_flash - delta, 0.0)
 	_shout = maxf(_shout - delta, 0.0)
 	_help_cooldown = maxf(_help_cooldown - delta, 0.0)
-	modulate.a = 0.4 if hidden else 1.0
+	modulate.a = 0.4 if in_hiding else 1.0
 	queue_redraw()
 
 
@@ -115,7 +119,7 @@ func _draw() -> void:
 	_draw_role_mark()
 	draw_set_transform(Vector2.ZERO)
 	var font := ThemeDB.fallback_font
-	draw_string(font, Vector2(-40, 30), brain.npc_name, HORIZONTAL_ALIGNMENT_CENTER, 80, 12,
+	draw_string(font, Vector2(-40, 30), npc_name, HORIZONTAL_ALIGNMENT_CENTER, 80, 12,
 			Color.WHITE)
 	_draw_need_bar(36, health, Color(0.85, 0.2, 0.2))
 	_draw_need_bar(40, 100.0 - hunger, Color(0.95, 0.6, 0.1))
@@ -165,7 +169,7 @@ func can_fight() -> bool:
 ## Someone called for help: run to them, then ask the brain what to do there.
 func answer_call(caller: Villager) -> void:
 	_stop_activity()
-	_start("answer_call", caller.brain.npc_name)
+	_start("answer_call", caller.npc_name)
 	_goal = caller.position
 
 
@@ -180,10 +184,10 @@ func request_think(urgent: bool = false) -> void:
 func take_bite(damage: float) -> void:
 	health = maxf(health - damage, 0.0)
 	_bitten_flash = 0.25
-	if sleeping or hidden:
+	if sleeping or in_hiding:
 		_stop_activity()
 	if health <= WOUNDED and health + damage > WOUNDED:
-		village.log_line("%s is badly hurt" % brain.npc_name)
+		village.log_line("%s is badly hurt" % npc_name)
 	request_think(not brain.is_thinking())
 
 
@@ -241,7 +245,7 @@ func _on_decision_made(action: String, target: String, _steps: PackedStringArray
 
 
 func _on_decision_failed(code: String, message: String) -> void:
-	village.log_line("%s could not think (%s): %s" % [brain.npc_name, code, message])
+	village.log_line("%s could not think (%s): %s" % [npc_name, code, message])
 	_stop_activity()
 	_begin_wait("wait", "")
 	_think_cooldown = 3.0
@@ -260,7 +264,7 @@ func _start(kind: String, target: String, seconds: float = 0.0) -> void:
 func _stop_activity() -> void:
 	activity = ""
 	activity_target = ""
-	hidden = false
+	in_hiding = false
 	sleeping = false
 	_waypoints.clear()
 
@@ -276,8 +280,8 @@ func _begin_attack(_action: String, target: String) -> void:
 
 func _do_attack(delta: float) -> void:
 	var wolf := village.wolf
-	if wolf == null or not is_instance_valid(wolf) or wolf.retreating:
-		_finish()
+	if wolf == null or not is_instance_valid(wolf):
+		_finish()  # killed or gone; a retreating wolf is chased to the gate
 		return
 	if not _walk_to(wolf.position, RUN_SPEED, delta, REACH):
 		return
@@ -310,7 +314,7 @@ func _begin_hide(_action: String, _target: String) -> void:
 func _do_hide(delta: float) -> void:
 	if not _walk_to(_goal, RUN_SPEED, delta):
 		return
-	hidden = true
+	in_hiding = true
 	_timer -= delta
 	if village.wolf == null or _timer <= 0.0:
 		_finish()
@@ -341,7 +345,7 @@ func _begin_eat(_action: String, target: String) -> void:
 	elif target == Village.GRANARY_FOOD and village.granary_food > 0:
 		_goal = Village.GRANARY_DOOR
 	else:
-		village.log_line("%s finds no %s" % [brain.npc_name, target])
+		village.log_line("%s finds no %s" % [npc_name, target])
 		_finish()
 
 
@@ -361,7 +365,7 @@ func _do_eat(delta: float) -> void:
 		_finish()
 		return
 	hunger = maxf(hunger - 45.0, 0.0)
-	village.log_line("%s ate %s (hunger %d)" % [brain.npc_name, activity_target, hunger])
+	village.log_line("%s ate %s (hunger %d)" % [npc_name, activity_target, hunger])
 	_finish()
 
 
@@ -406,7 +410,7 @@ func _do_heal(delta: float) -> void:
 	if herbs > 0:
 		inventory["herbs"] = herbs - 1
 	patient.health = minf(patient.health + (40.0 if herbs > 0 else 15.0), 100.0)
-	village.log_line("%s healed %s (health %d)" % [brain.npc_name, patient.brain.npc_name,
+	village.log_line("%s healed %s (health %d)" % [npc_name, patient.npc_name,
 			patient.health])
 	_finish()
 
@@ -438,7 +442,7 @@ func _do_give(delta: float) -> void:
 		if inventory[food] == 0:
 			inventory.erase(food)
 		other.inventory[food] = int(other.inventory.get(food, 0)) + 1
-		village.log_line("%s gave %s %s" % [brain.npc_name, other.brain.npc_name, food])
+		village.log_line("%s gave %s %s" % [npc_name, other.npc_name, food])
 	_finish()
 
 
@@ -454,7 +458,7 @@ func _do_follow(delta: float) -> void:
 ## Walks up to the target villager; counts the meeting time down once there.
 func _meet(delta: float) -> Villager:
 	var other := village.villager_named(activity_target)
-	if other == null or other.hidden:
+	if other == null or other.in_hiding:
 		_finish()
 		return null
 	if _walk_to(other.position, WALK_SPEED, delta, REACH):
@@ -469,15 +473,15 @@ func _trade_with(other: Villager) -> void:
 		_move_food(other, self, bought)
 		gold -= 10
 		other.gold += 10
-		village.log_line("%s bought %s from %s" % [brain.npc_name, bought, other.brain.npc_name])
+		village.log_line("%s bought %s from %s" % [npc_name, bought, other.npc_name])
 	elif other.gold >= 10 and not sold.is_empty():
 		_move_food(self, other, sold)
 		other.gold -= 10
 		gold += 10
-		village.log_line("%s sold %s to %s" % [brain.npc_name, sold, other.brain.npc_name])
+		village.log_line("%s sold %s to %s" % [npc_name, sold, other.npc_name])
 	else:
-		village.log_line("%s and %s found nothing to trade" % [brain.npc_name,
-				other.brain.npc_name])
+		village.log_line("%s and %s found nothing to trade" % [npc_name,
+				other.npc_name])
 
 
 func _begin_patrol(_action: String, _target: String) -> void:

@@ -13,6 +13,7 @@ from typing import Any
 from npc_brain.client import DEFAULT_ADDRESS, Client, ServerError
 from npc_brain.protocol import DecisionEvent, StepEvent
 from npc_brain.server import DEFAULT_BIND, Server, ServerConfig
+from npc_brain.ws_relay import WebSocketRelay, parse_host_port
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +72,8 @@ def serve(args: argparse.Namespace) -> int:
             max_batch=args.max_batch,
             max_message_bytes=args.max_message_bytes,
         )
+        if args.ws:
+            parse_host_port(args.ws)  # a typo should fail before the model loads
         server = Server.from_model_dir(args.model, config)
         endpoint = server.bind()
     except (OSError, ValueError) as exc:  # missing model, bad option, port in use
@@ -78,21 +81,20 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     relay = None
     if args.ws:
-        from npc_brain.ws_relay import WebSocketRelay
-
+        relay = WebSocketRelay(args.ws, endpoint)
         try:
-            relay = WebSocketRelay(args.ws, endpoint)
             ws_host, ws_port = relay.start()
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            server.close()
             print(f"npc-brain serve: --ws: {exc}", file=sys.stderr)
             return 2
     previous = {
         sig: signal.signal(sig, lambda *_: server.stop()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
+    ws = f", WebSocket ws://{ws_host}:{ws_port}/" if relay else ""
+    banner = f"serving {endpoint}{ws} (model {server.model_name}, {server.params:,} parameters)"
+    print(banner, file=sys.stderr, flush=True)
     try:
-        ws = f", WebSocket ws://{ws_host}:{ws_port}/" if relay else ""
-        print(f"serving {endpoint}{ws} (model {server.model_name}, {server.params:,} parameters)",
-              file=sys.stderr, flush=True)  # fmt: skip
         server.serve_forever()
     finally:
         if relay is not None:

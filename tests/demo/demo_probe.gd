@@ -109,7 +109,7 @@ func _report(village: Village) -> Dictionary:
 			"body": [body.x, body.y],
 			"scale": villager.body_scale,
 			"color": villager.body_color.to_html(false),
-			"hidden": villager.hidden,
+			"hidden": villager.in_hiding,
 			"flashing": villager.is_hurt_flashing(),
 			"bubble": _bubble_report(villager.bubble),
 		})
@@ -131,6 +131,7 @@ func _report(village: Village) -> Dictionary:
 		"decided": _decided,
 		"thoughts": _thoughts,
 		"log": Array(village.log_lines),
+		"status": (village.get_node("Hud") as VillageHud).status_text,
 	}
 
 

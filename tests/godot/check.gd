@@ -46,16 +46,18 @@ func done() -> void:
 
 
 ## Asks the runner for a canvas screenshot and waits until it was taken (or [param timeout_s]).
-func screenshot(tree: SceneTree, timeout_s: float = 10.0) -> bool:
+func screenshot(tree: SceneTree, timeout_s: float = 60.0) -> bool:
 	# Two drawn frames, so the current scene is on the canvas, not just in the tree.
 	await RenderingServer.frame_post_draw
 	await RenderingServer.frame_post_draw
 	print(SCREENSHOT_MARKER)
-	print("marker at ", Time.get_ticks_msec())
 	var deadline := Time.get_ticks_msec() + int(timeout_s * 1000.0)
 	while Time.get_ticks_msec() < deadline:
 		await tree.process_frame
-		if JavaScriptBridge.eval("window.godotHarness.screenshotTaken === true", true) == true:
+		# Strings cross the bridge unchanged (a JS bool arrives as an int).
+		var ack: Variant = JavaScriptBridge.eval(
+				"window.godotHarness.screenshotTaken ? 'taken' : ''", true)
+		if str(ack) == "taken":
 			return true
 	return is_true(false, "screenshot was not taken within %.0f s" % timeout_s)
 

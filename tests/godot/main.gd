@@ -9,7 +9,7 @@ const Check := preload("res://tests/godot/check.gd")
 func _ready() -> void:
 	var path := _user_arg("test")
 	var script := load(path) as GDScript if ResourceLoader.exists(path) else null
-	if script == null:
+	if script == null or not script.can_instantiate():
 		print("FAIL cannot load test script '%s'" % path)
 		get_tree().quit(2)
 		return

@@ -28,11 +28,12 @@ func _check_drawing(check: Check) -> void:
 	add_child(npc)
 	var bubble := SpeechBubble.new()
 	bubble.position = Vector2(0, -20)
+	bubble.hold_time = 120.0  # steady while a slow machine takes the screenshot
 	npc.add_child(bubble)
 	bubble.show_thought(FIRST_THOUGHT)
 	bubble.show_thought("Then I will guard the gate.")
 	check.equal(bubble.current_thought(), FIRST_THOUGHT, "first thought shows at once")
-	await get_tree().create_timer(1.5).timeout
+	await get_tree().create_timer(bubble.fade_time + 0.2).timeout
 	check.is_true(await check.screenshot(get_tree()), "screenshot taken")
 	npc.queue_free()
 

@@ -70,6 +70,9 @@ func _check_ping(check: Check) -> void:
 	session.feed(_v.ping_long_context)
 	check.equal(session.take_output(), _v.pong_long_context, "16-byte context")
 	check.equal(session.pings_answered, 2, "pings answered")
+	session.feed(_v.pong)
+	check.equal(session.pongs_received, 1, "PONG counted")
+	check.equal(session.take_output(), PackedByteArray(), "nothing sent for a PONG")
 	check.equal(session.send_ping(0, PackedByteArray()), true, "3.1 peer may be pinged")
 	var ping_out := session.take_output()
 	check.equal(ping_out.slice(0, 7), PackedByteArray([0x04, 7, 4, 80, 73, 78, 71]),

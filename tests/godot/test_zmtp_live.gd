@@ -57,6 +57,9 @@ func _check_session(check: Check, url: String) -> void:
 	check.is_true(_session.pings_answered - pings_before >= 3,
 			"answered %d heartbeat PINGs" % (_session.pings_answered - pings_before))
 	check.equal(_status, ByteStream.Status.OPEN, "still connected after idling")
+	check.equal(_session.send_ping(0, PackedByteArray()), true, "ping libzmq")
+	check.is_true(await _pump_until(func() -> bool: return _session.pongs_received >= 1, 5.0),
+			"libzmq answered our PING with PONG")
 	var again: Array[PackedByteArray] = ["still here".to_utf8_buffer()]
 	_session.send_message(again)
 	check.is_true(await _pump_until(func() -> bool: return _messages.size() >= 3, 5.0),
@@ -81,8 +84,9 @@ func _check_link(check: Check, url: String) -> void:
 
 func _check_link_failures(check: Check) -> void:
 	check.section("link failures are reported, never thrown")
+	# tcp:// is valid but StreamPeerTCP cannot connect from a browser: it must fail cleanly.
 	for address: String in ["nonsense", "tcp://127.0.0.1", "udp://127.0.0.1:5555",
-			"ws://127.0.0.1:1/"]:
+			"ws://127.0.0.1:1/", "tcp://127.0.0.1:5555"]:
 		var link := ZmtpLink.new()
 		var reasons: Array = []
 		link.closed.connect(func(reason: String) -> void: reasons.append(reason))

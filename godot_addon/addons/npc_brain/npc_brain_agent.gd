@@ -5,7 +5,8 @@ extends Node
 ## Add it as a child of the NPC, fill in the exports, connect the signals, and call
 ## [method think] whenever something changes for the NPC. Thoughts stream in through
 ## [signal thought_received] (and into [member bubble] when set); the final choice comes as
-## [signal decision_made]. One thought process at a time: [method think] cancels the previous.
+## [signal decision_made]. One thought process at a time: [method think] cancels the previous,
+## and so does leaving the scene tree.
 ## [codeblock]
 ## @onready var brain: NPCBrainAgent = $NPCBrainAgent
 ##

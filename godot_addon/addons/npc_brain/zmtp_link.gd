@@ -22,9 +22,9 @@ const ZmtpSession := preload("zmtp_session.gd")
 ## Seconds allowed from open() to the end of the handshake.
 var connect_timeout: float = 5.0
 ## Seconds of silence before a PING asks the peer to show it is alive (ZMTP 3.1 peers).
-var heartbeat_interval: float = 2.0
-## Seconds of silence after which the peer counts as gone.
-var heartbeat_timeout: float = 6.0
+var heartbeat_interval: float = 2.5
+## Seconds of silence after which the peer counts as gone (a frozen or half-open link).
+var heartbeat_timeout: float = 10.0
 
 var state: State = State.IDLE
 var address: String = ""

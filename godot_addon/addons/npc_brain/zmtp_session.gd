@@ -33,6 +33,8 @@ var peer_minor_version: int = 0
 var failure: String = ""
 ## PINGs answered with PONG so far (diagnostics and tests).
 var pings_answered: int = 0
+## PONGs received for our PINGs so far.
+var pongs_received: int = 0
 
 var _inbox := PackedByteArray()
 var _read_pos: int = 0
@@ -255,9 +257,10 @@ func _on_command(body: PackedByteArray) -> void:
 			if phase == Phase.READY and data.size() >= 2:
 				_outbox.append_array(encode_command("PONG", data.slice(2, 2 + 16)))
 				pings_answered += 1
+		"PONG":
+			pongs_received += 1
 		_:
-			# PONG and commands a DEALER has no use for (SUBSCRIBE, CANCEL...) are skipped.
-			pass
+			pass  # commands a DEALER has no use for (SUBSCRIBE, CANCEL...)
 
 
 func _on_ready(data: PackedByteArray) -> void:
