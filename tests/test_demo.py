@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 from godot_harness import require_browser
 
-from npc_brain.addon import install_addon
-from npc_brain.commands import godot as godot_command
+from npc_brain import cli
+from npc_brain.addon import addon_files, addon_source, install_addon
 from npc_brain.demo import BRAIN_ARG, ENGINE_ARGS, Sidecar, demo_files, demo_source
 from npc_brain.godot_web import build_pack, read_pck, run_pck
 
@@ -146,20 +146,36 @@ def test_demo_pack_installs_the_addon_from_its_one_source(tmp_path: Path) -> Non
         assert f'"class": &"{name}"' in cache, name
 
 
-def test_install_addon_replaces_an_old_copy_and_rejects_non_projects(tmp_path: Path) -> None:
+def test_install_addon_replaces_an_old_copy_and_rejects_non_projects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     project = tmp_path / "game"
     stale = project / "addons" / "npc_brain" / "stale.gd"
     stale.parent.mkdir(parents=True)
     stale.write_text("extends Node\n")
     (project / "project.godot").write_text("config_version=5\n")
-    result = install_addon(project)
-    assert result.replaced and result.files >= 5
+    assert cli.main(["install-addon", str(project)]) == 0
+    assert "Replaced" in capsys.readouterr().out
     assert not stale.exists()
-    assert (project / "addons" / "npc_brain" / "plugin.cfg").is_file()
-    # The CLI reports bad input clearly instead of writing anywhere.
-    code = godot_command._install(type("Args", (), {"path": tmp_path / "nothing"})())
-    assert code == 2
+    installed = project / "addons" / "npc_brain"
+    source = addon_source()
+    for rel in addon_files(source):
+        assert (installed / rel).read_bytes() == (source / rel).read_bytes(), rel
+    # Bad input is reported clearly and nothing is written.
+    assert cli.main(["install-addon", str(tmp_path / "nothing")]) == 2
+    assert "not a Godot project" in capsys.readouterr().err
     assert not (tmp_path / "nothing").exists()
+
+
+def test_install_addon_never_touches_the_source_through_a_link(tmp_path: Path) -> None:
+    project = tmp_path / "dev"
+    (project / "addons").mkdir(parents=True)
+    (project / "project.godot").write_text("config_version=5\n")
+    (project / "addons" / "npc_brain").symlink_to(addon_source(), target_is_directory=True)
+    before = {rel: (addon_source() / rel).read_bytes() for rel in addon_files(addon_source())}
+    result = install_addon(project)
+    assert result.linked and not result.replaced
+    assert {rel: (addon_source() / rel).read_bytes() for rel in before} == before
 
 
 def _model_args() -> list[str]:

@@ -23,7 +23,7 @@ const HOUSES := [
 	[Rect2(760, 160, 120, 85), "Mira's house"],
 	[Rect2(930, 150, 120, 80), "Healer"],
 	[Rect2(1090, 250, 120, 90), "Farmhouse"],
-	[Rect2(240, 450, 110, 80), "Pip's home"],
+	[Rect2(350, 460, 110, 80), "Pip's home"],
 ]
 
 var _grass_tufts := PackedVector2Array()

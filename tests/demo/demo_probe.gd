@@ -12,10 +12,13 @@ const SCREENSHOT_MARKER := "@@harness:screenshot"
 const REPORT_PREFIX := "@@demo-report "
 const MIN_DECIDED := 4
 const MIN_BUBBLES := 3
-const TIMEOUT_S := 100.0
+const TIMEOUT_S := 150.0
 
 var _decided: Dictionary = {}
-var _shown_at_ms: Dictionary = {}
+## When each villager's current thought appeared, in seconds of game time: the bubbles
+## advance by frame delta, which a slow machine clamps, so wall-clock time would mislead.
+var _shown_at: Dictionary = {}
+var _game_time: float = 0.0
 var _thoughts: int = 0
 var _failed: bool = false
 
@@ -26,6 +29,11 @@ func _init() -> void:
 
 func _ready() -> void:
 	_run.call_deferred()
+
+
+func _process(delta: float) -> void:
+	if not get_tree().paused:
+		_game_time += delta
 
 
 func _run() -> void:
@@ -67,14 +75,12 @@ func _scene_ready(village: Village) -> bool:
 	if _decided.size() < MIN_DECIDED:
 		return false
 	var settled := 0
-	var now := Time.get_ticks_msec()
 	for villager: Villager in _showing(village):
 		var bubble := villager.bubble
-		var fade_ms := int(bubble.fade_time * 1000.0)
-		var shown_ms: int = now - int(_shown_at_ms.get(villager.brain.npc_name, now))
-		var duration := bubble.hold_time + bubble.time_per_char * bubble.current_thought().length()
-		var total_ms := int(duration * 1000.0) + 2 * fade_ms
-		if shown_ms > fade_ms + 100 and shown_ms < total_ms - fade_ms - 300:
+		var shown: float = _game_time - float(_shown_at.get(villager.brain.npc_name, _game_time))
+		var total := bubble.hold_time + bubble.time_per_char * bubble.current_thought().length()
+		total += 2.0 * bubble.fade_time
+		if shown > bubble.fade_time + 0.25 and shown < total - bubble.fade_time - 0.4:
 			settled += 1
 	return settled >= MIN_BUBBLES
 
@@ -165,7 +171,7 @@ func _on_decision_made(action: String, target: String, _steps: PackedStringArray
 
 
 func _on_thought_shown(_text: String, npc_name: String) -> void:
-	_shown_at_ms[npc_name] = Time.get_ticks_msec()
+	_shown_at[npc_name] = _game_time
 
 
 func _fail(message: String) -> void:
