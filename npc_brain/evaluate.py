@@ -12,6 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from npc_brain.data.example import Example
+from npc_brain.data.reasoning import TASKS
 from npc_brain.generate import Engine, GenRequest
 from npc_brain.model import NRMModel
 from npc_brain.tokenizer import Tokenizer
@@ -28,15 +29,7 @@ CARD = {
     "sorting": 0.0,
     "cot_format": 100.0,
 }
-ANSWER_TASKS = (
-    "arithmetic",
-    "two_step",
-    "even_odd",
-    "comparison",
-    "pattern",
-    "word_problem",
-    "sorting",
-)
+ANSWER_TASKS = TASKS  # the card's seven answer tasks
 EVAL_SEED = 20261124
 
 

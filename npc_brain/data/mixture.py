@@ -5,37 +5,25 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from npc_brain.data import npc, reasoning
 from npc_brain.data.example import Example
+from npc_brain.data.reasoning import ALL_TASKS
 
 Generator = Callable[[random.Random, str], Example]
 
 
 def _reasoning(task: str) -> Generator:
     def gen(rng: random.Random, split: str) -> Example:
-        from npc_brain.data import reasoning
-
         return reasoning.generate(task, rng, split)
 
     return gen
 
 
 def _npc(rng: random.Random, split: str) -> Example:
-    from npc_brain.data import npc
-
-    return npc.generate(rng)
+    return npc.generate(rng)  # situations are random; held-out items come from eval seeds
 
 
-REASONING_TASKS = (
-    "arithmetic",
-    "two_step",
-    "even_odd",
-    "comparison",
-    "pattern",
-    "word_problem",
-    "sorting",
-    "cot_format",
-)
-GENERATORS: dict[str, Generator] = {t: _reasoning(t) for t in REASONING_TASKS} | {"npc": _npc}
+GENERATORS: dict[str, Generator] = {t: _reasoning(t) for t in ALL_TASKS} | {"npc": _npc}
 
 
 class Mixture:
