@@ -119,7 +119,8 @@ def sidecar(tmp_path: Path) -> Iterator[Sidecar]:
 
 def _reference(sidecar: Sidecar) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
     """A seeded request with several thoughts (and no NUL, which Godot strings cut) and
-    the events the sidecar gives it over plain ZeroMQ."""
+    the events the sidecar gives it over plain ZeroMQ. One request at a time, as Godot's
+    will be: a batch could round the logits differently and sample other tokens."""
     peer = Peer(sidecar.tcp_url, RCVTIMEO=int(STARTUP_TIMEOUT_S * 1000))
     try:
         for seed in range(64):

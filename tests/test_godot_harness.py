@@ -39,6 +39,20 @@ def test_parse_errors_fail_the_run() -> None:
     assert result.exit_code == 2
 
 
+NEVER_QUITS = b"""extends Node
+
+const Check := preload("res://tests/godot/check.gd")
+
+
+func run(check: Check) -> void:
+\tcheck.section("waits for an hour")
+\tawait Engine.get_main_loop().create_timer(3600.0).timeout
+\tcheck.done()
+"""
+
+
 def test_a_script_that_never_quits_times_out() -> None:
-    result = run_gdscript_test("test_harness_features.gd", extra_files=CLASSES, timeout_s=3)
+    hangs = {"res://tests/generated/hangs.gd": NEVER_QUITS}
+    result = run_gdscript_test("res://tests/generated/hangs.gd", extra_files=hangs, timeout_s=20)
+    assert result.startup_failure is None, result.report()
     assert result.timed_out and result.exit_code is None and not result.ok

@@ -94,13 +94,18 @@ func _showing(village: Village) -> Array[Villager]:
 
 
 func _screenshot() -> bool:
-	await get_tree().process_frame
-	await get_tree().process_frame
+	# Two drawn frames, so the current scene is on the canvas, not just in the tree.
+	await RenderingServer.frame_post_draw
+	await RenderingServer.frame_post_draw
 	print(SCREENSHOT_MARKER)
-	var deadline := Time.get_ticks_msec() + 15000
+	var deadline := Time.get_ticks_msec() + 60000
 	while Time.get_ticks_msec() < deadline:
 		await get_tree().process_frame
-		if JavaScriptBridge.eval("window.godotHarness.screenshotTaken === true", true) == true:
+		# A JS bool arrives as an int here, and int == bool is a silent runtime error in the
+		# release template, so compare strings.
+		var taken := str(JavaScriptBridge.eval(
+				"window.godotHarness.screenshotTaken ? 'taken' : ''", true))
+		if taken == "taken":
 			return true
 	return false
 
