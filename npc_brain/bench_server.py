@@ -232,21 +232,24 @@ def print_profile(path: str, run_result: LevelResult) -> None:
         print("profile: the sidecar wrote no profile")
         return
     stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
-    cumulative: dict[tuple[str, str], float] = {}
-    for (filename, _, name), (_, _, _, ct, _) in stats.items():
-        for _, suffix, fn in PROFILE_PARTS:
+    parts: dict[tuple[str, str], tuple[int, float]] = {}  # -> (calls, cumulative seconds)
+    wanted = {(suffix, fn) for _, suffix, fn in PROFILE_PARTS}
+    for (filename, _, name), (_, calls, _, ct, _) in stats.items():
+        for suffix, fn in wanted:
             if name == fn and filename.endswith(suffix):
-                cumulative[(suffix, fn)] = cumulative.get((suffix, fn), 0.0) + ct
-    total = cumulative.get(("server.py", "serve_forever"), 0.0)
+                n, t = parts.get((suffix, fn), (0, 0.0))
+                parts[(suffix, fn)] = (n + calls, t + ct)
+    total = parts.get(("server.py", "serve_forever"), (0, 0.0))[1]
     rate = run_result.decisions / run_result.seconds
     print(
         f"\nprofile of the sidecar at {run_result.in_flight} in flight under cProfile"
         f" ({rate:.1f} decisions/s with profiling overhead), cumulative time:"
     )
     for label, suffix, fn in PROFILE_PARTS:
-        t = cumulative.get((suffix, fn), 0.0)
+        calls, t = parts.get((suffix, fn), (0, 0.0))
         share = t / total if total else 0.0
-        print(f"  {label:<48} {t:>7.2f} s {share:>6.1%}")
+        per_call = f"{t / calls * 1000:>8.2f} ms/call" if calls else ""
+        print(f"  {label:<48} {t:>7.2f} s {share:>6.1%} {calls:>8,} calls {per_call}")
     print("  top functions by own time:")
     ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:8]
     for (filename, line, name), (_, calls, tt, _, _) in ranked:

@@ -16,6 +16,8 @@ from npc_brain.constraints import TraceConstraint, Vocab
 from npc_brain.model import KVSlot, NRMModel
 from npc_brain.tokenizer import StreamDecoder, Tokenizer
 
+SMALL_BATCH = 16  # below this many sequences, decode on one thread
+
 
 class KVCache:
     """Keys/values for every effective layer: (layers, rows, heads, max_len, head_dim)."""
@@ -124,6 +126,8 @@ class Engine:
         self._handles = itertools.count(1)
         self._by_handle: dict[int, _Seq] = {}
         self._extra_ids = model.cfg.vocab_size > tokenizer.vocab_size
+        self._max_threads = torch.get_num_threads()
+        self._threads = self._max_threads
 
     @property
     def active(self) -> int:
@@ -163,11 +167,21 @@ class Engine:
     def step(self) -> list[TokenEvent]:
         """One decode forward for running sequences plus a prefill for newcomers."""
         events = self._drop_cancelled()
+        self._pick_threads(len(self._rows) + len(self._pending))
         if self._rows:
             events += self._decode()
         if self._pending:
             events += self._prefill()
         return events
+
+    def _pick_threads(self, rows: int) -> None:
+        # Small batches are a chain of tiny ops where waking a second thread costs more than
+        # it saves (measured: 1 sequence decodes ~1.3x faster on one thread); big batches
+        # have enough arithmetic to split.
+        want = 1 if rows < SMALL_BATCH else self._max_threads
+        if want != self._threads:
+            torch.set_num_threads(want)
+            self._threads = want
 
     def _drop_cancelled(self) -> list[TokenEvent]:
         events = []
