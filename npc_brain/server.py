@@ -139,11 +139,13 @@ class Server:
         assert sock is not None and self._ctx is not None
         try:
             while not self._stopping.is_set():
-                # Block briefly only when idle; with work in flight just peek between steps.
-                if sock.poll(0 if self.scheduler.busy else 50, zmq.POLLIN):
-                    self._read_waiting()
+                # With work in flight, read whatever waits (non-blocking) between steps;
+                # when idle, block briefly so stop() is noticed within 50 ms.
                 if self.scheduler.busy:
+                    self._read_waiting()
                     self._step()
+                elif sock.poll(50, zmq.POLLIN):
+                    self._read_waiting()
         finally:
             self.close()
 
