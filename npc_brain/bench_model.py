@@ -12,7 +12,7 @@ from npc_brain.checkpoint import DEFAULT_MODEL_DIR, load_model
 from npc_brain.generate import Engine, GenRequest
 from npc_brain.model import NRMConfig, NRMModel
 from npc_brain.tokenizer import Tokenizer
-from npc_brain.trace import Step, TraceParser, format_prompt
+from npc_brain.trace import Step, TraceParser, prompt_ids
 
 BATCHES = (1, 16, 64, 256)
 PROMPT = (
@@ -60,7 +60,7 @@ def decode_rate(engine: Engine, prompt: list[int], n: int, new_tokens: int) -> f
     return produced / (time.perf_counter() - t)
 
 
-def first_step_ms(engine: Engine, tok: Tokenizer, prompt: list[int]) -> float:
+def first_step_ms(engine: Engine, prompt: list[int]) -> float:
     t = time.perf_counter()
     handle = engine.submit(
         GenRequest(prompt, max_new_tokens=160, answer_options=["flee", "attack wolf"])
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         tok = Tokenizer([])
         model = NRMModel(NRMConfig(vocab_size=1024)).eval()
     cfg = model.cfg
-    prompt = tok.encode(format_prompt(PROMPT))
+    prompt = prompt_ids(tok, PROMPT)
     repeats = 2 if args.quick else 5
     new_tokens = 64
     kind = "trained" if trained else "random weights"
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{n:>9} | {med:>17,.0f} | {spread} | {med / ceiling:>9.1%}")
     if trained:
         engine = Engine(model, tok)
-        times = [first_step_ms(engine, tok, prompt) for _ in range(repeats * 2)]
+        times = [first_step_ms(engine, prompt) for _ in range(repeats * 2)]
         med = statistics.median(times)
         print(f"first STEP line: median {med:.1f} ms (min {min(times):.1f}, max {max(times):.1f})")
     else:

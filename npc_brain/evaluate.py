@@ -16,7 +16,7 @@ from npc_brain.data.reasoning import TASKS
 from npc_brain.generate import Engine, GenRequest
 from npc_brain.model import NRMModel
 from npc_brain.tokenizer import Tokenizer
-from npc_brain.trace import Answer, format_prompt, parse_trace
+from npc_brain.trace import Answer, parse_trace, prompt_ids
 
 # The card's figures for MiniAxion1-0.9M (see ../shared/design.md).
 CARD = {
@@ -53,7 +53,7 @@ def run_examples(
     handles: dict[int, int] = {}
     for i, ex in enumerate(examples):
         req = GenRequest(
-            prompt_ids=tok.encode(format_prompt(ex.prompt)),
+            prompt_ids=prompt_ids(tok, ex.prompt),
             max_new_tokens=max_new_tokens,
             answer_options=list(ex.options) if constrained and ex.options else None,
             enforce_format=constrained,
@@ -113,7 +113,10 @@ def npc_metrics(model: NRMModel, tok: Tokenizer, n: int, verbose: bool = True) -
     free = run_examples(
         model, tok, examples, constrained=False, desc="npc free" if verbose else None
     )
-    pct = lambda k: 100.0 * k / max(1, n)  # noqa: E731
+
+    def pct(k: int) -> float:
+        return 100.0 * k / max(1, n)
+
     return {
         "teacher_agreement": pct(
             sum(o.parsed is not None and o.parsed.text == o.example.answer for o in cons)

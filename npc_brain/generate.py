@@ -8,7 +8,7 @@ of the cache (no gathers). Newcomers are prefilled together, right-padded.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -108,7 +108,6 @@ class _Seq:
     last: int = 0  # token to feed next
     n_new: int = 0
     cancelled: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 class Engine:

@@ -28,22 +28,12 @@ from npc_brain.protocol import (
     error_event,
 )
 from npc_brain.tokenizer import Tokenizer
-from npc_brain.trace import INST, INST_END, Answer, Step, TraceError, TraceParser
+from npc_brain.trace import Answer, Step, TraceError, TraceParser, prompt_ids
 
 log = logging.getLogger("npc_brain.server")
 
 Envelope = tuple[bytes, ...]  # routing frames: (identity,) for DEALER, (identity, b"") for REQ
 Outgoing = tuple[Envelope, Event]
-
-
-def prompt_ids(tok: Tokenizer, body: str) -> list[int]:
-    """`<INST>body</INST>\\n` with the body encoded as plain text (tags in it stay text)."""
-    return [
-        tok.special_id(INST),
-        *tok.encode(body, allow_special=False),
-        tok.special_id(INST_END),
-        *tok.encode("\n", allow_special=False),
-    ]
 
 
 @dataclass

@@ -16,6 +16,10 @@ line ends (its newline arrives), and an `Answer` at `</ANS>`. Malformed output e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from npc_brain.tokenizer import Tokenizer
 
 INST, INST_END = "<INST>", "</INST>"
 THINK, THINK_END = "<THINK>", "</THINK>"
@@ -26,6 +30,15 @@ ANS, ANS_END = "<ANS>", "</ANS>"
 def format_prompt(prompt: str) -> str:
     """The part the model is conditioned on."""
     return f"{INST}{prompt}{INST_END}\n"
+
+
+def prompt_ids(tok: Tokenizer, body: str) -> list[int]:
+    """Ids of `format_prompt(body)`; the body is plain text, so tags inside it stay text."""
+    return [
+        tok.special_id(INST),
+        *tok.encode(body, allow_special=False),
+        *tok.encode(INST_END + "\n"),
+    ]
 
 
 def format_completion(steps: list[str], answer: str) -> str:

@@ -18,7 +18,7 @@ from npc_brain.data.example import Example
 from npc_brain.data.mixture import Mixture
 from npc_brain.model import NRMConfig, NRMModel
 from npc_brain.tokenizer import PAD_ID, Tokenizer
-from npc_brain.trace import format_completion, format_prompt
+from npc_brain.trace import format_completion, prompt_ids
 
 DEFAULT_MIXTURE = {
     "npc": 0.34,
@@ -87,7 +87,7 @@ def encode_example(tok: Tokenizer, ex: Example) -> tuple[list[int], int]:
     Loss starts right after `</INST>` (its newline included), so a prompt given without
     the trailing newline, as in the card's quick start, still continues correctly.
     """
-    prompt = tok.encode(format_prompt(ex.prompt))
+    prompt = prompt_ids(tok, ex.prompt)
     return prompt + tok.encode(format_completion(ex.steps, ex.answer)), len(prompt) - 1
 
 
@@ -104,12 +104,12 @@ class Batcher:
     def __init__(self, cfg: TrainConfig, tok: Tokenizer, rng: random.Random) -> None:
         self.cfg, self.tok, self.rng = cfg, tok, rng
         self.mix = Mixture(cfg.mixture)
-        self._queue: list[list[tuple[list[int], int]]] = []
+        self.queue: list[list[tuple[list[int], int]]] = []
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self._queue:
+        if not self.queue:
             self._refill()
-        return self._collate(self._queue.pop())
+        return self._collate(self.queue.pop())
 
     def _refill(self) -> None:
         limit = self.cfg.model.max_seq_len
@@ -118,8 +118,8 @@ class Batcher:
         items = [(ids[:limit], start) for ids, start in items]
         items.sort(key=lambda it: len(it[0]))
         bs = self.cfg.batch_size
-        self._queue = [items[i : i + bs] for i in range(0, n, bs)]
-        self.rng.shuffle(self._queue)
+        self.queue = [items[i : i + bs] for i in range(0, n, bs)]
+        self.rng.shuffle(self.queue)
 
     def _collate(self, items: list[tuple[list[int], int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(ids) for ids, _ in items) - 1
@@ -189,7 +189,7 @@ def train(
         opt.load_state_dict(saved["opt"])
         rng.setstate(saved["rng"])
         torch.set_rng_state(saved["torch_rng"])
-        batcher._queue = saved["queue"]
+        batcher.queue = saved["queue"]
         run = RunState(**saved["run"])
     print(f"model: {model.num_params():,} parameters, vocab {tok.vocab_size}, {cfg.steps} steps")
     end = cfg.steps if stop_after is None else min(cfg.steps, run.step + stop_after)
@@ -262,7 +262,7 @@ def _save_ckpt(path: Path, model: NRMModel, opt, batcher: Batcher, run: RunState
         "opt": opt.state_dict(),
         "rng": batcher.rng.getstate(),
         "torch_rng": torch.get_rng_state(),
-        "queue": batcher._queue,
+        "queue": batcher.queue,
         "pieces": batcher.tok.pieces,
         "run": asdict(run),
     }
