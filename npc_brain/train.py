@@ -21,14 +21,14 @@ from npc_brain.tokenizer import PAD_ID, Tokenizer
 from npc_brain.trace import format_completion, prompt_ids
 
 DEFAULT_MIXTURE = {
-    "npc": 0.34,
-    "arithmetic": 0.12,
-    "two_step": 0.10,
-    "even_odd": 0.05,
-    "comparison": 0.07,
-    "pattern": 0.08,
+    "npc": 0.36,
+    "arithmetic": 0.09,
+    "two_step": 0.08,
+    "even_odd": 0.03,
+    "comparison": 0.05,
+    "pattern": 0.11,
     "word_problem": 0.09,
-    "sorting": 0.11,
+    "sorting": 0.15,
     "cot_format": 0.04,
 }
 
@@ -36,7 +36,7 @@ DEFAULT_MIXTURE = {
 class TrainConfig(BaseModel):
     model: NRMConfig = Field(default_factory=NRMConfig)
     mixture: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIXTURE))
-    steps: int = 5000
+    steps: int = 7000
     batch_size: int = 48
     pool_batches: int = 8  # examples are drawn this many batches at a time, sorted by length
     lr: float = 3e-3

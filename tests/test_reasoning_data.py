@@ -181,6 +181,12 @@ def _after(f: Facts, last: str, nxt: str) -> bool:
     return nxt == block[(block.index(last) + 1) % period]
 
 
+def _checks(f: Facts) -> bool:
+    """`12 + 5 = 17, 17 + 5 = 22`: each equation steps from one term to the next."""
+    pairs = re.findall(r"(\d+) [-+x] \d+ = (\d+)", f.step)
+    return all(pair in pairwise(f.sequence) for pair in pairs)
+
+
 # Every non-column STEP must be one of these statements, and the statement must be true.
 STATEMENTS: list[tuple[re.Pattern[str], Callable[..., bool]]] = [
     (r"the last digit of (\d+) is (\d)", lambda f, n, d: f.has(n) and n[-1] == d),
@@ -200,8 +206,9 @@ STATEMENTS: list[tuple[re.Pattern[str], Callable[..., bool]]] = [
      and f.numbers == [int(a), int(b)]),
     (r"the (larger|smaller) is (\d+)",
      lambda f, w, n: int(n) == (max if w == "larger" else min)(f.numbers)),
-    (r"(\d+) - (\d+) = (\d+)", lambda f, a, b, d: (b, a) in pairwise(f.sequence)
-     or (a, b) in pairwise(f.sequence)),  # pattern differences
+    (r"\d+ [-+x] \d+ = \d+(?:, \d+ [-+x] \d+ = \d+)*", _checks),  # pattern term checks
+    (r"(\d+) \+ (\d+) = (\d+), not (\d+), so it is not add \2",
+     lambda f, a, k, s, b: (a, b) in pairwise(f.sequence) and s != b),
     (r"(\d+) - (\d+) = -(\d+)", lambda f, a, b, d: f.value == int(d) and f.has(a, b)),
     (r"the terms go (up|down) by (\d+) each time, so the rule is (add|subtract) \2", _rule),
     (r"each term is double the one before, so the rule is multiply by 2",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from collections.abc import Callable
 
 from npc_brain.data import npc, reasoning
+from npc_brain.data.paraphrase import augment
 from npc_brain.data.example import Example
 from npc_brain.data.reasoning import ALL_TASKS
 
@@ -19,11 +21,23 @@ def _reasoning(task: str) -> Generator:
     return gen
 
 
+def _augmented(task: str) -> Generator:
+    """Training draws get paraphrase augmentation; evaluation splits keep their wording."""
+
+    def gen(rng: random.Random, split: str) -> Example:
+        ex = reasoning.generate(task, rng, split)
+        return replace(ex, prompt=augment(rng, ex.prompt)) if split == "train" else ex
+
+    return gen
+
+
 def _npc(rng: random.Random, split: str) -> Example:
     return npc.generate(rng)  # situations are random; held-out items come from eval seeds
 
 
+# Plain generators (evaluation) and the training ones (augmented prompts).
 GENERATORS: dict[str, Generator] = {t: _reasoning(t) for t in ALL_TASKS} | {"npc": _npc}
+TRAINING: dict[str, Generator] = {t: _augmented(t) for t in ALL_TASKS} | {"npc": _npc}
 
 
 class Mixture:
@@ -38,4 +52,4 @@ class Mixture:
 
     def sample(self, rng: random.Random, split: str = "train") -> Example:
         task = rng.choices(self.tasks, self.weights)[0]
-        return GENERATORS[task](rng, split)
+        return TRAINING[task](rng, split)

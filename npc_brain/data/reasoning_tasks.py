@@ -12,7 +12,7 @@ from collections.abc import Callable
 from itertools import pairwise
 
 from npc_brain.data.example import Example
-from npc_brain.data.reasoning_columns import compare_steps, digits_word, op_steps
+from npc_brain.data.reasoning_columns import compare_steps, digits_word, op_steps, sub_steps
 from npc_brain.data.reasoning_phrasings import pick
 from npc_brain.data.reasoning_words import word_problem
 
@@ -157,17 +157,21 @@ def _repeat_steps(seq: list[str], period: int) -> tuple[list[str], str]:
 
 
 def _numeric_steps(kind: str, values: list[int]) -> tuple[list[str], str]:
-    steps = [f"{max(x, y)} - {min(x, y)} = {abs(y - x)}" for x, y in pairwise(values)]
-    k = abs(values[1] - values[0])
+    """The first difference in columns, the later terms as checks against it, then the
+    next term in columns. A failed check (`9, not 12`) is what reveals doubling."""
+    first, second = values[0], values[1]
+    k = abs(second - first)
+    steps = sub_steps(max(first, second), min(first, second))
     if kind == "double":
+        steps.append(f"{second} + {k} = {second + k}, not {values[2]}, so it is not add {k}")
+        steps.append(", ".join(f"{x} x 2 = {y}" for x, y in pairwise(values)))
         steps.append("each term is double the one before, so the rule is multiply by 2")
         work, result = op_steps(values[-1], "x", 2)
-    elif kind == "up":
-        steps.append(f"the terms go up by {k} each time, so the rule is add {k}")
-        work, result = op_steps(values[-1], "+", k)
-    else:
-        steps.append(f"the terms go down by {k} each time, so the rule is subtract {k}")
-        work, result = op_steps(values[-1], "-", k)
+        return steps + work, str(result)
+    op, way, verb = ("+", "up", "add") if kind == "up" else ("-", "down", "subtract")
+    steps.append(", ".join(f"{x} {op} {k} = {y}" for x, y in pairwise(values[1:])))
+    steps.append(f"the terms go {way} by {k} each time, so the rule is {verb} {k}")
+    work, result = op_steps(values[-1], op, k)
     return steps + work, str(result)
 
 
