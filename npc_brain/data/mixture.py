@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 
 from npc_brain.data import npc, reasoning
-from npc_brain.data.paraphrase import augment
 from npc_brain.data.example import Example
+from npc_brain.data.paraphrase import augment
 from npc_brain.data.reasoning import ALL_TASKS
 
 Generator = Callable[[random.Random, str], Example]

@@ -2,9 +2,9 @@
 
 A tiny model memorises its question templates: on wordings it never saw it loses most of
 its accuracy even though the numbers and the operation words are all there. Training
-prompts are therefore sometimes wrapped in filler (a lead-in, a closing remark),
-stripped of their final punctuation, started in lower case or given a synonym for their opening words, so the
-model learns to find the numbers and cue words wherever they sit.
+prompts are therefore sometimes wrapped in filler (a lead-in, a closing remark), stripped
+of their final punctuation, started in lower case or given a synonym for their opening
+words, so the model learns to find the numbers and cue words wherever they sit.
 
 None of these words come from the held-out phrasings (reasoning_phrasings.py): the
 "heldout_phrasing" split still measures wordings never trained on, and `augment` is only
