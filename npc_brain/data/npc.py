@@ -408,11 +408,14 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+MAX_STEPS = 6
+
+
 def _skipped(verbs: list[str]) -> str:
-    names = list(dict.fromkeys(verbs))
+    names = [v.replace("_", " ") for v in dict.fromkeys(verbs)]
     if len(names) == 1:
         return f"{names[0]} is not an option"
-    return f"{' and '.join(names)} are not options"
+    return f"{', '.join(names[:-1])} and {names[-1]} are not options"
 
 
 def _decide(cands: list[Candidate], allowed: set[str]) -> tuple[list[str], str] | None:
@@ -428,22 +431,36 @@ def _decide(cands: list[Candidate], allowed: set[str]) -> tuple[list[str], str] 
 
 
 def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
-    """Decide like the reference NPC: (STEP lines, ANS). The ANS is in answer_options()."""
+    """Decide like the reference NPC: (STEP lines, ANS). The ANS is in answer_options().
+
+    A rule that applies but offers no allowed verb is still said, with why it is passed
+    over ("hunger 80 is high, but eat and wander are not options"), so the reasoning shows
+    every check the decision rests on.
+    """
     allowed = set(check_actions(actions))
     options = answer_options(state, actions)
     if not options:
         raise ValueError("no answer is possible: every allowed verb needs a target none offers")
     s = Situation(state)
+    passed: list[str] = []
     for rule in RULES:
-        picked = _decide(rule(s), allowed)
+        cands = rule(s)
+        picked = _decide(cands, allowed)
         if picked:
-            return picked
+            return _with_passed(passed, picked[0]), picked[1]
+        if cands:
+            passed.append(f"{cands[0].facts[0]}, but {_skipped([c.verb for c in cands])}")
     # Nothing applies (no idle verb allowed): the first allowed bare verb, else any option.
     bare = [o for o in options if " " not in o]
     answer = bare[0] if bare else options[0]
     verb, _, target = answer.partition(" ")
     phrase = verb.replace("_", " ") + (f" {target}" if target else "")
-    return ["nothing urgent is happening", f"so I {phrase}"], answer
+    return _with_passed(passed, ["nothing else needs me now", f"so I {phrase}"]), answer
+
+
+def _with_passed(passed: list[str], steps: list[str]) -> list[str]:
+    """The passed-over rules (highest priority first) that fit in MAX_STEPS, then steps."""
+    return [*passed[: max(0, MAX_STEPS - len(steps))], *steps]
 
 
 # ------------------------------------------------------------------------ the generator
