@@ -19,17 +19,18 @@ from npc_brain.data.reasoning_phrasings import PHRASES
 
 RATE = 0.4  # fraction of training prompts that get augmented
 
+# No lead-in ends in a comma: "Hey, red, blue, red" would read as part of a sequence.
 LEAD_INS = (
     "Quick question: ",
     "Question: ",
     "Please help. ",
-    "Hey, ",
+    "Hey! ",
     "Can you tell me: ",
     "Try this one. ",
     "Math time! ",
     "I wonder: ",
     "Here is a puzzle. ",
-    "OK, ",
+    "OK. ",
     "Teacher asks: ",
     "Help me out: ",
 )
@@ -79,8 +80,7 @@ def augment(rng: random.Random, prompt: str) -> str:
     if rng.random() < 0.3 and prompt[-1] in ".?":
         prompt = prompt[:-1]
     if rng.random() < 0.5:
-        lead = rng.choice(LEAD_INS)
-        prompt = lead + (_lower_first(prompt) if lead.endswith(", ") else prompt)
+        prompt = rng.choice(LEAD_INS) + prompt
     elif rng.random() < 0.3:
         prompt = _lower_first(prompt)
     if rng.random() < 0.4:
