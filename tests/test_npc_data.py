@@ -274,6 +274,16 @@ def test_fallback_names_the_skipped_verbs() -> None:
     assert answer == "call_for_help"
 
 
+def test_a_rule_with_no_allowed_verb_is_passed_over_out_loud() -> None:
+    hungry = {"role": "farmer", "hunger": 85, "gold": 40, "perception": [TOM]}
+    steps, answer = decide(["work", "talk"], **hungry)
+    assert steps[0] == "hunger 85 is high, but trade and wander are not options"
+    assert (steps[-1], answer) == ("so I work", "work")
+    # With the rule's verb offered, nothing is passed over.
+    steps, answer = decide(["work", "trade"], **hungry)
+    assert "but" not in " ".join(steps) and answer == "trade Tom"
+
+
 def test_teacher_rejects_requests_without_any_possible_answer() -> None:
     with pytest.raises(ValueError, match="no answer is possible"):
         decide(["attack", "talk"])
@@ -301,6 +311,11 @@ def test_worked_examples_in_docs_are_what_the_teacher_says() -> None:
                  gold=20, inventory={"herbs": 3}, time_of_day="night", location="square",
                  perception=[{"name": "Anna", "kind": "person", "distance": 6, "health": 12}]),
             ["call_for_help", "rest", "talk", "go_home", "wander"],
+        ),
+        (
+            make(id="p1", role="farmer", health=60, hunger=90, energy=70, gold=40,
+                 location="field", perception=[TOM]),
+            ["talk", "work", "wait"],
         ),
     ]  # fmt: skip
     for state, actions in cases:
