@@ -127,6 +127,28 @@ def verb_targets(state: NPCState, verb: Verb) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def spoken(verb: str) -> tuple[str, ...]:
+    """How reasoning says a canonical verb after "so I" (the teacher's phrases)."""
+    words = verb.replace("_", " ")
+    return ("stand guard", words) if verb == "guard" else (words,)
+
+
+def decision_phrases(options: list[str]) -> dict[str, list[str]]:
+    """Spoken decision ("call for help") -> the answer options it commits to.
+
+    Empty unless every option starts with a canonical verb: free-form answer lists
+    (the `generate` request) get no decision constraint.
+    """
+    phrases: dict[str, list[str]] = {}
+    for option in options:
+        verb = option.split(" ", 1)[0]
+        if verb not in VERB_BY_NAME:
+            return {}
+        for words in spoken(verb):
+            phrases.setdefault(words, []).append(option)
+    return phrases
+
+
 def answer_options(state: NPCState, actions: list[str]) -> list[str]:
     """Every allowed ANS string for `state` and the allowed canonical `actions`.
 

@@ -2,6 +2,11 @@
 
 A `TraceConstraint` follows one sequence's generated tokens and says which token ids may
 come next, so the output always parses and the answer is exactly one allowed option.
+
+With decision phrases (NPC decisions), a STEP that says "so I" must go on with an offered
+action ("so I flee ...", never "so I attack ..." when attack is not offered), and the
+answer must be one of the options that phrase commits to: the thought the player sees
+and the decision the game gets cannot disagree.
 """
 
 from __future__ import annotations
@@ -51,6 +56,29 @@ class Vocab:
         self.free_answer = self.plain_no_newline.clone()
         self.free_answer[self.ans_end] = True
         self._single: dict[int, torch.Tensor] = {}
+        # Text of every plain token that may continue a line (phrase matching).
+        self.line_texts = [
+            (i, tok.decode([i])) for i in range(tok.vocab_size) if self.plain_no_newline[i]
+        ]
+        self._phrase_masks: dict[tuple[str, frozenset[str]], torch.Tensor] = {}
+
+    def phrase_mask(self, pending: str, targets: frozenset[str]) -> torch.Tensor:
+        """Tokens that keep `pending` on the way to one of `targets` (" flee", " call for
+        help", ...), or, once it is one, a token that ends the phrase (space, comma, newline)."""
+        key = (pending, targets)
+        mask = self._phrase_masks.get(key)
+        if mask is None:
+            done = pending in targets
+            ids = [
+                i
+                for i, t in self.line_texts
+                if any(x.startswith(pending + t) for x in targets) or (done and t[:1] in (" ", ","))
+            ]
+            mask = self.only(*ids, *([self.newline] if done else []))
+            if len(self._phrase_masks) > 4096:
+                self._phrase_masks.clear()
+            self._phrase_masks[key] = mask
+        return mask
 
     def only(self, *ids: int) -> torch.Tensor:
         key = ids[0] if len(ids) == 1 else None
@@ -78,6 +106,7 @@ class TraceConstraint:
         budget: int = 1 << 30,
         max_step_tokens: int = 48,
         free_answer_tokens: int = 24,
+        decisions: dict[str, list[str]] | None = None,
     ) -> None:
         self.v = vocab
         self.enforce = enforce_format
@@ -97,6 +126,13 @@ class TraceConstraint:
         # for <ANS> to begin constraining the answer.
         self.state = "start" if enforce_format else "free"
         self._node_masks: dict[int, torch.Tensor] = {}
+        # Decision phrases: " words" -> options; `line` is the current STEP's text and
+        # `phrase` the text since its last "so I" (None when not inside a decision).
+        self.decisions = {f" {k}": v for k, v in (decisions or {}).items()} if options else {}
+        self.targets = frozenset(self.decisions)
+        self.line = ""
+        self.phrase: str | None = None
+        self.decided: list[str] | None = None
 
     def allowed(self) -> torch.Tensor | None:
         """Boolean mask over the vocabulary, or None when anything may follow."""
@@ -119,6 +155,8 @@ class TraceConstraint:
             )
             if must_close:
                 return v.only(v.newline)
+            if self.phrase is not None:
+                return v.phrase_mask(self.phrase, self.targets)
             return v.plain_no_newline if s == "step_first" else v.plain
         if s == "before_ans":
             return v.only(v.ans)
@@ -152,20 +190,33 @@ class TraceConstraint:
             if tid == v.step:
                 self.n_steps += 1
                 self.step_tokens = 0
+                self.line, self.phrase = "", None
                 self.state = "step_first"
             else:
                 self.state = "think_end_nl"
-        elif s == "step_first":
-            self.state = "step"
-        elif s == "step":
-            if tid == v.newline:
-                self.state = "line_start"
+                if self.decided:  # the answer commits to what the last decision said
+                    self.trie = self.node = build_trie(v.tok, self.decided)
+        elif s in ("step_first", "step"):
+            self.state = "line_start" if tid == v.newline else "step"
+            if self.targets:
+                self._follow_decision(v.tok.decode([tid]))
         elif s == "think_end_nl":
             self.state = "before_ans"
         elif s == "before_ans":
             self.state = "ans"
         elif s == "ans":
             self._advance_answer(tid)
+
+    def _follow_decision(self, text: str) -> None:
+        if self.phrase is not None:
+            if self.phrase in self.targets and text[:1] in (" ", ",", "\n"):
+                self.decided = self.decisions[self.phrase]
+                self.phrase = None
+            else:
+                self.phrase += text
+        self.line += text
+        if (" " + self.line).endswith(" so I"):
+            self.phrase = ""
 
     def min_budget(self) -> int:
         """Smallest token limit that fits "<THINK>\n<STEP> x" plus the closing reserve."""

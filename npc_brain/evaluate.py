@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from npc_brain.actions import decision_phrases
 from npc_brain.data.example import Example
 from npc_brain.data.reasoning import TASKS
 from npc_brain.generate import Engine, GenRequest
@@ -57,6 +58,7 @@ def run_examples(
             max_new_tokens=max_new_tokens,
             answer_options=list(ex.options) if constrained and ex.options else None,
             enforce_format=constrained,
+            decision_phrases=decision_phrases(list(ex.options)) if ex.options else None,
         )
         handles[engine.submit(req)] = i
     texts = [""] * len(examples)

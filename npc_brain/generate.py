@@ -86,6 +86,8 @@ class GenRequest:
     answer_options: list[str] | None = None
     enforce_format: bool = True
     max_steps: int = 16
+    # Spoken decision -> the options it commits to (actions.decision_phrases); NPC only.
+    decision_phrases: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,12 @@ class Engine:
         if req.temperature > 0:
             rng = torch.Generator().manual_seed(req.seed if req.seed is not None else torch.seed())
         constraint = TraceConstraint(
-            self.vocab, req.answer_options, req.enforce_format, req.max_steps, req.max_new_tokens
+            self.vocab,
+            req.answer_options,
+            req.enforce_format,
+            req.max_steps,
+            req.max_new_tokens,
+            decisions=req.decision_phrases,
         )
         if req.enforce_format and req.max_new_tokens < constraint.min_budget():
             raise ValueError(

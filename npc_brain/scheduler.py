@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from npc_brain.actions import answer_options, resolve_actions, to_game_answer
+from npc_brain.actions import answer_options, decision_phrases, resolve_actions, to_game_answer
 from npc_brain.generate import Engine, GenRequest, TokenEvent
 from npc_brain.prompt import npc_prompt
 from npc_brain.protocol import (
@@ -104,6 +104,7 @@ def make_job(
         answer_options=options,
         enforce_format=True,
         max_steps=request.max_steps,
+        decision_phrases=decision_phrases(options) if options else None,
     )
     return Job(envelope, rid, gen, received, options, back, clamped=budget < request.max_tokens)
 
