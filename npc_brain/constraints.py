@@ -50,16 +50,15 @@ class Vocab:
         plain = self.valid.clone()
         plain[list(tok.special_ids)] = False
         self.plain = plain  # any non-control token
-        self.plain_no_newline = plain.clone()
-        self.plain_no_newline[self.newline] = False
+        self.plain_no_newline = plain_no_nl = plain.clone()
+        plain_no_nl[self.newline] = False
         # Free answers: text on one line, closed by </ANS>.
         self.free_answer = self.plain_no_newline.clone()
         self.free_answer[self.ans_end] = True
         self._single: dict[int, torch.Tensor] = {}
-        # Text of every plain token that may continue a line (phrase matching).
-        self.line_texts = [
-            (i, tok.decode([i])) for i in range(tok.vocab_size) if self.plain_no_newline[i]
-        ]
+        # Every token's text, and those of plain tokens that may continue a line (phrases).
+        self.texts = [tok.decode([i]) for i in range(tok.vocab_size)]
+        self.line_texts = [(i, self.texts[i]) for i in range(tok.vocab_size) if plain_no_nl[i]]
         self._phrase_masks: dict[tuple[str, frozenset[str]], torch.Tensor] = {}
 
     def phrase_mask(self, pending: str, targets: frozenset[str]) -> torch.Tensor:
@@ -199,7 +198,7 @@ class TraceConstraint:
         elif s in ("step_first", "step"):
             self.state = "line_start" if tid == v.newline else "step"
             if self.targets:
-                self._follow_decision(v.tok.decode([tid]))
+                self._follow_decision(v.texts[tid])
         elif s == "think_end_nl":
             self.state = "before_ans"
         elif s == "before_ans":
