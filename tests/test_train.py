@@ -59,3 +59,21 @@ def test_mixture_covers_every_task() -> None:
     mix = Mixture(DEFAULT_MIXTURE)
     rng = random.Random(1)
     assert {mix.sample(rng).task for _ in range(600)} == set(DEFAULT_MIXTURE)
+
+
+def test_periodic_eval_leaves_training_its_threads(tmp_path, monkeypatch) -> None:
+    # The engine drops to one thread for small batches; training must get both back.
+    seen: list[int] = []
+    monkeypatch.setattr(torch.optim.AdamW, "step", _recording(torch.optim.AdamW.step, seen))
+    cfg = tiny(6)
+    cfg.threads, cfg.eval_every, cfg.eval_items = 2, 2, 1
+    train(cfg, tmp_path / "m")
+    assert seen == [2] * 6
+
+
+def _recording(step, seen: list[int]):
+    def wrapped(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return step(self, *args, **kwargs)
+
+    return wrapped
