@@ -11,16 +11,17 @@ from npc_brain.trace import Answer
 
 # Floors well under the numbers measured on the full held-out sets (docs/model_card.md:
 # 200 items per task). This fixed sample is small, so they leave room for its noise while
-# still catching a broken model, tokenizer or decoder.
+# still catching a broken model, tokenizer or decoder. Measured on this sample when the
+# model shipped: 91.7, 100, 100, 100, 75.0, 87.5, 58.3 (sorting draws long lists here), npc 77.8.
 FLOORS = {
     "arithmetic": 85,
     "two_step": 85,
     "even_odd": 90,
     "comparison": 85,
-    "pattern": 25,
-    "word_problem": 65,
-    "sorting": 45,
-    "npc": 65,
+    "pattern": 60,
+    "word_problem": 70,
+    "sorting": 50,
+    "npc": 70,
 }
 SAMPLE = 24
 
