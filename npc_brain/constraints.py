@@ -59,24 +59,28 @@ class Vocab:
         # Every token's text, and those of plain tokens that may continue a line (phrases).
         self.texts = [tok.decode([i]) for i in range(tok.vocab_size)]
         self.line_texts = [(i, self.texts[i]) for i in range(tok.vocab_size) if plain_no_nl[i]]
-        self._phrase_masks: dict[tuple[str, frozenset[str]], torch.Tensor] = {}
+        # Tokens that may end a finished phrase, and per (typed so far, phrase) the tokens
+        # that go on spelling it; both shared by every request of this vocabulary.
+        self._phrase_end = self.only(
+            self.newline, *(i for i, t in self.line_texts if t[:1] in " ,")
+        )
+        self._spelling: dict[tuple[str, str], torch.Tensor] = {}
 
     def phrase_mask(self, pending: str, targets: frozenset[str]) -> torch.Tensor:
         """Tokens that keep `pending` on the way to one of `targets` (" flee", " call for
         help", ...), or, once it is one, a token that ends the phrase (space, comma, newline)."""
-        key = (pending, targets)
-        mask = self._phrase_masks.get(key)
+        mask = self._phrase_end.clone() if pending in targets else torch.zeros_like(self.valid)
+        for target in targets:
+            if target.startswith(pending):
+                mask |= self._spells(pending, target)
+        return mask
+
+    def _spells(self, pending: str, target: str) -> torch.Tensor:
+        key = (pending, target)
+        mask = self._spelling.get(key)
         if mask is None:
-            done = pending in targets
-            ids = [
-                i
-                for i, t in self.line_texts
-                if any(x.startswith(pending + t) for x in targets) or (done and t[:1] in (" ", ","))
-            ]
-            mask = self.only(*ids, *([self.newline] if done else []))
-            if len(self._phrase_masks) > 4096:
-                self._phrase_masks.clear()
-            self._phrase_masks[key] = mask
+            ids = [i for i, t in self.line_texts if target.startswith(pending + t)]
+            mask = self._spelling[key] = self.only(*ids) if ids else torch.zeros_like(self.valid)
         return mask
 
     def only(self, *ids: int) -> torch.Tensor:
