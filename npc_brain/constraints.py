@@ -11,6 +11,7 @@ and the decision the game gets cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import torch
@@ -66,7 +67,7 @@ class Vocab:
         )
         self._spelling: dict[tuple[str, str], torch.Tensor] = {}
 
-    def phrase_mask(self, pending: str, targets: frozenset[str]) -> torch.Tensor:
+    def phrase_mask(self, pending: str, targets: Collection[str]) -> torch.Tensor:
         """Tokens that keep `pending` on the way to one of `targets` (" flee", " call for
         help", ...), or, once it is one, a token that ends the phrase (space, comma, newline)."""
         mask = self._phrase_end.clone() if pending in targets else torch.zeros_like(self.valid)
@@ -132,7 +133,6 @@ class TraceConstraint:
         # Decision phrases: " words" -> options; `line` is the current STEP's text and
         # `phrase` the text since its last "so I" (None when not inside a decision).
         self.decisions = {f" {k}": v for k, v in (decisions or {}).items()} if options else {}
-        self.targets = frozenset(self.decisions)
         self.line = ""
         self.phrase: str | None = None
         self.decided: list[str] | None = None
@@ -159,7 +159,7 @@ class TraceConstraint:
             if must_close:
                 return v.only(v.newline)
             if self.phrase is not None:
-                return v.phrase_mask(self.phrase, self.targets)
+                return v.phrase_mask(self.phrase, self.decisions)
             return v.plain_no_newline if s == "step_first" else v.plain
         if s == "before_ans":
             return v.only(v.ans)
@@ -201,7 +201,7 @@ class TraceConstraint:
                     self.trie = self.node = build_trie(v.tok, self.decided)
         elif s in ("step_first", "step"):
             self.state = "line_start" if tid == v.newline else "step"
-            if self.targets:
+            if self.decisions:
                 self._follow_decision(v.texts[tid])
         elif s == "think_end_nl":
             self.state = "before_ans"
@@ -212,7 +212,7 @@ class TraceConstraint:
 
     def _follow_decision(self, text: str) -> None:
         if self.phrase is not None:
-            if self.phrase in self.targets and text[:1] in (" ", ",", "\n"):
+            if self.phrase in self.decisions and text[:1] in (" ", ",", "\n"):
                 self.decided = self.decisions[self.phrase]
                 self.phrase = None
             else:

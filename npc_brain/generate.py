@@ -178,13 +178,17 @@ class Engine:
             events += self._decode()
         if self._pending:
             events += self._prefill()
+        if not self.active:
+            self._pick_threads(0)
         return events
 
     def _pick_threads(self, rows: int) -> None:
         # Small batches are a chain of tiny ops where waking a second thread costs more than
         # it saves (measured: 1 sequence decodes ~1.3x faster on one thread); big batches
         # have enough arithmetic to split.
-        want = 1 if rows < SMALL_BATCH else self._max_threads
+        # An idle engine (rows == 0) hands the process all its threads back: the setting is
+        # process-wide, and training runs its periodic evaluation through an engine.
+        want = 1 if 0 < rows < SMALL_BATCH else self._max_threads
         if want != self._threads:
             torch.set_num_threads(want)
             self._threads = want

@@ -275,7 +275,4 @@ def _quick_eval(model: NRMModel, tok: Tokenizer, cfg: TrainConfig, bar: tqdm) ->
     from npc_brain.evaluate import quick_scores
 
     scores = quick_scores(model, tok, cfg.eval_items)
-    # The engine decodes small batches on one thread (a process-wide setting): give
-    # training its threads back, or every step after the first eval runs on one core.
-    torch.set_num_threads(cfg.threads)
     bar.write("eval " + " ".join(f"{k}={v:.0%}" for k, v in scores.items()))

@@ -181,8 +181,4 @@ func _label(center: Vector2, text: String) -> void:
 
 
 func _draw_ellipse(center: Vector2, radii: Vector2, color: Color) -> void:
-	var points := PackedVector2Array()
-	for i: int in 24:
-		var angle := TAU * i / 24.0
-		points.append(center + Vector2(cos(angle) * radii.x, sin(angle) * radii.y))
-	draw_colored_polygon(points, color)
+	draw_colored_polygon(Shapes.ellipse(center, radii, 24), color)

@@ -649,8 +649,4 @@ func _draw_need_bar(y: float, value: float, color: Color) -> void:
 
 
 func _draw_ellipse(center: Vector2, radii: Vector2, color: Color) -> void:
-	var points := PackedVector2Array()
-	for i: int in 16:
-		var angle := TAU * i / 16.0
-		points.append(center + Vector2(cos(angle) * radii.x, sin(angle) * radii.y))
-	draw_colored_polygon(points, color)
+	draw_colored_polygon(Shapes.ellipse(center, radii, 16), color)

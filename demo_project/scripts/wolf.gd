@@ -119,8 +119,4 @@ func _walk(goal: Vector2, speed: float, delta: float) -> void:
 
 
 func _draw_ellipse(center: Vector2, radii: Vector2, color: Color) -> void:
-	var points := PackedVector2Array()
-	for i: int in 20:
-		var angle := TAU * i / 20.0
-		points.append(center + Vector2(cos(angle) * radii.x, sin(angle) * radii.y))
-	draw_colored_polygon(points, color)
+	draw_colored_polygon(Shapes.ellipse(center, radii, 20), color)

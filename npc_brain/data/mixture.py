@@ -21,11 +21,11 @@ def _reasoning(task: str) -> Generator:
     return gen
 
 
-def _augmented(task: str) -> Generator:
+def _augmented(plain: Generator) -> Generator:
     """Training draws get paraphrase augmentation; evaluation splits keep their wording."""
 
     def gen(rng: random.Random, split: str) -> Example:
-        ex = reasoning.generate(task, rng, split)
+        ex = plain(rng, split)
         return replace(ex, prompt=augment(rng, ex.prompt)) if split == "train" else ex
 
     return gen
@@ -37,7 +37,7 @@ def _npc(rng: random.Random, split: str) -> Example:
 
 # Plain generators (evaluation) and the training ones (augmented prompts).
 GENERATORS: dict[str, Generator] = {t: _reasoning(t) for t in ALL_TASKS} | {"npc": _npc}
-TRAINING: dict[str, Generator] = {t: _augmented(t) for t in ALL_TASKS} | {"npc": _npc}
+TRAINING: dict[str, Generator] = {t: _augmented(GENERATORS[t]) for t in ALL_TASKS} | {"npc": _npc}
 
 
 class Mixture:
