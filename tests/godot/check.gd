@@ -96,3 +96,11 @@ static func _same_dict(a: Dictionary, b: Dictionary) -> bool:
 static func _show(value: Variant) -> String:
 	var text := var_to_str(value)
 	return text if text.length() <= 200 else text.left(200) + "…"
+
+
+## The value of the user argument [code]key=value[/code] given to the run, or "".
+static func user_arg(key: String) -> String:
+	for arg: String in OS.get_cmdline_user_args():
+		if arg.begins_with(key + "="):
+			return arg.substr(key.length() + 1)
+	return ""

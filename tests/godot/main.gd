@@ -7,7 +7,7 @@ const Check := preload("res://tests/godot/check.gd")
 
 
 func _ready() -> void:
-	var path := _user_arg("test")
+	var path := Check.user_arg("test")
 	var script := load(path) as GDScript if ResourceLoader.exists(path) else null
 	if script == null or not script.can_instantiate():
 		print("FAIL cannot load test script '%s'" % path)
@@ -22,10 +22,3 @@ func _ready() -> void:
 		check.is_true(false, "test stopped before its end (a silent runtime error?)")
 	print("@@harness:result passed=%d failed=%d" % [check.passed, check.failed])
 	get_tree().quit(0 if check.failed == 0 else 1)
-
-
-static func _user_arg(key: String) -> String:
-	for arg: String in OS.get_cmdline_user_args():
-		if arg.begins_with(key + "="):
-			return arg.substr(key.length() + 1)
-	return ""

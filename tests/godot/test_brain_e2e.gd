@@ -31,7 +31,7 @@ func run(check: Check) -> void:
 	_brain.reconnect_max_delay = 1.0
 	# A loaded CI machine may take minutes to restart a Python sidecar; nothing may expire.
 	_brain.request_timeout = 600.0
-	_brain.address = _user_arg("url")
+	_brain.address = Check.user_arg("url")
 	await _check_connect_and_ping(check)
 	await _check_decision(check)
 	await _check_agent(check)
@@ -209,10 +209,3 @@ func _wait(done: Callable, timeout_s: float) -> bool:
 			return false
 		await get_tree().process_frame
 	return true
-
-
-static func _user_arg(key: String) -> String:
-	for arg: String in OS.get_cmdline_user_args():
-		if arg.begins_with(key + "="):
-			return arg.substr(key.length() + 1)
-	return ""

@@ -16,7 +16,7 @@ var _peer_types: Array = []
 
 
 func run(check: Check) -> void:
-	var url := _user_arg("url")
+	var url := Check.user_arg("url")
 	check.is_true(url.begins_with("ws://"), "url argument given: '%s'" % url)
 	await _check_session(check, url)
 	await _check_link(check, url)
@@ -129,10 +129,3 @@ func _poll_until(link: ZmtpLink, done: Callable, timeout_s: float) -> bool:
 		if done.call():
 			return true
 	return false
-
-
-static func _user_arg(key: String) -> String:
-	for arg: String in OS.get_cmdline_user_args():
-		if arg.begins_with(key + "="):
-			return arg.substr(key.length() + 1)
-	return ""
