@@ -10,21 +10,21 @@ __version__ = "0.1.0"
 # Public names -> defining module. Loaded on first use, so commands that never touch the
 # model (ask, install-addon, the Godot tooling) don't pay for importing torch.
 _EXPORTS = {
-    "DEFAULT_MODEL_DIR": "checkpoint",
-    "load_model": "checkpoint",
-    "save_model": "checkpoint",
-    "Engine": "generate",
-    "GenRequest": "generate",
-    "TokenEvent": "generate",
-    "NRMConfig": "model",
-    "NRMModel": "model",
-    "Tokenizer": "tokenizer",
-    "Answer": "trace",
-    "Step": "trace",
-    "TraceError": "trace",
-    "TraceParser": "trace",
-    "format_trace": "trace",
-    "parse_trace": "trace",
+    "DEFAULT_MODEL_DIR": "nrm.checkpoint",
+    "load_model": "nrm.checkpoint",
+    "save_model": "nrm.checkpoint",
+    "Engine": "nrm.engine",
+    "GenRequest": "nrm.engine",
+    "TokenEvent": "nrm.engine",
+    "NRMConfig": "nrm.model",
+    "NRMModel": "nrm.model",
+    "Tokenizer": "nrm.tokenizer",
+    "Answer": "nrm.trace",
+    "Step": "nrm.trace",
+    "TraceError": "nrm.trace",
+    "TraceParser": "nrm.trace",
+    "format_trace": "nrm.trace",
+    "parse_trace": "nrm.trace",
 }
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -46,11 +46,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from npc_brain.checkpoint import DEFAULT_MODEL_DIR, load_model, save_model
-    from npc_brain.generate import Engine, GenRequest, TokenEvent
-    from npc_brain.model import NRMConfig, NRMModel
-    from npc_brain.tokenizer import Tokenizer
-    from npc_brain.trace import Answer, Step, TraceError, TraceParser, format_trace, parse_trace
+    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model, save_model
+    from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
+    from npc_brain.nrm.model import NRMConfig, NRMModel
+    from npc_brain.nrm.tokenizer import Tokenizer
+    from npc_brain.nrm.trace import Answer, Step, TraceError, TraceParser, format_trace, parse_trace
 
 
 def __getattr__(name: str) -> Any:

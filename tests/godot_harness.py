@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from godot_runner import RunResult, run_pck
 
-from npc_brain.godot_web import RunResult, build_pack, files_from_dir, run_pck
+from npc_brain.godot.web import build_pack, files_from_dir
 
 REPO = Path(__file__).resolve().parents[1]
 ADDON_DIR = REPO / "godot_addon" / "addons" / "npc_brain"

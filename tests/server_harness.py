@@ -19,10 +19,10 @@ import msgpack
 import torch
 import zmq
 
-from npc_brain.checkpoint import save_model
-from npc_brain.model import NRMConfig, NRMModel
-from npc_brain.server import Server, ServerConfig
-from npc_brain.tokenizer import Tokenizer
+from npc_brain.nrm.checkpoint import save_model
+from npc_brain.nrm.model import NRMConfig, NRMModel
+from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.sidecar.server import Server, ServerConfig
 
 # Generous on purpose (the machine may be busy): only there so a broken server fails, not hangs.
 TIMEOUT_S = 60.0

@@ -8,9 +8,9 @@ import socket
 import pytest
 from server_harness import ACTIONS, TIMEOUT_S, npc_state, running_server
 
-from npc_brain.client import AsyncClient, Client, ServerError, decide_message
-from npc_brain.npc_state import NPCState
-from npc_brain.protocol import AnswerEvent, DecisionEvent, StepEvent
+from npc_brain.npc.state import NPCState
+from npc_brain.sidecar.client import AsyncClient, Client, ServerError, decide_message
+from npc_brain.sidecar.protocol import AnswerEvent, DecisionEvent, StepEvent
 
 
 def test_decide_yields_steps_then_the_decision() -> None:

@@ -9,11 +9,11 @@ import re
 import pytest
 
 from npc_brain import DEFAULT_MODEL_DIR, Tokenizer, load_model
-from npc_brain.actions import VOCABULARY, decision_phrases, spoken
-from npc_brain.constraints import TraceConstraint, Vocab
-from npc_brain.data import npc
-from npc_brain.evaluate import run_examples
-from npc_brain.trace import Answer, parse_trace
+from npc_brain.npc.actions import VOCABULARY, decision_phrases, spoken
+from npc_brain.nrm.constraints import TraceConstraint, Vocab
+from npc_brain.nrm.trace import Answer, parse_trace
+from npc_brain.workshop.data import npc
+from npc_brain.workshop.evaluate import run_examples
 
 TOK = Tokenizer.load(DEFAULT_MODEL_DIR / "tokenizer.json")
 VOCAB = Vocab(TOK)

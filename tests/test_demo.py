@@ -28,11 +28,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from godot_harness import require_browser
+from godot_runner import run_pck
 
 from npc_brain import cli
-from npc_brain.addon import addon_files, addon_source, install_addon
-from npc_brain.demo import BRAIN_ARG, ENGINE_ARGS, Sidecar, demo_files, demo_source
-from npc_brain.godot_web import build_pack, read_pck, run_pck
+from npc_brain.godot.addon import addon_files, addon_source, install_addon
+from npc_brain.godot.demo import BRAIN_ARG, ENGINE_ARGS, Sidecar, demo_files, demo_source
+from npc_brain.godot.web import build_pack, read_pck
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "docs" / "demo.png"

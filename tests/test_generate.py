@@ -4,10 +4,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npc_brain.generate import Engine, GenRequest, generate_one
-from npc_brain.model import NRMConfig, NRMModel
-from npc_brain.tokenizer import Tokenizer
-from npc_brain.trace import Answer, parse_trace
+from npc_brain.nrm.decode import generate_one
+from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.nrm.model import NRMConfig, NRMModel
+from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.nrm.trace import Answer, parse_trace
 
 TOK = Tokenizer([" wolf", " attack", " flee", "bread", " eat", " the"])
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from godot_harness import assert_passed, run_gdscript_test
-
-from npc_brain.godot_web import read_png
+from png import read_png
 
 CLEAR = (20, 26, 36)  # Color(0.08, 0.1, 0.14)
 NPC = (51, 178, 76)  # Color(0.2, 0.7, 0.3)

@@ -1,4 +1,4 @@
-"""npc_brain.godot_web without a browser: pack format, class cache, runtime cache, page server,
+"""npc_brain.godot.web without a browser: pack format, class cache, runtime cache, page server,
 PNG reader. (The packs are also loaded by the real engine in every tests/test_godot_*.py.)"""
 
 from __future__ import annotations
@@ -12,22 +12,21 @@ import zlib
 from pathlib import Path
 
 import pytest
+from png import PngError, read_png
 
-from npc_brain.godot_web import (
+from npc_brain.godot.web import (
     PackError,
     PageServer,
-    PngError,
     build_pack,
     class_cache,
     ensure_runtime,
     files_from_dir,
     read_pck,
-    read_png,
     render_page,
     write_pck,
 )
-from npc_brain.godot_web import runtime as rt
-from npc_brain.godot_web.pck import CLASS_CACHE_PATH, FILE_BASE
+from npc_brain.godot.web import runtime as rt
+from npc_brain.godot.web.pck import CLASS_CACHE_PATH, FILE_BASE
 
 
 def test_pack_header_and_directory_follow_format_3() -> None:

@@ -16,7 +16,7 @@ import pytest
 import zmq
 from godot_harness import assert_passed, gd_literal, gd_vector_script, run_gdscript_test
 
-from npc_brain.ws_relay import WebSocketRelay
+from npc_brain.sidecar.ws_relay import WebSocketRelay
 
 
 def greeting(major: int = 3, minor: int = 1, mechanism: bytes = b"NULL") -> bytes:

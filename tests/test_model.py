@@ -1,7 +1,8 @@
 import torch
 
-from npc_brain.generate import KVCache, forward_rows, generate_one
-from npc_brain.model import NRMConfig, NRMModel
+from npc_brain.nrm.decode import generate_one
+from npc_brain.nrm.kv_cache import KVCache, forward_rows
+from npc_brain.nrm.model import NRMConfig, NRMModel
 
 
 def small() -> NRMModel:

@@ -13,17 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from npc_brain.actions import (
+from npc_brain.npc.actions import (
     VOCABULARY,
     answer_options,
     resolve_actions,
     split_answer,
     to_game_answer,
 )
-from npc_brain.data import npc
-from npc_brain.npc_state import KINDS, NPCState, Perception
-from npc_brain.prompt import npc_prompt
-from npc_brain.tokenizer import Tokenizer
+from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.state import KINDS, NPCState, Perception
+from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.workshop.data import npc
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "teacher.md"
 ALL = list(VOCABULARY)

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from npc_brain.data.mixture import GENERATORS, TRAINING
-from npc_brain.data.paraphrase import augment
-from npc_brain.data.reasoning import ALL_TASKS, generate, item_key
-from npc_brain.data.reasoning_phrasings import heldout_hits
+from npc_brain.workshop.data.mixture import GENERATORS, TRAINING
+from npc_brain.workshop.data.paraphrase import augment
+from npc_brain.workshop.data.reasoning import ALL_TASKS, generate, item_key
+from npc_brain.workshop.data.reasoning_phrasings import heldout_hits
 
 N = 400
 

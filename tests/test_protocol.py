@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_harness import decide, npc_state
 
-from npc_brain.protocol import (
+from npc_brain.sidecar.protocol import (
     MAX_ID_CHARS,
     CancelRequest,
     DecideRequest,

@@ -11,8 +11,8 @@ from itertools import pairwise
 
 import pytest
 
-from npc_brain.data.example import Example
-from npc_brain.data.reasoning import (
+from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.reasoning import (
     ALL_TASKS,
     CARD_NAMES,
     MAX_TOKENS,
@@ -25,7 +25,7 @@ from npc_brain.data.reasoning import (
     item_key,
     trace_text,
 )
-from npc_brain.data.reasoning_phrasings import PHRASES, heldout_hits, template_pattern
+from npc_brain.workshop.data.reasoning_phrasings import PHRASES, heldout_hits, template_pattern
 
 N = 250  # items per task and split; the whole file runs in a few seconds
 

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_harness import Peer, decide, npc_state, running_server
 
-from npc_brain import scheduler as scheduler_module
-from npc_brain.protocol import ErrorCode
+from npc_brain.sidecar import scheduler as scheduler_module
+from npc_brain.sidecar.protocol import ErrorCode
 
 CODES = {code.value for code in ErrorCode}
 
@@ -113,7 +113,7 @@ def test_internal_fault_is_reported_and_the_server_keeps_serving(monkeypatch) ->
             raise RuntimeError("injected fault")
         return real_make_job(request, *args, **kwargs)
 
-    monkeypatch.setattr("npc_brain.server.make_job", faulty)
+    monkeypatch.setattr("npc_brain.sidecar.server.make_job", faulty)
     with running_server() as srv:
         peer = Peer(srv.endpoint)
         ev = peer.request(decide("boom"))[0]

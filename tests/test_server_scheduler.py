@@ -6,15 +6,15 @@ import time
 
 from server_harness import decide, tiny_model
 
-from npc_brain.generate import Engine, GenRequest
-from npc_brain.protocol import (
+from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.sidecar.protocol import (
     AnswerEvent,
     DecisionEvent,
     ErrorEvent,
     decode_request,
     encode_request,
 )
-from npc_brain.scheduler import Job, Scheduler, make_job, prompt_ids
+from npc_brain.sidecar.scheduler import Job, Scheduler, make_job, prompt_ids
 
 
 def scheduler(max_batch: int = 8) -> Scheduler:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from npc_brain import DEFAULT_MODEL_DIR, NRMModel, Tokenizer, load_model, parse_trace
-from npc_brain.evaluate import ANSWER_TASKS, make_examples, run_examples, task_accuracy
-from npc_brain.trace import Answer
+from npc_brain.nrm.trace import Answer
+from npc_brain.workshop.evaluate import ANSWER_TASKS, make_examples, run_examples, task_accuracy
 
 # Floors well under the numbers measured on the full held-out sets (docs/model_card.md:
 # 200 items per task). This fixed sample is small, so they leave room for its noise while

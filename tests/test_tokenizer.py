@@ -1,8 +1,8 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npc_brain.tokenizer import SPECIALS, Tokenizer
-from npc_brain.trace import format_trace
+from npc_brain.nrm.tokenizer import SPECIALS, Tokenizer
+from npc_brain.nrm.trace import format_trace
 
 CORPUS = [
     format_trace("What is 47 + 38?", ["7 + 8 = 15, write 5 carry 1"], "85"),

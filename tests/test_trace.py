@@ -1,7 +1,14 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npc_brain.trace import Answer, Step, TraceError, TraceParser, format_completion, parse_trace
+from npc_brain.nrm.trace import (
+    Answer,
+    Step,
+    TraceError,
+    TraceParser,
+    format_completion,
+    parse_trace,
+)
 
 GOOD = format_completion(["wolf is close", "I am brave"], "attack wolf")
 

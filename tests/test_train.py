@@ -5,9 +5,9 @@ import random
 
 import torch
 
-from npc_brain.checkpoint import load_model
-from npc_brain.data.mixture import Mixture
-from npc_brain.train import DEFAULT_MIXTURE, Batcher, load_config, train
+from npc_brain.nrm.checkpoint import load_model
+from npc_brain.workshop.data.mixture import Mixture
+from npc_brain.workshop.train import DEFAULT_MIXTURE, Batcher, load_config, train
 
 
 def tiny(steps: int = 30):
@@ -43,7 +43,7 @@ def test_same_seed_same_weights_and_resume_is_exact(tmp_path) -> None:
 
 def test_batches_mask_the_prompt_and_cover_the_completion() -> None:
     cfg = tiny()
-    from npc_brain.train import build_tokenizer
+    from npc_brain.workshop.train import build_tokenizer
 
     tok = build_tokenizer(cfg)
     x, y = Batcher(cfg, tok, random.Random(0)).next()

@@ -13,7 +13,7 @@ from server_harness import TIMEOUT_S, decide, running_server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from npc_brain.ws_relay import WebSocketRelay, parse_host_port
+from npc_brain.sidecar.ws_relay import WebSocketRelay, parse_host_port
 
 # ZMTP 3.0 greeting: signature, version 3.0, mechanism NULL, as-server 0, filler.
 GREETING = b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32

@@ -267,7 +267,7 @@ func darkness() -> float:
 	return 0.0
 
 
-## The protocol's time words for an hour (npc_brain/npc_state.py hour_to_time).
+## The protocol's time words for an hour (npc_brain/npc/state.py hour_to_time).
 static func period_at(at_hour: float) -> String:
 	var h := int(at_hour) % 24
 	if h >= 5 and h < 7:

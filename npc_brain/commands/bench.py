@@ -6,8 +6,8 @@ import argparse
 import importlib
 
 TARGETS = {
-    "model": "npc_brain.bench_model",
-    "server": "npc_brain.bench_server",
+    "model": "npc_brain.workshop.bench_model",
+    "server": "npc_brain.workshop.bench_server",
 }
 
 

@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from npc_brain.checkpoint import load_model
-    from npc_brain.evaluate import evaluate, format_report, write_report
+    from npc_brain.nrm.checkpoint import load_model
+    from npc_brain.workshop.evaluate import evaluate, format_report, write_report
 
     torch.set_num_threads(2)
     model, tok = load_model(args.model_dir)

@@ -8,9 +8,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from npc_brain.addon import AddonError, install_addon
-from npc_brain.demo import DEFAULT_PAGE_PORT, DEFAULT_WS_PORT, DemoError, DemoOptions, run_demo
-from npc_brain.godot_web import PackError, RuntimeFetchError
+from npc_brain.godot.addon import AddonError, install_addon
+from npc_brain.godot.demo import (
+    DEFAULT_PAGE_PORT,
+    DEFAULT_WS_PORT,
+    DemoError,
+    DemoOptions,
+    run_demo,
+)
+from npc_brain.godot.web import PackError, RuntimeFetchError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from npc_brain.client import DEFAULT_ADDRESS, Client, ServerError
-from npc_brain.protocol import DecisionEvent, StepEvent
-from npc_brain.server import DEFAULT_BIND, Server, ServerConfig
-from npc_brain.ws_relay import WebSocketRelay, parse_host_port
+from npc_brain.sidecar.client import DEFAULT_ADDRESS, Client, ServerError
+from npc_brain.sidecar.protocol import DecisionEvent, StepEvent
+from npc_brain.sidecar.server import DEFAULT_BIND, Server, ServerConfig
+from npc_brain.sidecar.ws_relay import WebSocketRelay, parse_host_port
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from npc_brain.train import load_config, train
+    from npc_brain.workshop.train import load_config, train
 
     cfg = load_config(args.config)
     if args.steps is not None:

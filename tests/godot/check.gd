@@ -4,7 +4,7 @@ extends RefCounted
 ## main.gd turns the totals into the exit code. A test calls [method done] as its last line so
 ## a run cut short by a silent runtime error is caught too.
 
-## Printed by a test when the canvas should be captured (see npc_brain/godot_web/runner.py).
+## Printed by a test when the canvas should be captured (see tests/godot_runner.py).
 const SCREENSHOT_MARKER := "@@harness:screenshot"
 
 var passed: int = 0

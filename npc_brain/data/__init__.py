@@ -1,5 +1,0 @@
-"""Data generators: the reasoning suite and NPC decisions."""
-
-from npc_brain.data.example import Example
-
-__all__ = ["Example"]

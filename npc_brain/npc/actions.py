@@ -1,0 +1,165 @@
+"""The canonical verb vocabulary, game aliases, and the answers a decision may take.
+
+An ANS is `verb` or `verb target`. A verb either takes no target, needs one, or may take
+one (`heal` alone means "heal myself"). Targets are perceived entities of given kinds or
+items in the NPC's inventory, exactly as the prompt shows them (`NPCState.shown_*`): the model
+can only name what it was shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from npc_brain.npc.state import NPCState
+
+CREATURES = ("enemy", "monster", "animal", "person")
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A canonical verb and what it may target."""
+
+    name: str
+    kinds: tuple[str, ...] = ()  # perceived entity kinds it may target
+    inventory: bool = False  # may target an inventory item
+    optional: bool = False  # the bare verb is also a valid answer
+
+    @property
+    def takes_target(self) -> bool:
+        return bool(self.kinds) or self.inventory
+
+
+# Order matters: prompts and answer options list verbs in this order.
+VERBS: tuple[Verb, ...] = (
+    Verb("attack", kinds=CREATURES),
+    Verb("flee"),
+    Verb("hide"),
+    Verb("call_for_help"),
+    Verb("eat", kinds=("food",), inventory=True),
+    Verb("drink", kinds=("water",), inventory=True),
+    Verb("sleep"),
+    Verb("rest"),
+    Verb("heal", kinds=("person", "animal"), optional=True),
+    Verb("trade", kinds=("person",)),
+    Verb("talk", kinds=("person",)),
+    Verb("patrol"),
+    Verb("guard"),
+    Verb("follow", kinds=("person",)),
+    Verb("investigate", kinds=(*CREATURES, "food", "water", "item", "shelter")),
+    Verb("pick_up", kinds=("food", "item")),
+    Verb("give", kinds=("person",)),
+    Verb("work"),
+    Verb("wander"),
+    Verb("steal", kinds=("person",)),
+    Verb("hunt", kinds=("animal",)),
+    Verb("go_home"),
+    Verb("play"),
+    Verb("wait"),
+)
+VERB_BY_NAME: dict[str, Verb] = {v.name: v for v in VERBS}
+VOCABULARY: tuple[str, ...] = tuple(v.name for v in VERBS)
+MAX_ACTIONS = 64
+
+
+def check_actions(actions: list[str]) -> list[str]:
+    """Canonical verbs in vocabulary order, duplicates dropped; unknown verbs are an error."""
+    if not actions:
+        raise ValueError("actions must list at least one verb")
+    if len(actions) > MAX_ACTIONS:
+        raise ValueError(f"at most {MAX_ACTIONS} actions, got {len(actions)}")
+    unknown = [a for a in actions if a not in VERB_BY_NAME]
+    if unknown:
+        raise ValueError(
+            f"unknown action(s) {unknown}; use canonical verbs ({', '.join(VOCABULARY)}) "
+            "or declare them as aliases"
+        )
+    wanted = set(actions)
+    return [v for v in VOCABULARY if v in wanted]
+
+
+def resolve_actions(
+    actions: list[str], aliases: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Map a game's verbs to canonical ones.
+
+    `aliases` maps a game verb to a canonical verb. Returns the canonical verbs (vocabulary
+    order) and a back-mapping canonical -> the game verb to report decisions in. When two
+    game verbs map to the same canonical verb, the first listed one is reported.
+    """
+    aliases = aliases or {}
+    for game_verb, canonical in aliases.items():
+        if canonical not in VERB_BY_NAME:
+            raise ValueError(f"alias {game_verb!r} points to unknown verb {canonical!r}")
+    back: dict[str, str] = {}
+    canonical_list: list[str] = []
+    for verb in actions:
+        canonical = aliases.get(verb, verb)
+        if canonical not in VERB_BY_NAME:
+            raise ValueError(
+                f"unknown action {verb!r}: not a canonical verb and not declared as an alias"
+            )
+        back.setdefault(canonical, verb)
+        canonical_list.append(canonical)
+    return check_actions(canonical_list), back
+
+
+def split_answer(answer: str) -> tuple[str, str | None]:
+    """`"attack grey wolf"` -> `("attack", "grey wolf")`; `"flee"` -> `("flee", None)`."""
+    verb, _, target = answer.partition(" ")
+    if verb not in VERB_BY_NAME:
+        raise ValueError(f"answer {answer!r} does not start with a known verb")
+    return verb, (target or None)
+
+
+def to_game_answer(answer: str, back: dict[str, str]) -> tuple[str, str | None]:
+    """The decision as (game verb, target), using the back-mapping from `resolve_actions`."""
+    verb, target = split_answer(answer)
+    return back.get(verb, verb), target
+
+
+def verb_targets(state: NPCState, verb: Verb) -> list[str]:
+    """Targets `verb` may take in `state`: visible entities first (nearest first), then items."""
+    out: list[str] = []
+    if verb.kinds:
+        out += [p.name for p in state.shown_entities() if p.kind in verb.kinds]
+    if verb.inventory:
+        out += [item for item, _ in state.shown_inventory()]
+    return list(dict.fromkeys(out))
+
+
+def spoken(verb: str) -> tuple[str, ...]:
+    """How reasoning says a canonical verb after "so I" (the teacher's phrases)."""
+    words = verb.replace("_", " ")
+    return ("stand guard", words) if verb == "guard" else (words,)
+
+
+def decision_phrases(options: list[str]) -> dict[str, list[str]]:
+    """Spoken decision ("call for help") -> the answer options it commits to.
+
+    Empty unless every option starts with a canonical verb: free-form answer lists
+    (the `generate` request) get no decision constraint.
+    """
+    phrases: dict[str, list[str]] = {}
+    for option in options:
+        verb = option.split(" ", 1)[0]
+        if verb not in VERB_BY_NAME:
+            return {}
+        for words in spoken(verb):
+            phrases.setdefault(words, []).append(option)
+    return phrases
+
+
+def answer_options(state: NPCState, actions: list[str]) -> list[str]:
+    """Every allowed ANS string for `state` and the allowed canonical `actions`.
+
+    Deterministic: verbs in vocabulary order, targets in prompt order. A verb that needs a
+    target contributes nothing when no suitable target is visible.
+    """
+    options: list[str] = []
+    for name in check_actions(actions):
+        verb = VERB_BY_NAME[name]
+        if not verb.takes_target or verb.optional:
+            options.append(name)
+        if verb.takes_target:
+            options += [f"{name} {t}" for t in verb_targets(state, verb)]
+    return options

@@ -1,0 +1,1 @@
+"""The model itself: tokenizer, transformer, KV cache, engine, constraints, trace, checkpoints."""

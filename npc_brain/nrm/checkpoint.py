@@ -1,0 +1,54 @@
+"""Model directories: `config.json`, `tokenizer.json`, `model.pt` (+ `train_info.json`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from npc_brain.nrm.model import NRMModel
+from npc_brain.nrm.tokenizer import Tokenizer
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+TRAIN_INFO = "train_info.json"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    pass
+
+
+def save_model(
+    model: NRMModel, tok: Tokenizer, out_dir: str | Path, info: dict | None = None
+) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.cfg.save(out / "config.json")
+    tok.save(out / "tokenizer.json")
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, out / "model.pt")
+    if info is not None:
+        (out / TRAIN_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    return out
+
+
+def load_model(model_dir: str | Path | None = None) -> tuple[NRMModel, Tokenizer]:
+    """Load a model directory (default: the bundled, trained model) for inference."""
+    d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    missing = [n for n in ("config.json", "tokenizer.json", "model.pt") if not (d / n).is_file()]
+    if missing:
+        hint = " (train one with `npc-brain train`)" if model_dir is None else ""
+        raise ModelNotFoundError(f"{d} lacks {', '.join(missing)}{hint}")
+    model = NRMModel.from_config(d / "config.json")
+    model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
+    tok = Tokenizer.load(d / "tokenizer.json")
+    if tok.vocab_size > model.cfg.vocab_size:
+        raise ValueError(
+            f"{d}: tokenizer has {tok.vocab_size} ids, model only {model.cfg.vocab_size}"
+        )
+    return model.eval(), tok
+
+
+def train_info(model_dir: str | Path | None = None) -> dict:
+    path = Path(model_dir or DEFAULT_MODEL_DIR) / TRAIN_INFO
+    return json.loads(path.read_text()) if path.is_file() else {}

@@ -1,0 +1,1 @@
+"""The service: wire protocol, scheduler, ZeroMQ server, WebSocket relay, Python clients."""

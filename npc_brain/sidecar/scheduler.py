@@ -1,0 +1,339 @@
+"""The batching scheduler: requests in, one engine step at a time, protocol events out.
+
+It owns the generation `Engine`, a fair queue per client, and one `TraceParser` per
+request, and knows nothing about sockets: the server hands it validated requests with the
+client's envelope and sends whatever `(envelope, event)` pairs it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from npc_brain.npc.actions import answer_options, decision_phrases, resolve_actions, to_game_answer
+from npc_brain.npc.prompt import npc_prompt
+from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
+from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.nrm.trace import Answer, Step, TraceError, TraceParser, prompt_ids
+from npc_brain.sidecar.protocol import (
+    AnswerEvent,
+    DecideRequest,
+    DecisionEvent,
+    ErrorCode,
+    Event,
+    GenerateRequest,
+    ProtocolError,
+    StepEvent,
+    error_event,
+)
+
+log = logging.getLogger("npc_brain.sidecar.server")
+
+Envelope = tuple[bytes, ...]  # routing frames: (identity,) for DEALER, (identity, b"") for REQ
+Outgoing = tuple[Envelope, Event]
+
+
+@dataclass
+class Job:
+    """One accepted decide/generate request from receipt to its terminal event."""
+
+    envelope: Envelope
+    request_id: int | str
+    gen: GenRequest
+    received: float  # time.perf_counter() when the server read the request
+    options: list[str] | None = None  # allowed answers (decide only)
+    back: dict[str, str] = field(default_factory=dict)  # canonical verb -> game verb
+    parser: TraceParser = field(default_factory=TraceParser)
+    clamped: bool = False  # max_tokens was cut to fit the model's context
+    handle: int | None = None
+    tokens: int = 0
+    text: list[str] = field(default_factory=list)
+
+    @property
+    def client(self) -> bytes:
+        return self.envelope[0]
+
+    def latency_ms(self) -> float:
+        return round((time.perf_counter() - self.received) * 1000.0, 3)
+
+
+def make_job(
+    request: DecideRequest | GenerateRequest,
+    tok: Tokenizer,
+    max_len: int,
+    envelope: Envelope,
+    received: float,
+) -> Job:
+    """Turn a validated request into a generation job; semantic problems are ProtocolErrors."""
+    rid = request.id
+    options = None
+    back: dict[str, str] = {}
+    if isinstance(request, DecideRequest):
+        try:
+            canonical, back = resolve_actions(list(request.actions), dict(request.aliases))
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.INVALID_FIELD, f"actions: {exc}", rid) from None
+        options = answer_options(request.npc, canonical)
+        if not options:
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD,
+                "actions: none is possible for this NPC now (each needs a target that is"
+                " not in its perception or inventory)",
+                rid,
+            )
+        ids = prompt_ids(tok, npc_prompt(request.npc, canonical))
+    else:
+        ids = prompt_ids(tok, request.prompt)
+    if len(ids) >= max_len:
+        raise ProtocolError(
+            ErrorCode.PROMPT_TOO_LONG,
+            f"the prompt is {len(ids)} tokens; the model's context is {max_len}",
+            rid,
+        )
+    # Clamped so the format constraint closes the answer before the context ends.
+    budget = min(request.max_tokens, max_len - len(ids))
+    gen = GenRequest(
+        prompt_ids=ids,
+        max_new_tokens=budget,
+        temperature=request.temperature,
+        top_k=request.top_k,
+        seed=request.seed,
+        answer_options=options,
+        enforce_format=True,
+        max_steps=request.max_steps,
+        decision_phrases=decision_phrases(options) if options else None,
+    )
+    return Job(envelope, rid, gen, received, options, back, clamped=budget < request.max_tokens)
+
+
+class Scheduler:
+    """Fair admission into one engine; not thread-safe (the server loop drives it)."""
+
+    def __init__(
+        self,
+        engine_factory: Callable[[], Engine],
+        max_in_flight: int = 256,
+        max_queue: int = 4096,
+    ) -> None:
+        self._engine_factory = engine_factory
+        self.engine = engine_factory()
+        self.max_in_flight = max_in_flight
+        self.max_queue = max_queue
+        self._jobs: dict[tuple[bytes, int | str], Job] = {}
+        self._per_client: dict[bytes, int] = {}
+        self._queues: dict[bytes, deque[Job]] = {}
+        self._turns: deque[bytes] = deque()  # clients with queued jobs, round-robin order
+        self._queued = 0
+        self._by_handle: dict[int, Job] = {}
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    @property
+    def active(self) -> int:
+        return len(self._by_handle)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs) or self.engine.active > 0
+
+    def in_flight(self, client: bytes) -> int:
+        return self._per_client.get(client, 0)
+
+    # ------------------------------------------------------------ requests
+
+    def check_admissible(self, client: bytes, request_id: int | str) -> None:
+        """Raise the ProtocolError a new request from this client would get, if any."""
+        if (client, request_id) in self._jobs:
+            raise ProtocolError(
+                ErrorCode.DUPLICATE_ID, f"request {request_id!r} is already in flight", request_id
+            )
+        if self.in_flight(client) >= self.max_in_flight:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"this client already has {self.max_in_flight} requests in flight",
+                request_id,
+            )
+        if self._queued >= self.max_queue:
+            raise ProtocolError(
+                ErrorCode.SERVER_BUSY,
+                f"{self._queued} requests are waiting; try again later",
+                request_id,
+            )
+
+    def add(self, job: Job) -> None:
+        self.check_admissible(job.client, job.request_id)
+        self._jobs[(job.client, job.request_id)] = job
+        self._per_client[job.client] = self.in_flight(job.client) + 1
+        queue = self._queues.get(job.client)
+        if queue is None:
+            queue = self._queues[job.client] = deque()
+            self._turns.append(job.client)
+        queue.append(job)
+        self._queued += 1
+
+    def cancel(self, client: bytes, request_id: int | str) -> Job:
+        """Stop a request now; returns the job (its terminal event is the caller's to send)."""
+        job = self._jobs.get((client, request_id))
+        if job is None:
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_ID, f"no request {request_id!r} is in flight", request_id
+            )
+        self._forget(job)
+        return job
+
+    def drop_client(self, client: bytes) -> int:
+        """Cancel every request of a client that went away; returns how many."""
+        jobs = [j for (c, _), j in self._jobs.items() if c == client]
+        for job in jobs:
+            self._forget(job)
+        return len(jobs)
+
+    def fail_all(self, code: ErrorCode, message: str) -> list[Outgoing]:
+        """End every request with the same error (shutdown)."""
+        out = [(j.envelope, error_event(code, message, j.request_id)) for j in self._jobs.values()]
+        for job in list(self._jobs.values()):
+            self._forget(job)
+        return out
+
+    def _release(self, job: Job) -> None:
+        del self._jobs[(job.client, job.request_id)]
+        left = self._per_client[job.client] - 1
+        if left:
+            self._per_client[job.client] = left
+        else:
+            del self._per_client[job.client]
+
+    def _forget(self, job: Job, stop_engine: bool = True) -> None:
+        """Remove a job wherever it is: the client's queue or the engine."""
+        self._release(job)
+        if job.handle is not None:
+            self._by_handle.pop(job.handle, None)
+            if stop_engine:
+                self.engine.cancel(job.handle)
+            return
+        queue = self._queues[job.client]
+        queue.remove(job)
+        self._queued -= 1
+        if not queue:
+            del self._queues[job.client]
+            self._turns.remove(job.client)
+
+    # ------------------------------------------------------------ generation
+
+    def step(self) -> list[Outgoing]:
+        """Admit queued jobs, run one engine step, turn its tokens into events."""
+        out = self._admit()
+        if self.engine.active == 0:
+            return out
+        try:
+            token_events = self.engine.step()
+        except Exception:
+            log.exception("engine step failed; restarting the engine")
+            return out + self._restart_engine()
+        for ev in token_events:
+            job = self._by_handle.get(ev.handle)
+            if job is not None:  # None: cancelled or its client left
+                out += self._on_token(job, ev)
+        return out
+
+    def _admit(self) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        room = self.engine.max_batch - self.engine.active
+        while room > 0 and self._turns:
+            client = self._turns.popleft()
+            queue = self._queues[client]
+            job = queue.popleft()
+            self._queued -= 1
+            if queue:
+                self._turns.append(client)
+            else:
+                del self._queues[client]
+            try:
+                job.handle = self.engine.submit(job.gen)
+            except ValueError as exc:
+                out.append((job.envelope, _refusal(job, str(exc))))
+                self._release(job)
+                continue
+            self._by_handle[job.handle] = job
+            room -= 1
+        return out
+
+    def _restart_engine(self) -> list[Outgoing]:
+        """After an engine fault: fail what it was generating, keep the queue, start afresh."""
+        out: list[Outgoing] = []
+        for job in self._by_handle.values():
+            out.append(
+                (job.envelope, error_event(ErrorCode.INTERNAL, "generation failed", job.request_id))
+            )
+            self._release(job)
+        self._by_handle.clear()
+        self.engine = self._engine_factory()
+        return out
+
+    def _on_token(self, job: Job, ev: TokenEvent) -> list[Outgoing]:
+        if ev.token_id >= 0:
+            job.tokens += 1
+        job.text.append(ev.text)
+        out: list[Outgoing] = []
+        for item in job.parser.feed(ev.text):
+            if isinstance(item, Step):
+                out.append(
+                    (job.envelope, StepEvent(id=job.request_id, index=item.index, text=item.text))
+                )
+        if ev.done or job.parser.done:
+            if not job.parser.done:
+                job.parser.finish()
+            out.append((job.envelope, self._final(job, ev.reason)))
+            # A trace that went wrong before the engine stopped is stopped here.
+            self._forget(job, stop_engine=not ev.done)
+        return out
+
+    def _final(self, job: Job, reason: str | None) -> Event:
+        result = job.parser.result
+        raw = "".join(job.text)
+        rid = job.request_id
+        if not isinstance(result, Answer):
+            detail = result.message if isinstance(result, TraceError) else "no answer"
+            return error_event(
+                ErrorCode.NO_ANSWER, f"generation ended ({reason or 'stopped'}): {detail}", rid
+            )
+        steps = list(result.steps)
+        if job.options is None:
+            return AnswerEvent(
+                id=rid,
+                text=result.text,
+                steps=steps,
+                raw=raw,
+                tokens=job.tokens,
+                latency_ms=job.latency_ms(),
+            )
+        if result.text not in job.options:
+            return error_event(
+                ErrorCode.NO_ANSWER, f"the answer {result.text!r} is not allowed", rid
+            )
+        action, target = to_game_answer(result.text, job.back)
+        return DecisionEvent(
+            id=rid,
+            action=action,
+            target=target,
+            steps=steps,
+            raw=result.text,
+            tokens=job.tokens,
+            latency_ms=job.latency_ms(),
+        )
+
+
+def _refusal(job: Job, reason: str) -> Event:
+    """The error for a job the engine would not take (its token budget cannot fit a trace)."""
+    if job.clamped:
+        prompt = len(job.gen.prompt_ids)
+        message = f"the prompt ({prompt} tokens) leaves too little of the model's context to answer"
+        return error_event(ErrorCode.PROMPT_TOO_LONG, message, job.request_id)
+    return error_event(ErrorCode.INVALID_FIELD, f"max_tokens: {reason}", job.request_id)

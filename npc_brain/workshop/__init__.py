@@ -1,0 +1,1 @@
+"""Making and measuring models: data generators, training, evaluation and benchmarks."""

@@ -1,0 +1,257 @@
+"""`npc-brain bench server`: the real sidecar through real sockets, 1 to 256 NPCs in flight.
+
+The sidecar runs in its own process (as in a game) and one DEALER client (the game) keeps N
+decide requests in flight: each time a decision arrives the next NPC asks. Reported per
+level: decisions/s, tokens/s, and p50/p99 latency from sending a request to its first
+`step` event and to its `decision`. A last run repeats one level under cProfile in the
+sidecar and prints where its time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import multiprocessing as mp
+import pstats
+import random
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import zmq
+from tqdm import tqdm
+
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, train_info
+from npc_brain.workshop.data.npc import random_situation
+
+LEVELS = (1, 16, 64, 256)
+PROFILE_LEVEL = 64
+SITUATIONS = 256
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    if not (model_dir / "model.pt").is_file():
+        print(f"no model at {model_dir}; pass --model DIR (e.g. one made by `npc-brain train`)")
+        return 2
+    requests = situations(SITUATIONS)
+    steps = train_info(model_dir).get("steps")
+    print(f"model {model_dir}" + (f" (trained {steps} steps)" if steps else ""))
+    print("sidecar in its own process, one DEALER client keeping N decide requests in flight")
+    results = []
+    with Sidecar(model_dir) as sidecar:
+        drive(sidecar.endpoint, requests, in_flight=4, total=16)  # warm-up: first allocations
+        for level in LEVELS:
+            total = max(3 * level, 30) if args.quick else max(6 * level, 100)
+            results.append(drive(sidecar.endpoint, requests, level, total))
+    print_table(results)
+    with tempfile.TemporaryDirectory(prefix="npc-bench-") as tmp:
+        profile_path = str(Path(tmp) / "sidecar.prof")
+        with Sidecar(model_dir, profile_path) as sidecar:
+            drive(sidecar.endpoint, requests, in_flight=4, total=16)
+            total = 3 * PROFILE_LEVEL if args.quick else 6 * PROFILE_LEVEL
+            profiled = drive(sidecar.endpoint, requests, PROFILE_LEVEL, total)
+        print_profile(profile_path, profiled)
+    return 0
+
+
+def situations(n: int) -> list[dict[str, Any]]:
+    """Varied NPC situations from the data generator, as decide request bodies."""
+    rng = random.Random(2024)
+    out = []
+    for _ in range(n):
+        state, actions = random_situation(rng)
+        out.append({"type": "decide", "npc": state.model_dump(), "actions": actions})
+    return out
+
+
+# ---------------------------------------------------------------- the sidecar process
+
+
+def _serve(model_dir: str, conn: Any, profile_path: str | None) -> None:
+    from npc_brain.sidecar.server import Server, ServerConfig
+
+    server = Server.from_model_dir(model_dir, ServerConfig(bind="tcp://127.0.0.1:0"))
+    conn.send(server.bind())
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    # If the bench dies without stopping us, the pipe closes: stop rather than linger.
+    threading.Thread(target=_stop_when_parent_goes, args=(conn, server), daemon=True).start()
+    if profile_path is None:
+        server.serve_forever()
+        return
+    profiler = cProfile.Profile()
+    profiler.runcall(server.serve_forever)
+    profiler.dump_stats(profile_path)
+
+
+def _stop_when_parent_goes(conn: Any, server: Any) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        conn.recv()
+    server.stop()
+
+
+class Sidecar:
+    """The server in a spawned process; the endpoint is known once it has bound."""
+
+    def __init__(self, model_dir: Path, profile_path: str | None = None) -> None:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(str(model_dir), child, profile_path))
+        self.proc.start()
+        child.close()
+        if not parent.poll(120):
+            self.proc.kill()
+            raise RuntimeError("the sidecar did not start within 120 s")
+        self.endpoint: str = parent.recv()
+        self._conn = parent  # held open: its closing tells the sidecar the bench is gone
+
+    def __enter__(self) -> Sidecar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()  # SIGTERM: clean stop (and the profile is written)
+        self.proc.join(60)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+# ---------------------------------------------------------------- the client side
+
+
+@dataclass
+class LevelResult:
+    in_flight: int
+    decisions: int
+    seconds: float
+    tokens: int
+    first_step_ms: list[float] = field(default_factory=list)
+    decision_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def drive(endpoint: str, bodies: list[dict[str, Any]], in_flight: int, total: int) -> LevelResult:
+    """Keep `in_flight` requests going until `total` have finished."""
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    sent: dict[int, float] = {}
+    first: dict[int, float] = {}
+    result = LevelResult(in_flight, 0, 0.0, 0)
+    next_id = 0
+
+    def send() -> None:
+        nonlocal next_id
+        body = bodies[next_id % len(bodies)] | {"id": next_id}
+        sent[next_id] = time.perf_counter()
+        sock.send(msgpack.packb(body))
+        next_id += 1
+
+    start = time.perf_counter()
+    for _ in range(min(in_flight, total)):
+        send()
+    bar = tqdm(total=total, desc=f"{in_flight:>3} in flight", leave=False, unit="decision")
+    while result.decisions + result.errors < total:
+        if not sock.poll(60_000):
+            raise RuntimeError("the sidecar stopped answering")
+        ev = msgpack.unpackb(sock.recv())
+        now = time.perf_counter()
+        rid = ev["id"]
+        if ev["type"] == "step":
+            first.setdefault(rid, now)
+            continue
+        if ev["type"] == "decision":
+            result.decisions += 1
+            result.tokens += ev["tokens"]
+            result.decision_ms.append((now - sent[rid]) * 1000)
+            if rid in first:
+                result.first_step_ms.append((first.pop(rid) - sent[rid]) * 1000)
+        else:
+            result.errors += 1
+        bar.update(1)
+        if next_id < total:
+            send()
+    bar.close()
+    result.seconds = time.perf_counter() - start
+    sock.close()
+    return result
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def print_table(results: list[LevelResult]) -> None:
+    print()
+    print(
+        "in flight | decisions | decisions/s | tokens/s | tokens/decision"
+        " | first thought p50/p99 ms | decision p50/p99 ms"
+    )
+    for r in results:
+        rate = r.decisions / r.seconds
+        per = r.tokens / max(r.decisions, 1)
+        first = f"{pct(r.first_step_ms, 0.5):.1f} / {pct(r.first_step_ms, 0.99):.1f}"
+        done = f"{pct(r.decision_ms, 0.5):.1f} / {pct(r.decision_ms, 0.99):.1f}"
+        errors = f" ({r.errors} errors)" if r.errors else ""
+        print(
+            f"{r.in_flight:>9} | {r.decisions:>9} | {rate:>11.1f} | {r.tokens / r.seconds:>8,.0f} |"
+            f" {per:>15.1f} | {first:>24} | {done:>19}{errors}"
+        )
+
+
+# Where the sidecar's time goes: (label, file suffix, function name), cumulative time each.
+PROFILE_PARTS = (
+    ("serve loop (total)", "server.py", "serve_forever"),
+    ("  engine step", "generate.py", "step"),
+    ("    model forward (decode)", "generate.py", "_decode"),
+    ("    model forward (prefill)", "generate.py", "_prefill"),
+    ("    token choice: masks + argmax", "generate.py", "_choose"),
+    ("    constraint bookkeeping", "constraints.py", "advance"),
+    ("  trace parsing", "trace.py", "feed"),
+    ("  scheduler admission", "scheduler.py", "_admit"),
+    ("  reading requests (recv + validate + prompt)", "server.py", "_read_waiting"),
+    ("    request validation", "protocol.py", "decode_request"),
+    ("    prompt + answer options", "scheduler.py", "make_job"),
+    ("  sending events (encode + send)", "server.py", "_send"),
+    ("    event encoding", "protocol.py", "encode_event"),
+    ("  idle wait (poll)", "socket.py", "poll"),
+)
+
+
+def print_profile(path: str, run_result: LevelResult) -> None:
+    if not Path(path).is_file():
+        print("profile: the sidecar wrote no profile")
+        return
+    stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    parts: dict[tuple[str, str], tuple[int, float]] = {}  # -> (calls, cumulative seconds)
+    wanted = {(suffix, fn) for _, suffix, fn in PROFILE_PARTS}
+    for (filename, _, name), (_, calls, _, ct, _) in stats.items():
+        for suffix, fn in wanted:
+            if name == fn and filename.endswith(suffix):
+                n, t = parts.get((suffix, fn), (0, 0.0))
+                parts[(suffix, fn)] = (n + calls, t + ct)
+    total = parts.get(("server.py", "serve_forever"), (0, 0.0))[1]
+    rate = run_result.decisions / run_result.seconds
+    print(
+        f"\nprofile of the sidecar at {run_result.in_flight} in flight under cProfile"
+        f" ({rate:.1f} decisions/s with profiling overhead), cumulative time:"
+    )
+    for label, suffix, fn in PROFILE_PARTS:
+        calls, t = parts.get((suffix, fn), (0, 0.0))
+        share = t / total if total else 0.0
+        per_call = f"{t / calls * 1000:>8.2f} ms/call" if calls else ""
+        print(f"  {label:<48} {t:>7.2f} s {share:>6.1%} {calls:>8,} calls {per_call}")
+    print("  top functions by own time:")
+    ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:8]
+    for (filename, line, name), (_, calls, tt, _, _) in ranked:
+        where = f"{Path(filename).name}:{line}" if line else filename
+        print(f"    {tt:>7.2f} s {calls:>9,} calls  {name} ({where})")

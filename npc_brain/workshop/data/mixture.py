@@ -1,0 +1,55 @@
+"""The training mixture: which task each example comes from, by weight."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import replace
+
+from npc_brain.workshop.data import npc, reasoning
+from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.paraphrase import augment
+from npc_brain.workshop.data.reasoning import ALL_TASKS
+
+Generator = Callable[[random.Random, str], Example]
+
+
+def _reasoning(task: str) -> Generator:
+    def gen(rng: random.Random, split: str) -> Example:
+        return reasoning.generate(task, rng, split)
+
+    return gen
+
+
+def _augmented(plain: Generator) -> Generator:
+    """Training draws get paraphrase augmentation; evaluation splits keep their wording."""
+
+    def gen(rng: random.Random, split: str) -> Example:
+        ex = plain(rng, split)
+        return replace(ex, prompt=augment(rng, ex.prompt)) if split == "train" else ex
+
+    return gen
+
+
+def _npc(rng: random.Random, split: str) -> Example:
+    return npc.generate(rng)  # situations are random; held-out items come from eval seeds
+
+
+# Plain generators (evaluation) and the training ones (augmented prompts).
+GENERATORS: dict[str, Generator] = {t: _reasoning(t) for t in ALL_TASKS} | {"npc": _npc}
+TRAINING: dict[str, Generator] = {t: _augmented(GENERATORS[t]) for t in ALL_TASKS} | {"npc": _npc}
+
+
+class Mixture:
+    """Draws examples task by task with the configured weights (deterministic per rng)."""
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        unknown = set(weights) - set(GENERATORS)
+        if unknown:
+            raise ValueError(f"unknown tasks in mixture: {sorted(unknown)}")
+        self.tasks = [t for t, w in weights.items() if w > 0]
+        self.weights = [weights[t] for t in self.tasks]
+
+    def sample(self, rng: random.Random, split: str = "train") -> Example:
+        task = rng.choices(self.tasks, self.weights)[0]
+        return TRAINING[task](rng, split)

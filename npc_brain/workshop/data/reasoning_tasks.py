@@ -1,0 +1,267 @@
+"""One generator per reasoning task: draw the numbers, word the question, write the steps.
+
+Each generator takes (rng, split) and returns an Example; the split only decides the
+number sizes ("hard" is longer) and the phrasing list ("heldout_phrasing"). Which items a
+split may keep (train/test disjointness, the length budget) is decided in reasoning.py.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from itertools import pairwise
+
+from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.reasoning_columns import (
+    compare_steps,
+    digits_word,
+    op_steps,
+    sub_steps,
+)
+from npc_brain.workshop.data.reasoning_phrasings import pick
+from npc_brain.workshop.data.reasoning_words import word_problem
+
+
+def _number(rng: random.Random, min_digits: int, max_digits: int) -> int:
+    """A number whose digit count is uniform in [min_digits, max_digits]."""
+    n = rng.randint(min_digits, max_digits)
+    return rng.randint(0, 9) if n == 1 else rng.randint(10 ** (n - 1), 10**n - 1)
+
+
+def arithmetic(rng: random.Random, split: str) -> Example:
+    """+ and - on 1-3 digit numbers (hard: 4-5), x of such a number by one digit."""
+    lo, hi = (4, 5) if split == "hard" else (1, 3)
+    op = rng.choice("+-x")
+    a = _number(rng, lo, hi)
+    b = rng.randint(0, 9) if op == "x" else _number(rng, lo, hi)
+    steps, result = op_steps(a, op, b)
+    prompt = pick(rng, "arithmetic", op, split).format(a=a, b=b)
+    return Example("arithmetic", prompt, steps, str(result))
+
+
+_OP_WORDS = {"+": "add", "-": "subtract", "x": "multiply by"}
+_FORMS = ("plus_minus", "paren", "mul_first", "precedence")
+
+
+def _apply(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+def _two_step_numbers(rng: random.Random, hard: bool) -> tuple[str, int, str, int, str, int]:
+    """(form, a, op1, b, op2, c): `a op1 b` is always computed first ("precedence" is
+    written `c op2 a x b`); every intermediate and the result are non-negative."""
+    # Hard items pair one 3-digit operand with 2-3 digit ones to stay within the budget.
+    lo, hi = (2, 3) if hard else (1, 2)
+    while True:
+        form = rng.choice(_FORMS)
+        if form == "plus_minus":
+            op1, op2 = rng.choice("+-"), rng.choice("+-")
+            a, b, c = (_number(rng, lo, hi) for _ in range(3))
+        elif form == "paren":
+            op1, op2 = rng.choice("+-"), "x"
+            a, b, c = _number(rng, lo, hi), _number(rng, lo, hi), rng.randint(2, 9)
+        else:
+            op1, op2 = "x", rng.choice("+-")
+            a, b, c = _number(rng, lo, hi), rng.randint(2, 9), _number(rng, lo, hi)
+        first = _apply(a, op1, b)
+        final = _apply(c, op2, first) if form == "precedence" else _apply(first, op2, c)
+        if first >= 0 and final >= 0 and (not hard or max(a, b, c) >= 100):
+            return form, a, op1, b, op2, c
+
+
+def two_step(rng: random.Random, split: str) -> Example:
+    """Two operations; the steps do the first in full, then the second."""
+    form, a, op1, b, op2, c = _two_step_numbers(rng, split == "hard")
+    first_steps, r1 = op_steps(a, op1, b)
+    if form == "precedence":
+        expr = f"{c} {op2} {a} x {b}"
+        lead = f"x comes before {op2}, so first {a} x {b}"
+        second = f"then {c} {op2} {r1}"
+        second_steps, result = op_steps(c, op2, r1)
+    else:
+        expr = f"({a} {op1} {b}) x {c}" if form == "paren" else f"{a} {op1} {b} {op2} {c}"
+        lead = f"first {a} {op1} {b}"
+        second = f"then {r1} {op2} {c}"
+        second_steps, result = op_steps(r1, op2, c)
+    if form != "precedence" and rng.random() < 0.3:
+        template = pick(rng, "two_step", "chain", split)
+        prompt = template.format(a=a, b=b, c=c, op1=_OP_WORDS[op1], op2=_OP_WORDS[op2])
+    else:
+        prompt = pick(rng, "two_step", "expr", split).format(expr=expr)
+    steps = [lead, *first_steps, second, *second_steps]
+    return Example("two_step", prompt, steps, str(result))
+
+
+def even_odd(rng: random.Random, split: str) -> Example:
+    """Parity of a 1-5 digit number (hard: 7-10 digits) from its last digit."""
+    n = _number(rng, 7, 10) if split == "hard" else _number(rng, 1, 5)
+    last = str(n)[-1]
+    parity = "even" if int(last) % 2 == 0 else "odd"
+    steps = [f"the last digit of {n} is {last}", f"{last} is {parity}"]
+    return Example("even_odd", pick(rng, "even_odd", "q", split).format(n=n), steps, parity)
+
+
+def _close_pair(rng: random.Random, digits: int) -> tuple[int, int]:
+    """Two different numbers of the same length sharing a random-length prefix."""
+    s = str(_number(rng, digits, digits))
+    at = rng.randint(0, digits - 1)
+    low = 1 if at == 0 and digits > 1 else 0
+    other = rng.choice([d for d in range(low, 10) if d != int(s[at])])
+    tail = "".join(str(rng.randint(0, 9)) for _ in range(digits - at - 1))
+    return int(s), int(s[:at] + str(other) + tail)
+
+
+def comparison(rng: random.Random, split: str) -> Example:
+    """Larger/smaller of two 1-4 digit numbers (hard: 5-7); most pairs share a prefix."""
+    lo, hi = (5, 7) if split == "hard" else (1, 4)
+    which = rng.choice(("larger", "smaller"))
+    a = b = 0
+    while a == b:
+        if rng.random() < 0.6:
+            a, b = _close_pair(rng, rng.randint(lo, hi))
+        else:
+            a, b = _number(rng, lo, hi), _number(rng, lo, hi)
+    chosen = max(a, b) if which == "larger" else min(a, b)
+    steps = [*compare_steps(a, b), f"the {which} is {chosen}"]
+    prompt = pick(rng, "comparison", which, split).format(a=a, b=b)
+    return Example("comparison", prompt, steps, str(chosen))
+
+
+_REPEAT_POOLS = (
+    ("red", "blue", "green", "yellow", "black", "white"),
+    ("cat", "dog", "cow", "fox", "owl", "pig"),
+    ("circle", "square", "star", "triangle"),
+    ("A", "B", "C", "D", "E", "X", "Y", "Z"),
+    tuple(str(d) for d in range(10)),
+)
+_PATTERN_KINDS = (("up", 35), ("down", 20), ("double", 15), ("repeat", 30))
+
+
+def _numeric_sequence(rng: random.Random, kind: str, hard: bool) -> list[int]:
+    if kind == "double":
+        start = rng.randint(13, 60) if hard else rng.randint(1, 12)
+        return [start * 2**i for i in range(5 if hard else 4)]
+    shown = rng.randint(5, 6) if hard else rng.randint(4, 5)
+    k = rng.randint(11, 99) if hard else rng.randint(1, 15)
+    if kind == "up":
+        start = rng.randint(100, 900) if hard else rng.randint(0, 40)
+        return [start + k * i for i in range(shown)]
+    after = rng.randint(100, 400) if hard else rng.randint(0, 40)  # the answer
+    return [after + k * (shown - i) for i in range(shown)]
+
+
+def _repeat_steps(seq: list[str], period: int) -> tuple[list[str], str]:
+    block, last = seq[:period], seq[-1]
+    nxt = block[len(seq) % period]
+    steps = [
+        f"the block {', '.join(block)} repeats",
+        f"the last item is {last}",
+        f"after {last} comes {nxt}",
+    ]
+    return steps, nxt
+
+
+def _numeric_steps(kind: str, values: list[int]) -> tuple[list[str], str]:
+    """The first difference in columns, the later terms as checks against it, then the
+    next term in columns. A failed check (`9, not 12`) is what reveals doubling."""
+    first, second = values[0], values[1]
+    k = abs(second - first)
+    steps = sub_steps(max(first, second), min(first, second))
+    if kind == "double":
+        steps.append(f"{second} + {k} = {second + k}, not {values[2]}, so it is not add {k}")
+        steps.append(", ".join(f"{x} x 2 = {y}" for x, y in pairwise(values)))
+        steps.append("each term is double the one before, so the rule is multiply by 2")
+        work, result = op_steps(values[-1], "x", 2)
+        return steps + work, str(result)
+    op, way, verb = ("+", "up", "add") if kind == "up" else ("-", "down", "subtract")
+    steps.append(", ".join(f"{x} {op} {k} = {y}" for x, y in pairwise(values[1:])))
+    steps.append(f"the terms go {way} by {k} each time, so the rule is {verb} {k}")
+    work, result = op_steps(values[-1], op, k)
+    return steps + work, str(result)
+
+
+def pattern(rng: random.Random, split: str) -> Example:
+    """Next term of +k, -k, x2 sequences, or of a repeating block of words/letters/digits."""
+    hard = split == "hard"
+    kind = rng.choices([k for k, _ in _PATTERN_KINDS], weights=[w for _, w in _PATTERN_KINDS])[0]
+    if kind == "repeat":
+        period = rng.randint(3, 4) if hard else rng.randint(2, 3)
+        block = rng.sample(rng.choice(_REPEAT_POOLS), period)
+        shown = rng.randint(8, 10) if hard else rng.randint(period + 2, 7)
+        seq = [block[i % period] for i in range(shown)]
+        steps, answer = _repeat_steps(seq, period)
+    else:
+        values = _numeric_sequence(rng, kind, hard)
+        seq = [str(v) for v in values]
+        steps, answer = _numeric_steps(kind, values)
+    prompt = pick(rng, "pattern", "q", split).format(seq=", ".join(seq))
+    return Example("pattern", prompt, steps, answer)
+
+
+def word_problems(rng: random.Random, split: str) -> Example:
+    """A short story with one or two operations (see reasoning_words.py)."""
+    prompt, steps, answer = word_problem(rng, split)
+    return Example("word_problem", prompt, steps, answer)
+
+
+def sorting(rng: random.Random, split: str) -> Example:
+    """3-6 distinct numbers below 100 (hard: 8-9), one selection per step."""
+    lo, hi = (8, 9) if split == "hard" else (3, 6)
+    order = rng.choice(("ascending", "descending"))
+    nums = rng.sample(range(100), rng.randint(lo, hi))
+    word, choose = ("smallest", min) if order == "ascending" else ("largest", max)
+    left, steps = list(nums), []
+    while len(left) > 1:
+        chosen = choose(left)
+        steps.append(f"{word} of {', '.join(map(str, left))} is {chosen}")
+        left.remove(chosen)
+    steps.append(f"{left[0]} is left")
+    answer = ", ".join(map(str, sorted(nums, reverse=order == "descending")))
+    prompt = pick(rng, "sorting", order, split).format(nums=", ".join(map(str, nums)))
+    return Example("sorting", prompt, steps, answer)
+
+
+_COT_KINDS = ("count", "first", "next", "prev", "double")
+
+
+def _cot_steps(kind: str, n: int) -> tuple[list[str], str]:
+    s = str(n)
+    if kind == "count":
+        listing = ", ".join(f"{d} is digit {i}" for i, d in enumerate(s, 1))
+        return [listing, f"so {n} has {digits_word(n)}"], str(len(s))
+    if kind == "first":
+        return [f"the first digit of {n} is {s[0]}"], s[0]
+    if kind == "next":
+        work, result = op_steps(n, "+", 1)
+        return [f"one more than {n} is {n} + 1", *work], str(result)
+    if kind == "prev":
+        work, result = op_steps(n, "-", 1)
+        return [f"one less than {n} is {n} - 1", *work], str(result)
+    work, result = op_steps(n, "+", n)
+    return [f"double {n} is {n} + {n}", *work], str(result)
+
+
+def cot_format(rng: random.Random, split: str) -> Example:
+    """Novel digit questions (count, first digit, next, previous, double) in the format."""
+    hard = split == "hard"
+    kind = rng.choice(_COT_KINDS)
+    if kind in ("count", "first"):
+        n = _number(rng, 7, 9) if hard else _number(rng, 1, 6)
+    else:
+        n = _number(rng, 4, 5) if hard else _number(rng, 1, 3)
+    if kind == "prev":
+        n = max(n, 1)
+    steps, answer = _cot_steps(kind, n)
+    return Example("cot_format", pick(rng, "cot_format", kind, split).format(n=n), steps, answer)
+
+
+GENERATORS: dict[str, Callable[[random.Random, str], Example]] = {
+    "arithmetic": arithmetic,
+    "two_step": two_step,
+    "even_odd": even_odd,
+    "comparison": comparison,
+    "pattern": pattern,
+    "word_problem": word_problems,
+    "sorting": sorting,
+    "cot_format": cot_format,
+}

@@ -1,0 +1,146 @@
+"""Word problems: short templated stories that map to one or two operations.
+
+The STEP trace names the starting quantity, then for each event the quantity it brings
+and the operation it means ("5 more, so add: 23 + 5"), then the digit-level working.
+Division (sharing equally) is always exact and its divisor a single digit, so it is
+stated as the times-table fact that undoes it.
+"""
+
+from __future__ import annotations
+
+import random
+
+from npc_brain.workshop.data.reasoning_columns import op_steps
+from npc_brain.workshop.data.reasoning_phrasings import pick
+
+NAMES = (
+    "Tom", "Mia", "Sam", "Ana", "Leo", "Zoe", "Ben", "Ivy", "Max", "Eva",
+    "Kai", "Lily", "Omar", "Nora", "Finn", "Ruby", "Hugo", "Maya", "Jack", "Ella",
+)  # fmt: skip
+ITEMS = (
+    "apples", "pencils", "coins", "cookies", "marbles", "books", "stickers", "eggs",
+    "cards", "shells", "stones", "arrows", "potions", "gems", "carrots", "candles",
+)  # fmt: skip
+CONTAINERS = (("bags", "bag"), ("boxes", "box"), ("packs", "pack"), ("baskets", "basket"),
+              ("jars", "jar"), ("crates", "crate"))  # fmt: skip
+
+# (kind, operations): the story shapes and how often each is drawn.
+SHAPES: tuple[tuple[str, tuple[str, ...], int], ...] = (
+    ("start", ("+",), 3),
+    ("start", ("-",), 3),
+    ("start", ("+", "-"), 2),
+    ("start", ("-", "+"), 2),
+    ("start", ("+", "+"), 1),
+    ("start", ("-", "-"), 1),
+    ("mul", (), 2),
+    ("mul", ("+",), 1),
+    ("mul", ("-",), 1),
+    ("share", (), 2),
+    ("share", ("+",), 1),
+    ("share", ("-",), 1),
+)
+
+
+class _Sizes:
+    """Number ranges: train uses 1-2 digit quantities, "hard" 3-digit ones."""
+
+    def __init__(self, hard: bool) -> None:
+        self.start = (100, 999) if hard else (2, 99)
+        self.change = (10, 999) if hard else (1, 99)
+        self.per = (100, 999) if hard else (2, 99)
+
+
+def _share_plan(
+    rng: random.Random, ops: tuple[str, ...], sizes: _Sizes
+) -> tuple[list[tuple[str, int]], int]:
+    """Sharing comes last and is exact: pick divisor and quotient, then the events before."""
+    k, q = rng.randint(2, 9), rng.randint(2, 12)
+    total = k * q
+    if not ops:
+        return [("/", k)], total
+    n = rng.randint(1, total - 1) if ops[0] == "+" else rng.randint(*sizes.change)
+    base = total - n if ops[0] == "+" else total + n
+    return [(ops[0], n), ("/", k)], base
+
+
+def _plan(rng: random.Random, hard: bool) -> tuple[str, list[tuple[str, int]], int]:
+    """Draw a story: kind, the events [(op, number), ...], and the opening amount (for
+    "mul" stories the amount per container, the first event being `x containers`)."""
+    sizes = _Sizes(hard)
+    while True:
+        kind, ops, _ = rng.choices(SHAPES, weights=[w for *_, w in SHAPES])[0]
+        if kind == "share":
+            events, base = _share_plan(rng, ops, sizes)
+            return kind, events, base
+        if kind == "mul":
+            base, k = rng.randint(*sizes.per), rng.randint(2, 9)
+            value, events = base * k, [("x", k)]
+        else:
+            base = value = rng.randint(*sizes.start)
+            events = []
+        for op in ops:
+            if op == "-" and value < sizes.change[0]:
+                break  # nothing left to take away: draw another story
+            high = min(sizes.change[1], value) if op == "-" else sizes.change[1]
+            n = rng.randint(sizes.change[0], high)
+            value += n if op == "+" else -n
+            events.append((op, n))
+        else:
+            return kind, events, base
+
+
+def _story(
+    rng: random.Random, split: str, kind: str, events: list[tuple[str, int]], base: int
+) -> tuple[str, dict[str, str]]:
+    name, other = rng.sample(NAMES, 2)
+    item = rng.choice(ITEMS)
+    cont, one = rng.choice(CONTAINERS)
+    ctx = {"name": name, "other": other, "item": item, "cont": cont, "one": one}
+    sentences: list[str] = []
+    rest = events
+    if kind == "mul":
+        k = events[0][1]
+        sentences.append(pick(rng, "word_problem", "x", split).format(**ctx, k=k, n=base))
+        rest = events[1:]
+    else:
+        sentences.append(pick(rng, "word_problem", "start", split).format(**ctx, n=base))
+    for op, n in rest:
+        sentences.append(pick(rng, "word_problem", op, split).format(**ctx, n=n, k=n))
+    ask = "ask_share" if kind == "share" else "ask"
+    sentences.append(pick(rng, "word_problem", ask, split).format(**ctx))
+    return " ".join(sentences), ctx
+
+
+def _op_line(op: str, n: int, value: int) -> str:
+    if op == "+":
+        return f"{n} more, so add: {value} + {n}"
+    if op == "-":
+        return f"{n} fewer, so subtract: {value} - {n}"
+    return f"{value} shared by {n} friends, so divide: {value} / {n}"
+
+
+def word_problem(rng: random.Random, split: str) -> tuple[str, list[str], str]:
+    """(prompt, steps, answer) for one story; "hard" uses 3-digit quantities."""
+    kind, events, base = _plan(rng, split == "hard")
+    prompt, ctx = _story(rng, split, kind, events, base)
+    item = ctx["item"]
+    steps: list[str] = []
+    if kind == "mul":
+        k = events[0][1]
+        steps.append(f"{k} {ctx['cont']} of {base} {item}, so multiply: {base} x {k}")
+        work, value = op_steps(base, "x", k)
+        steps += work
+        rest = events[1:]
+    else:
+        steps.append(f"{ctx['name']} starts with {base} {item}")
+        value, rest = base, events
+    for op, n in rest:
+        steps.append(_op_line(op, n, value))
+        if op == "/":
+            quotient = value // n
+            steps.append(f"{n} x {quotient} = {value}, so {value} / {n} = {quotient}")
+            value = quotient
+        else:
+            work, value = op_steps(value, op, n)
+            steps += work
+    return prompt, steps, str(value)

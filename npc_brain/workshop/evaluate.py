@@ -1,0 +1,213 @@
+"""Evaluation: the reference card's table, harder splits, and NPC decision metrics."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from npc_brain.npc.actions import decision_phrases
+from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.nrm.model import NRMModel
+from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.nrm.trace import Answer, parse_trace, prompt_ids
+from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.reasoning import TASKS
+
+# The card's figures for MiniAxion1-0.9M (see ../shared/design.md).
+CARD = {
+    "arithmetic": 3.3,
+    "two_step": 10.0,
+    "even_odd": 100.0,
+    "comparison": 5.0,
+    "pattern": 0.0,
+    "word_problem": 0.0,
+    "sorting": 0.0,
+    "cot_format": 100.0,
+}
+ANSWER_TASKS = TASKS  # the card's seven answer tasks
+EVAL_SEED = 20261124
+
+
+@dataclass
+class Outcome:
+    example: Example
+    completion: str
+    parsed: Answer | None
+
+
+def run_examples(
+    model: NRMModel,
+    tok: Tokenizer,
+    examples: list[Example],
+    constrained: bool = False,
+    desc: str | None = None,
+    max_new_tokens: int = 320,
+) -> list[Outcome]:
+    """Greedy-decode every example in one continuous batch."""
+    engine = Engine(model, tok, max_batch=256)
+    handles: dict[int, int] = {}
+    for i, ex in enumerate(examples):
+        req = GenRequest(
+            prompt_ids=prompt_ids(tok, ex.prompt),
+            max_new_tokens=max_new_tokens,
+            answer_options=list(ex.options) if constrained and ex.options else None,
+            enforce_format=constrained,
+            decision_phrases=decision_phrases(list(ex.options)) if ex.options else None,
+        )
+        handles[engine.submit(req)] = i
+    texts = [""] * len(examples)
+    bar = tqdm(total=len(examples), desc=desc, unit="item", leave=False, disable=desc is None)
+    while engine.active:
+        for ev in engine.step():
+            texts[handles[ev.handle]] += ev.text
+            if ev.done:
+                bar.update(1)
+    bar.close()
+    outcomes = []
+    for ex, text in zip(examples, texts, strict=True):
+        parsed = parse_trace(text)
+        outcomes.append(Outcome(ex, text, parsed if isinstance(parsed, Answer) else None))
+    return outcomes
+
+
+def make_examples(task: str, n: int, split: str, seed: int = EVAL_SEED) -> list[Example]:
+    from npc_brain.workshop.data.mixture import GENERATORS
+
+    rng = random.Random(f"{seed}:{task}:{split}")
+    return [GENERATORS[task](rng, split) for _ in range(n)]
+
+
+def task_accuracy(outcomes: list[Outcome], task: str) -> float:
+    from npc_brain.workshop.data import reasoning
+
+    ok = sum(
+        o.parsed is not None and reasoning.check(task, o.parsed.text, o.example.answer)
+        for o in outcomes
+    )
+    return 100.0 * ok / max(1, len(outcomes))
+
+
+def format_rate(outcomes: list[Outcome]) -> float:
+    return (
+        100.0
+        * sum(o.parsed is not None and len(o.parsed.steps) > 0 for o in outcomes)
+        / max(1, len(outcomes))
+    )
+
+
+def step_answer_consistent(steps: tuple[str, ...], answer: str) -> bool:
+    """The decision is stated in the reasoning: every word of the answer appears in a step."""
+    said = set(re.findall(r"[\w']+", " ".join(steps).lower().replace("_", " ")))
+    words = re.findall(r"[\w']+", answer.lower().replace("_", " "))
+    return bool(words) and all(w in said for w in words)
+
+
+def npc_metrics(model: NRMModel, tok: Tokenizer, n: int, verbose: bool = True) -> dict[str, float]:
+    examples = make_examples("npc", n, "test")
+    desc = "npc constrained" if verbose else None
+    cons = run_examples(model, tok, examples, constrained=True, desc=desc)
+    free = run_examples(
+        model, tok, examples, constrained=False, desc="npc free" if verbose else None
+    )
+
+    def pct(k: int) -> float:
+        return 100.0 * k / max(1, n)
+
+    return {
+        "teacher_agreement": pct(
+            sum(o.parsed is not None and o.parsed.text == o.example.answer for o in cons)
+        ),
+        "valid_action": pct(
+            sum(o.parsed is not None and o.parsed.text in o.example.options for o in cons)
+        ),
+        "format": pct(sum(o.parsed is not None for o in cons)),
+        "step_answer_consistency": pct(
+            sum(
+                o.parsed is not None and step_answer_consistent(o.parsed.steps, o.parsed.text)
+                for o in cons
+            )
+        ),
+        "unconstrained_agreement": pct(
+            sum(o.parsed is not None and o.parsed.text == o.example.answer for o in free)
+        ),
+        "unconstrained_valid_action": pct(
+            sum(o.parsed is not None and o.parsed.text in o.example.options for o in free)
+        ),
+        "unconstrained_format": format_rate(free),
+    }
+
+
+def quick_scores(model: NRMModel, tok: Tokenizer, n: int) -> dict[str, float]:
+    """A few items per task, for progress lines during training (fractions)."""
+    was_training = model.training
+    model.eval()
+    scores = {}
+    for task in ANSWER_TASKS:
+        scores[task] = (
+            task_accuracy(run_examples(model, tok, make_examples(task, n, "test", 7)), task) / 100
+        )
+    outs = run_examples(model, tok, make_examples("npc", n, "test", 7), constrained=True)
+    scores["npc"] = sum(
+        o.parsed is not None and o.parsed.text == o.example.answer for o in outs
+    ) / max(1, n)
+    model.train(was_training)
+    return scores
+
+
+def evaluate(model: NRMModel, tok: Tokenizer, n: int = 200, npc_n: int = 400) -> dict:
+    """Full report: card tasks (test split), hard and held-out-phrasing splits, NPC metrics."""
+    t0 = time.perf_counter()
+    report: dict = {"items_per_task": n, "parameters": model.num_params(), "tasks": {}}
+    all_outcomes: list[Outcome] = []
+    for task in ANSWER_TASKS:
+        row = {}
+        for split in ("test", "heldout_phrasing", "hard"):
+            outs = run_examples(model, tok, make_examples(task, n, split), desc=f"{task}/{split}")
+            row[split] = task_accuracy(outs, task)
+            all_outcomes += outs
+        report["tasks"][task] = row
+    cot = run_examples(model, tok, make_examples("cot_format", n, "test"), desc="cot_format")
+    report["cot_format"] = format_rate(all_outcomes + cot)
+    report["average"] = sum(report["tasks"][t]["test"] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
+    for split in ("heldout_phrasing", "hard"):
+        report[f"average_{split}"] = sum(report["tasks"][t][split] for t in ANSWER_TASKS) / len(
+            ANSWER_TASKS
+        )
+    report["npc"] = npc_metrics(model, tok, npc_n)
+    report["seconds"] = round(time.perf_counter() - t0, 1)
+    return report
+
+
+def format_report(report: dict) -> str:
+    from npc_brain.workshop.data.reasoning import CARD_NAMES
+
+    lines = [
+        "| Task | Card (MiniAxion1-0.9M) | npc-brain | held-out phrasing | harder |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for t in ANSWER_TASKS:
+        r = report["tasks"][t]
+        cells = [CARD[t], r["test"], r["heldout_phrasing"], r["hard"]]
+        lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(f"{c:.1f}%" for c in cells) + " |")
+    cot = f"{CARD['cot_format']:.1f}% | {report['cot_format']:.1f}%"
+    lines.append(f"| {CARD_NAMES['cot_format']} | {cot} | | |")
+    card_avg = sum(CARD[t] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
+    lines.append(
+        f"| **Average (7 answer tasks)** | {card_avg:.1f}% | {report['average']:.1f}% |"
+        f" {report['average_heldout_phrasing']:.1f}% | {report['average_hard']:.1f}% |"
+    )
+    lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
+    lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
+    n, params = report["items_per_task"], report["parameters"]
+    lines.append(f"\n{n} items per task and split; {params:,} parameters.")
+    return "\n".join(lines)
+
+
+def write_report(report: dict, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(report, indent=2) + "\n")
