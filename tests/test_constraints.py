@@ -1,122 +1,287 @@
-"""Decision phrases: what an NPC's reasoning says it will do is an offered action, and the
-answer is what it said. Driven with the bundled tokenizer and, end to end, the bundled model."""
+"""The decoding constraint with ThoughtRules, driven token by token with the bundled tokenizer:
+thoughts can only state what the request holds, the last thought commits the answer, and
+every teacher trace passes. End to end, the bundled model's served answers are options and
+its served traces are checker-clean (guarantees of the constraint, not of the model)."""
 
 from __future__ import annotations
 
 import random
-import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import torch
 
 from npc_brain import DEFAULT_MODEL_DIR, Tokenizer, load_model
-from npc_brain.npc.actions import VOCABULARY, decision_phrases, spoken
+from npc_brain.npc.decision import DecisionPlan, plan_decision
+from npc_brain.npc.state import NPCState
+from npc_brain.npc.truth import false_claims
 from npc_brain.nrm.constraints import TraceConstraint, Vocab
-from npc_brain.nrm.trace import Answer, parse_trace
+from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.nrm.trace import Answer, format_completion, parse_trace, prompt_ids
 from npc_brain.workshop.data import npc
-from npc_brain.workshop.evaluate import run_examples
+from npc_brain.workshop.data.example import Example
 
 TOK = Tokenizer.load(DEFAULT_MODEL_DIR / "tokenizer.json")
 VOCAB = Vocab(TOK)
-OPTIONS = ["flee", "call_for_help", "guard", "eat bread", "eat apple", "wait"]
+WOLF = {"name": "wolf", "kind": "animal", "distance": 4, "hostile": True, "strength": 60}
+PEOPLE = [
+    {"name": "Tom", "kind": "person", "distance": 10},
+    {"name": "cook from the inn", "kind": "person", "distance": 12},
+    {"name": "Sir Aldous", "kind": "person", "distance": 30},
+]
+ACTIONS = ["attack", "flee", "eat", "talk", "wait"]
+START = "<THINK>\n<STEP>"
 
 
-def constraint(options: list[str] = OPTIONS) -> TraceConstraint:
-    return TraceConstraint(VOCAB, options, decisions=decision_phrases(options))
+def make(**fields: Any) -> NPCState:
+    base: dict[str, Any] = {
+        "id": "t",
+        "name": "Test",
+        "role": "wizard",
+        "health": 80,
+        "inventory": {"bread": 2},
+        "perception": [WOLF, *PEOPLE],
+        "goal": "find Anna",
+    }
+    return NPCState.model_validate(base | fields)
 
 
-def feed(c: TraceConstraint, text: str) -> None:
-    """Advance through `text` as the engine would, checking every token was allowed."""
+PLAN = plan_decision(make(), ACTIONS)
+
+
+def constraint(plan: DecisionPlan = PLAN) -> TraceConstraint:
+    return TraceConstraint(VOCAB, plan.options, rules=plan.rules)
+
+
+def refused(c: TraceConstraint, text: str) -> str | None:
+    """Feed `text` as the engine would; the first refused token's text, or None."""
     for tid in TOK.encode(text):
         mask = c.allowed()
-        assert mask is None or bool(mask[tid]), f"{TOK.decode([tid])!r} refused in {text!r}"
+        if mask is not None and not bool(mask[tid]):
+            return TOK.decode([tid])
         c.advance(tid)
+    return None
 
 
-def allows(c: TraceConstraint, text: str) -> bool:
+def after(text: str, plan: DecisionPlan = PLAN) -> TraceConstraint:
+    c = constraint(plan)
+    assert refused(c, text) is None, text
+    return c
+
+
+def allowed(c: TraceConstraint) -> set[bytes]:
     mask = c.allowed()
-    return mask is None or bool(mask[TOK.encode(text)[0]])
+    assert mask is not None
+    return {TOK.token_bytes(i) for i in range(TOK.vocab_size) if mask[i]}
+
+
+def writable(prefix: str, text: str, plan: DecisionPlan = PLAN) -> bool:
+    """Whether `text` may follow `prefix`, token by token."""
+    return refused(after(prefix, plan), text) is None
 
 
 def answers(c: TraceConstraint) -> set[str]:
-    """Every answer the constraint still allows (walks its trie)."""
-    out, todo = set(), [(c.node, "")]
+    """Every answer the constraint still allows (walks its answer trie)."""
+    assert c.node is not None
+    out, todo = set(), [(c.node, b"")]
     while todo:
         node, text = todo.pop()
         if node.terminal:
-            out.add(text)
-        todo += [(child, text + TOK.decode([t])) for t, child in node.children.items()]
+            out.add(text.decode())
+        todo += [(child, text + TOK.token_bytes(t)) for t, child in node.children.items()]
     return out
 
 
-def test_phrases_cover_every_option_and_only_canonical_lists() -> None:
-    phrases = decision_phrases(OPTIONS)
-    assert phrases["call for help"] == ["call_for_help"]
-    assert phrases["eat"] == ["eat bread", "eat apple"]
-    assert phrases["stand guard"] == phrases["guard"] == ["guard"]
-    assert decision_phrases(["yes", "no"]) == {}
-    assert decision_phrases(["flee", "dance wildly"]) == {}
-    assert all(spoken(v) for v in VOCABULARY)
+def prefixes_of(tokens: set[bytes], targets: tuple[str, ...]) -> bool:
+    return all(any(t.encode().startswith(b) for t in targets) for b in tokens)
 
 
-def test_so_i_must_go_on_with_an_offered_action() -> None:
-    c = constraint()
-    feed(c, "<THINK>\n<STEP> hostile wolf only 4 m away\n<STEP> I am brave\n<STEP> so I")
-    assert not allows(c, " attack")
-    assert allows(c, " flee") and allows(c, " call") and allows(c, " eat")
-    feed(c, " call")
-    assert not allows(c, "\n") and not allows(c, " the")
-    feed(c, " for help\n</THINK>\n<ANS>")
-    assert answers(c) == {"call_for_help"}
-
-
-def test_the_answer_follows_the_last_decision_with_its_target_free() -> None:
-    c = constraint()
-    feed(c, "<THINK>\n<STEP> so I flee, no\n<STEP> hunger 80 is high, so I eat the bread\n")
-    feed(c, "</THINK>\n<ANS>")
-    assert answers(c) == {"eat bread", "eat apple"}
-
-
-def test_text_without_a_decision_leaves_every_option() -> None:
-    c = constraint()
-    feed(c, "<THINK>\n<STEP> nothing is going on, so it is quiet\n</THINK>\n<ANS>")
-    assert answers(c) == set(OPTIONS)
-
-
-def test_a_cut_phrase_does_not_leak_into_the_next_step() -> None:
-    c = constraint()
-    feed(c, "<THINK>\n<STEP> so I call")
-    c.advance(VOCAB.newline)  # what a step-length limit forces
-    feed(c, "<STEP> the wolf attacks\n</THINK>\n<ANS>")
-    assert answers(c) == set(OPTIONS)
-
-
-def test_requests_without_decisions_are_unconstrained_text() -> None:
-    c = TraceConstraint(VOCAB, OPTIONS)
-    feed(c, "<THINK>\n<STEP> so I attack the wolf\n</THINK>\n<ANS>")
-    assert answers(c) == set(OPTIONS)
+# ------------------------------------------------------------------------- teacher traces
 
 
 @pytest.fixture(scope="module")
-def decisions() -> list:
-    """Situations where the preferred verb is often missing, decided by the bundled model."""
+def examples() -> list[Example]:
+    rng = random.Random(4321)
+    return [npc.generate(rng) for _ in range(2000)]
+
+
+def test_every_teacher_trace_is_accepted_token_by_token(examples: list[Example]) -> None:
+    for ex in examples:
+        assert ex.situation is not None
+        plan = plan_decision(ex.situation[0], list(ex.situation[1]))
+        assert plan.prompt == ex.prompt and plan.options == list(ex.options or ())
+        c = constraint(plan)
+        token = refused(c, format_completion(ex.steps, ex.answer))
+        assert token is None, f"{token!r} refused in {ex.text()}"
+        assert c.finished(), ex.text()
+
+
+# ------------------------------------------------------------------------------ fillers
+
+
+def test_my_health_is_can_only_be_followed_by_the_value() -> None:
+    c = after(f"{START} my health is")
+    assert allowed(c) and prefixes_of(allowed(c), (" 80",))
+    assert writable(f"{START} my health is", " 80, I can fight\n")
+    assert not writable(f"{START} my health is", " 4")
+    assert not writable(f"{START} my health is", " 60")
+    assert refused(after(f"{START} my health is"), " 8, I can fight") == ","
+
+
+def test_an_unset_stat_or_role_cannot_be_stated() -> None:
+    assert not writable(f"{START} my hunger", " is")
+    assert not writable(f"{START} my energy", " is")
+    assert writable(f"{START} my health", " is")
+    unset = plan_decision(make(role=None), ACTIONS)
+    assert not writable(f"{START} I am", " a", unset)
+    assert not writable(f"{START} I am", " an", unset)
+    assert writable(f"{START} I am", " a wizard, so I wait\n")
+    assert not writable(f"{START} I am a", " soldier")
+
+
+def test_the_is_followed_only_by_a_lowercase_state_name() -> None:
+    fillers = (" wolf", " bread", " inn", " cook from the inn")
+    assert prefixes_of(allowed(after(f"{START} I see the")), fillers)
+    for name in ("wolf", "bread", "inn", "cook from the inn"):
+        assert writable(f"{START} I see the", f" {name}, so I wait\n"), name
+    for name in ("dragon", "Tom", "hide", "wolves"):
+        assert not writable(f"{START} I see the", f" {name}"), name
+
+
+def test_a_capitalised_word_must_begin_a_state_name() -> None:
+    c = after(f"{START} I see")
+    capitals = {b for b in allowed(c) if b.strip()[:1].isupper() or b.strip()[:1] >= b"\x80"}
+    assert prefixes_of(capitals - {b" I", b"I"}, (" Tom", " Sir Aldous", " Anna"))
+    assert writable(f"{START} I see", " Sir Aldous and Tom, not Anna\n")
+    for name in ("Hugo", "Ben", "Sir Hugo", "Tomas", "Élodie", "Аня"):
+        assert not writable(f"{START} I see", f" {name} "), name
+
+
+def test_numbers_are_state_numbers() -> None:
+    c = after(f"{START} it is")
+    digits = {b.strip() for b in allowed(c) if b.strip().isdigit()}
+    assert prefixes_of(digits, ("80", "2", "4", "60", "10", "12", "30"))
+    for n in ("7", "5", "15", "800"):
+        assert not writable(f"{START} it is", f" {n} m away"), n
+    # "1" is no state number: only a digit may follow it.
+    assert allowed(after(f"{START} it is 1")) == {b"0", b"2"}
+    # Once a thought names the wolf, its numbers are the wolf's own (4 m, strength 60).
+    for n in ("4", "60"):
+        assert writable(f"{START} the wolf is", f" {n} m away\n"), n
+    for n in ("12", "80", "2"):
+        assert not writable(f"{START} the wolf is", f" {n} m away"), n
+
+
+def test_menu_and_arithmetic_tokens_are_never_allowed() -> None:
+    words = {b"option", b"options", b"write", b"carry", b"column", b"digit", b"digits"}
+    banned = {
+        b
+        for i in range(TOK.vocab_size)
+        if i not in TOK.special_ids
+        and ((b := TOK.token_bytes(i)).strip() in words or set(b) & set(b"=+"))
+    }
+    assert {b"=", b"+"} <= banned
+    for text in (START, f"{START} the wolf is near,", f"{START} I", f"{START} 2"):
+        assert not allowed(after(text)) & banned, text
+    # Without thought rules the same tokens are free.
+    c = TraceConstraint(VOCAB, PLAN.options)
+    assert refused(c, f"{START} 2 + 2 = 4, carry the") is None
+
+
+# ----------------------------------------------------------------------------- decisions
+
+
+def test_so_i_goes_on_only_with_a_closing_phrase() -> None:
+    c = after(f"{START} the wolf is 4 m away, so I")
+    phrases = tuple(PLAN.rules.decisions)
+    assert prefixes_of(allowed(c), phrases)
+    for phrase in phrases:
+        assert writable(f"{START} so I", f"{phrase}\n"), phrase
+    for phrase in (" hunt the wolf", " hide", " attack the dragon", " flee now", " attack Ben"):
+        assert not writable(f"{START} so I", phrase), phrase
+    # The phrase ends the line.
+    assert allowed(after(f"{START} so I attack the wolf")) == {b"\n"}
+
+
+def test_think_end_waits_for_a_line_that_commits() -> None:
+    c = after(f"{START} the wolf is 4 m away\n")
+    assert allowed(c) == {b"<STEP>"}
+    c = after(f"{START} so I flee\n")
+    assert allowed(c) == {b"<STEP>", b"</THINK>"}
+    c = after(f"{START} so I flee\n<STEP> the wolf is 4 m away\n")
+    assert allowed(c) == {b"<STEP>"}
+
+
+def test_the_answer_is_what_the_last_line_said() -> None:
+    c = after(f"{START} so I attack the wolf\n</THINK>\n<ANS>")
+    assert answers(c) == {"attack wolf"}
+    c = after(f"{START} so I flee\n<STEP> I am a wizard, so I talk to Sir Aldous\n</THINK>\n<ANS>")
+    assert answers(c) == {"talk Sir Aldous"}
+    c = after(f"{START} so I attack the wolf\n</THINK>\n<ANS>")
+    assert refused(c, "attack Tom</ANS>") is not None
+    c = after(f"{START} so I talk to cook from the inn\n</THINK>\n<ANS>")
+    assert refused(c, "talk cook from the inn</ANS>") is None and c.finished()
+
+
+def test_without_rules_thoughts_are_free_and_every_option_stays() -> None:
+    c = TraceConstraint(VOCAB, PLAN.options)
+    assert refused(c, f"{START} the dragon is 7 m away\n</THINK>\n<ANS>") is None
+    assert answers(c) == set(PLAN.options)
+
+
+def test_a_capitalised_word_starting_with_i_must_be_a_state_name() -> None:
+    assert false_claims(make(), ACTIONS, ["Ilo is here, so I wait"], "wait")
+    assert refused(constraint(), f"{START} Ilo is here, so I wait\n") is not None
+
+
+def test_a_person_with_a_lowercase_accented_name_can_be_named() -> None:
+    state = make(role="farmer", perception=[{"name": "élodie", "kind": "person", "distance": 3}])
+    plan = plan_decision(state, ["talk", "wait"])
+    steps, answer = npc.teacher(state, ["talk", "wait"])
+    assert false_claims(state, ["talk", "wait"], steps, answer) == []
+    c = constraint(plan)
+    assert refused(c, format_completion(steps, answer)) is None and c.finished()
+
+
+# ----------------------------------------------------------------- end to end (bundled)
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Decode on one thread: on a busy shared machine, threads wait on each other (~40x)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_bundled_model_serves_options_and_clean_traces() -> None:
+    """Whatever the model prefers, the constraint makes every served decision an offered
+    option and every served trace one the truth checker finds nothing false in."""
     model, tok = load_model()
+    engine = Engine(model, tok)
     rng = random.Random(11)
-    examples = [npc.generate(rng) for _ in range(40)]
-    return run_examples(model, tok, examples, constrained=True)
-
-
-def test_bundled_model_says_only_offered_actions_and_does_what_it_says(decisions) -> None:
-    said = 0
-    for o in decisions:
-        assert isinstance(parse_trace(o.completion), Answer) and o.parsed.text in o.example.options
-        offered = {w: v for v in {x.split(" ")[0] for x in o.example.options} for w in spoken(v)}
-        last = None
-        for step in o.parsed.steps:
-            if m := re.search(r"(?:^|[ ,])so I (.*)", step):
-                words = [v for w, v in offered.items() if f"{m.group(1)} ".startswith(f"{w} ")]
-                assert words, f"decided on something not offered: {o.completion}"
-                last = words[0]
-        if last:
-            said += 1
-            assert o.parsed.text.split(" ")[0] == last, o.completion
-    assert said >= 0.9 * len(decisions)
+    situations = [npc.random_situation(rng) for _ in range(40)]
+    situations.append((make(), ACTIONS))
+    plans = [plan_decision(state, actions) for state, actions in situations]
+    handles: dict[int, int] = {}
+    for i, plan in enumerate(plans):
+        req = GenRequest(
+            prompt_ids=prompt_ids(tok, plan.prompt),
+            max_new_tokens=320,
+            answer_options=plan.options,
+            thought_rules=plan.rules,
+        )
+        handles[engine.submit(req)] = i
+    texts = [""] * len(plans)
+    while engine.active:
+        for ev in engine.step():
+            texts[handles[ev.handle]] += ev.text
+    for (state, actions), plan, text in zip(situations, plans, texts, strict=True):
+        parsed = parse_trace(text)
+        assert isinstance(parsed, Answer), text
+        assert parsed.text in plan.options, text
+        assert false_claims(state, actions, parsed.steps, parsed.text) == [], text
+        plan.read(parsed.text)

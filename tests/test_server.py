@@ -40,6 +40,23 @@ def test_decision_reports_the_games_own_verb_for_an_alias() -> None:
         peer.close()
 
 
+def test_a_bare_state_or_a_single_verb_still_gets_a_decision() -> None:
+    """Only id and name, no perception, an unknown role or trait, one verb: never an error."""
+    cases = [
+        ({"id": "n1", "name": "Nobody"}, ["wait"]),
+        ({"id": "n2", "name": "Zyx", "role": "lamplighter", "traits": ["whimsical"]}, ["work"]),
+        ({"id": "n3", "name": "Ýr", "perception": []}, ["wander", "rest"]),
+    ]
+    with running_server() as server:
+        peer = Peer(server.endpoint)
+        for npc, actions in cases:
+            req = {"type": "decide", "id": npc["id"], "npc": npc, "actions": actions}
+            decision = peer.request(req | {"max_tokens": 60})[-1]
+            assert decision["type"] == "decision", decision
+            assert decision["action"] in actions and decision["target"] is None
+        peer.close()
+
+
 def test_generate_streams_steps_then_answer() -> None:
     with running_server() as server:
         peer = Peer(server.endpoint)

@@ -113,7 +113,7 @@ def test_internal_fault_is_reported_and_the_server_keeps_serving(monkeypatch) ->
             raise RuntimeError("injected fault")
         return real_make_job(request, *args, **kwargs)
 
-    monkeypatch.setattr("npc_brain.sidecar.server.make_job", faulty)
+    monkeypatch.setattr("npc_brain.sidecar.scheduler.make_job", faulty)
     with running_server() as srv:
         peer = Peer(srv.endpoint)
         ev = peer.request(decide("boom"))[0]

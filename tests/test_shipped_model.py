@@ -22,6 +22,7 @@ FLOORS = {
     "word_problem": 70,
     "sorting": 50,
     "npc": 70,
+    "designer": 60,
 }
 SAMPLE = 24
 
@@ -60,3 +61,25 @@ def test_npc_decision_floor() -> None:
     assert all(o.parsed is not None and o.parsed.text in o.example.options for o in outcomes)
     agree = 100 * sum(o.parsed.text == o.example.answer for o in outcomes) / len(outcomes)
     assert agree >= FLOORS["npc"]
+
+
+def test_served_npc_thoughts_are_true_to_the_state() -> None:
+    """The sidecar's constraint holds every served thought to the state (checker-clean)."""
+    from npc_brain.workshop.evaluate import clean
+
+    model, tok = load_model()
+    examples = make_examples("npc", 3 * SAMPLE, "test", seed=98)
+    outcomes = run_examples(model, tok, examples, constrained=True)
+    dirty = [(o.example.prompt, o.parsed and o.parsed.steps) for o in outcomes if not clean(o)]
+    assert not dirty
+
+
+def test_designer_set_floor() -> None:
+    """The hand-written designer requests (never trained on), served as the sidecar serves."""
+    from npc_brain.workshop.evaluate import designer_metrics
+
+    model, tok = load_model()
+    report = designer_metrics(model, tok, verbose=False)
+    assert report["served_valid"] == 100.0
+    assert report["served_checker_clean"] == 100.0
+    assert report["served_sensible"] >= FLOORS["designer"]

@@ -127,36 +127,56 @@ def verb_targets(state: NPCState, verb: Verb) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def spoken(verb: str) -> tuple[str, ...]:
-    """How reasoning says a canonical verb after "so I" (the teacher's phrases)."""
-    words = verb.replace("_", " ")
-    return ("stand guard", words) if verb == "guard" else (words,)
+# How a thought says each verb, and the word joining it to a target ("talk to Anna").
+SPOKEN: dict[str, tuple[str, str]] = {
+    "call_for_help": ("call for help", ""),
+    "trade": ("trade", "with"),
+    "talk": ("talk", "to"),
+    "pick_up": ("pick up", ""),
+    "give": ("give it", "to"),
+    "steal": ("steal", "from"),
+    "guard": ("stand guard", ""),
+    "go_home": ("go home", ""),
+}
 
 
-def decision_phrases(options: list[str]) -> dict[str, list[str]]:
-    """Spoken decision ("call for help") -> the answer options it commits to.
+def spoken(verb: str) -> str:
+    """The words a thought uses for a canonical verb ("call for help", "stand guard")."""
+    return SPOKEN.get(verb, (verb, ""))[0]
 
-    Empty unless every option starts with a canonical verb: free-form answer lists
-    (the `generate` request) get no decision constraint.
-    """
+
+def refer(name: str, person: bool) -> str:
+    """How a thought names a target: people and capitalised names bare, others with "the"."""
+    return name if person or not name[:1].islower() else f"the {name}"
+
+
+def closing_phrase(state: NPCState, option: str) -> str:
+    """What the last thought says after "so I" for an answer option: "attack the wolf",
+    "talk to Anna", "heal myself". One table for the teacher and the decoding constraint."""
+    verb, target = split_answer(option)
+    words, joiner = SPOKEN.get(verb, (verb, ""))
+    if target is None:
+        return "heal myself" if verb == "heal" else words
+    person = any(p.name == target and p.kind == "person" for p in state.shown_entities())
+    return " ".join(w for w in (words, joiner, refer(target, person)) if w)
+
+
+def decision_phrases(state: NPCState, options: list[str]) -> dict[str, list[str]]:
+    """Closing phrase -> the answer options it commits to (one each, in practice)."""
     phrases: dict[str, list[str]] = {}
     for option in options:
-        verb = option.split(" ", 1)[0]
-        if verb not in VERB_BY_NAME:
-            return {}
-        for words in spoken(verb):
-            phrases.setdefault(words, []).append(option)
+        phrases.setdefault(closing_phrase(state, option), []).append(option)
     return phrases
 
 
 def answer_options(state: NPCState, actions: list[str]) -> list[str]:
-    """Every allowed ANS string for `state` and the allowed canonical `actions`.
+    """Every allowed ANS string for `state` and canonical `actions` (as check_actions gives).
 
-    Deterministic: verbs in vocabulary order, targets in prompt order. A verb that needs a
-    target contributes nothing when no suitable target is visible.
+    Deterministic: verbs in the order given (vocabulary order), targets in prompt order. A
+    verb that needs a target contributes nothing when no suitable target is visible.
     """
     options: list[str] = []
-    for name in check_actions(actions):
+    for name in actions:
         verb = VERB_BY_NAME[name]
         if not verb.takes_target or verb.optional:
             options.append(name)

@@ -1,21 +1,24 @@
 """`npc_prompt(state, actions)`: the compact single-line INST body for one decision.
 
 The model is tiny (context ~384 tokens, one token per digit), so the prompt keeps only what
-the decision rules read (docs/teacher.md), in a fixed order with fixed words:
+the decision rules read (docs/teacher.md), in a fixed order with fixed words, and only what
+the game sent: a field left out is not shown, so no thought can state it as a fact.
 
     role guard; traits brave, loyal; health 80 hunger 20 energy 60 gold 35; time night;
     at gate; has bread 2, potion 1; sees wolf (animal hostile 4 m strength 60),
-    Tom (person 10 m health 20); goal find Anna; can attack flee hide eat talk wander
+    Tom (person 10 m health 20); goal find Anna; can attack, flee, hide, eat, talk
 
 (one line in practice). The NPC's own name, id and memory are left out: no rule uses them.
 Entities are the nearest few, nearest first; items are sorted by name; verbs follow the
-vocabulary order, so the same state and the same set of actions always give the same text.
+vocabulary order and are written as thoughts say them ("call for help"), so the same state
+and the same set of actions always give the same text.
 """
 
 from __future__ import annotations
 
-from npc_brain.npc.actions import check_actions
 from npc_brain.npc.state import NPCState, Perception
+
+STATS = ("health", "hunger", "energy", "gold")
 
 
 def describe_entity(p: Perception) -> str:
@@ -32,23 +35,28 @@ def describe_entity(p: Perception) -> str:
 
 
 def npc_prompt(state: NPCState, actions: list[str]) -> str:
-    """The INST body (no tags) for `state` choosing among canonical `actions`."""
-    verbs = check_actions(actions)
-    sections = [f"role {state.role}"]
+    """The INST body (no tags) for `state` choosing among canonical `actions` (in vocabulary
+    order, as check_actions gives them)."""
+    sections = []
+    if state.role:
+        sections.append(f"role {state.role}")
     traits = state.shown_traits()
     if traits:
         sections.append("traits " + ", ".join(traits))
-    sections.append(
-        f"health {state.health} hunger {state.hunger} energy {state.energy} gold {state.gold}"
-    )
-    sections.append(f"time {state.time_of_day}")
+    stats = [f"{s} {getattr(state, s)}" for s in STATS if getattr(state, s) is not None]
+    if stats:
+        sections.append(" ".join(stats))
+    if state.time_of_day:
+        sections.append(f"time {state.time_of_day}")
     if state.location:
         sections.append(f"at {state.location}")
     items = state.shown_inventory()
-    sections.append("has " + (", ".join(f"{k} {n}" for k, n in items) if items else "nothing"))
+    if items:
+        sections.append("has " + ", ".join(f"{k} {n}" for k, n in items))
     seen = state.shown_entities()
-    sections.append("sees " + (", ".join(map(describe_entity, seen)) if seen else "nothing"))
+    if seen:
+        sections.append("sees " + ", ".join(map(describe_entity, seen)))
     if state.goal:
         sections.append(f"goal {state.goal}")
-    sections.append("can " + " ".join(verbs))
+    sections.append("can " + ", ".join(v.replace("_", " ") for v in actions))
     return "; ".join(sections)

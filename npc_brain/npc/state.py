@@ -138,25 +138,30 @@ class Perception(BaseModel):
 
 
 class NPCState(BaseModel):
-    """One NPC's state: identity, needs (0-100), possessions, perception and context."""
+    """One NPC's state: identity, needs (0-100), possessions, perception and context.
+
+    Only `id` and `name` are required; every other field may be left out and is then unknown.
+    The model never reads `name`, `id` or `memory` (docs/protocol.md).
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     id: Annotated[str, Field(min_length=1, max_length=64)]
     name: Name
-    role: Annotated[str, Field(min_length=1, max_length=24)] = "villager"
+    role: Annotated[str, Field(min_length=1, max_length=24)] | None = None
     traits: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=24)]], Field(max_length=MAX_TRAITS)
     ] = []
-    health: Stat = 100
-    hunger: Stat = 0
-    energy: Stat = 100
-    gold: Annotated[int, Field(ge=0, le=1_000_000_000)] = 0
+    # Unset (None) means the game did not say: the prompt leaves it out, nothing assumes it.
+    health: Stat | None = None
+    hunger: Stat | None = None
+    energy: Stat | None = None
+    gold: Annotated[int, Field(ge=0, le=1_000_000_000)] | None = None
     inventory: Annotated[
         dict[Name, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=MAX_INVENTORY)
     ] = {}
     perception: Annotated[list[Perception], Field(max_length=MAX_PERCEPTION)] = []
-    time_of_day: str = "day"
+    time_of_day: str | None = None
     location: Annotated[str, Field(max_length=MAX_LOCATION)] = ""
     goal: Annotated[str, Field(max_length=MAX_GOAL)] | None = None
     memory: Annotated[

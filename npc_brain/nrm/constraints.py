@@ -1,21 +1,28 @@
-"""Grammar constraints for decoding: the THINK/STEP/ANS skeleton and the answer trie.
+"""Grammar constraints for decoding: the THINK/STEP/ANS skeleton, the answer trie, and
+`ThoughtRules`, which keep every thought true to the request.
 
 A `TraceConstraint` follows one sequence's generated tokens and says which token ids may
 come next, so the output always parses and the answer is exactly one allowed option.
 
-With decision phrases (NPC decisions), a STEP that says "so I" must go on with an offered
-action ("so I flee ...", never "so I attack ..." when attack is not offered), and the
-answer must be one of the options that phrase commits to: the thought the player sees
-and the decision the game gets cannot disagree.
+With `ThoughtRules` (NPC decisions), thoughts can only state what the request holds:
+- after "so I" the thought must end with one of the closing phrases ("so I attack the wolf"),
+  and the answer must be the option that phrase names: the thought the player sees and the
+  decision the game gets cannot disagree;
+- after a trigger ("the", "my health is", "I am a") comes one of its fillers (a perceived
+  thing's name, the NPC's own health, its role), or, with no filler, the trigger cannot be
+  written at all;
+- a capitalised word can only begin one of the request's names, and any number is one of
+  the request's numbers.
+The model is generic here: the NPC domain (npc_brain.npc.truth) decides what the rules hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import torch
 
+from npc_brain.nrm.thought_rules import ThoughtRules
 from npc_brain.nrm.tokenizer import SPECIALS, Tokenizer
 
 
@@ -35,6 +42,10 @@ def build_trie(tok: Tokenizer, options: list[str]) -> TrieNode:
     return root
 
 
+OFF_TOPIC = {b"option", b"options", b"write", b"carry", b"column", b"digit", b"digits"}
+MASK_CACHE = 4096  # (typed, target) spellings kept per vocabulary; names vary per request
+
+
 class Vocab:
     """Token classes shared by all constraints of one tokenizer (computed once)."""
 
@@ -50,37 +61,50 @@ class Vocab:
         self.valid[: tok.vocab_size] = True
         plain = self.valid.clone()
         plain[list(tok.special_ids)] = False
-        self.plain = plain  # any non-control token
+        # Control characters other than the newline never belong in thoughts or answers
+        # (they would reach the game's text and its JSON).
+        controls = [tok.byte_offset + b for b in (*range(0x20), 0x7F) if b != 0x0A]
+        plain[controls] = False
+        self.plain = plain  # any text token that is not a control tag
         self.plain_no_newline = plain_no_nl = plain.clone()
         plain_no_nl[self.newline] = False
         # Free answers: text on one line, closed by </ANS>.
         self.free_answer = self.plain_no_newline.clone()
         self.free_answer[self.ans_end] = True
         self._single: dict[int, torch.Tensor] = {}
-        # Every token's text, and those of plain tokens that may continue a line (phrases).
+        # Every token's bytes and text, and the plain tokens that may continue a line.
+        self.raw = [tok.token_bytes(i) for i in range(tok.vocab_size)]
         self.texts = [tok.decode([i]) for i in range(tok.vocab_size)]
-        self.line_texts = [(i, self.texts[i]) for i in range(tok.vocab_size) if plain_no_nl[i]]
-        # Tokens that may end a finished phrase, and per (typed so far, phrase) the tokens
-        # that go on spelling it; both shared by every request of this vocabulary.
-        self._phrase_end = self.only(
-            self.newline, *(i for i, t in self.line_texts if t[:1] in " ,")
+        self.line_raw = [(i, self.raw[i]) for i in range(tok.vocab_size) if plain_no_nl[i]]
+        # Tokens that may follow a finished filler (a space, punctuation, the line's end).
+        self.boundary = self.only(
+            self.newline, *(i for i, b in self.line_raw if b[:1] in b" ,.!?;:'")
         )
-        self._spelling: dict[tuple[str, str], torch.Tensor] = {}
+        # Tokens that would begin a capitalised word (or a non-ASCII letter, or continue one).
+        self.capital = self.only(*(i for i, b in self.line_raw if _starts_capital(b)))
+        self.digits = {i: b for i, b in self.line_raw if b.strip(b" ").isdigit()}
+        self.id_of = {b: i for i, b in self.line_raw}
+        # Column arithmetic and talk of an action menu never belong in an NPC's thoughts.
+        self.off_topic = self.only(
+            *(i for i, b in self.line_raw if set(b) & set(b"=+") or b.strip() in OFF_TOPIC)
+        )
+        self._spelling: dict[tuple[bytes, bytes], torch.Tensor] = {}
 
-    def phrase_mask(self, pending: str, targets: Collection[str]) -> torch.Tensor:
-        """Tokens that keep `pending` on the way to one of `targets` (" flee", " call for
-        help", ...), or, once it is one, a token that ends the phrase (space, comma, newline)."""
-        mask = self._phrase_end.clone() if pending in targets else torch.zeros_like(self.valid)
+    def spell_mask(self, typed: bytes, targets: tuple[bytes, ...]) -> torch.Tensor:
+        """Tokens that keep `typed` on the way to one of `targets`."""
+        mask = torch.zeros_like(self.valid)
         for target in targets:
-            if target.startswith(pending):
-                mask |= self._spells(pending, target)
+            if target.startswith(typed) and target != typed:
+                mask |= self._spells(typed, target)
         return mask
 
-    def _spells(self, pending: str, target: str) -> torch.Tensor:
-        key = (pending, target)
+    def _spells(self, typed: bytes, target: bytes) -> torch.Tensor:
+        key = (typed, target)
         mask = self._spelling.get(key)
         if mask is None:
-            ids = [i for i, t in self.line_texts if target.startswith(pending + t)]
+            if len(self._spelling) >= MASK_CACHE:
+                self._spelling.clear()
+            ids = [i for i, b in self.line_raw if target.startswith(typed + b)]
             mask = self._spelling[key] = self.only(*ids) if ids else torch.zeros_like(self.valid)
         return mask
 
@@ -93,6 +117,28 @@ class Vocab:
         if key is not None:
             self._single[key] = mask
         return mask
+
+
+def _starts_capital(b: bytes) -> bool:
+    if b == b" I":  # the pronoun (a whole token); a bare "I" byte spells a name like "Ilo"
+        return False
+    s = b.lstrip(b" ")
+    if not s:
+        return False
+    if s[0] >= 0x80:  # a UTF-8 byte: only names (copied exactly) use non-ASCII letters
+        return True
+    return s[:1].isupper()
+
+
+class _Slot:
+    """A filler being typed: what is typed so far and what it may become."""
+
+    def __init__(self, typed: bytes, targets: tuple[bytes, ...], decision: bool) -> None:
+        self.typed, self.targets, self.decision = typed, targets, decision
+
+    @property
+    def complete(self) -> bool:
+        return self.typed in self.targets
 
 
 class TraceConstraint:
@@ -110,7 +156,7 @@ class TraceConstraint:
         budget: int = 1 << 30,
         max_step_tokens: int = 48,
         free_answer_tokens: int = 24,
-        decisions: dict[str, list[str]] | None = None,
+        rules: ThoughtRules | None = None,
     ) -> None:
         self.v = vocab
         self.enforce = enforce_format
@@ -130,12 +176,13 @@ class TraceConstraint:
         # for <ANS> to begin constraining the answer.
         self.state = "start" if enforce_format else "free"
         self._node_masks: dict[int, torch.Tensor] = {}
-        # Decision phrases: " words" -> options; `line` is the current STEP's text and
-        # `phrase` the text since its last "so I" (None when not inside a decision).
-        self.decisions = {f" {k}": v for k, v in (decisions or {}).items()} if options else {}
-        self.line = ""
-        self.phrase: str | None = None
+        self.rules = _Rules(rules, vocab) if rules is not None and options else None
+        # The current STEP's bytes (its first token carries the space after <STEP>).
+        self.line = b""
+        self.slot: _Slot | None = None
         self.decided: list[str] | None = None
+        self.line_decision: list[str] | None = None  # what the last finished line decided
+        self.entity: bytes | None = None  # the perceived thing this line last named
 
     def allowed(self) -> torch.Tensor | None:
         """Boolean mask over the vocabulary, or None when anything may follow."""
@@ -151,6 +198,8 @@ class TraceConstraint:
                 return v.only(v.step)
             if self.n_steps >= self.max_steps or self.left <= self._close_reserve:
                 return v.only(v.think_end)
+            if self.rules is not None and self.line_decision is None:
+                return v.only(v.step)  # the last thought must say what the NPC does
             return v.only(v.step, v.think_end)
         if s in ("step_first", "step"):
             must_close = (
@@ -158,9 +207,12 @@ class TraceConstraint:
             )
             if must_close:
                 return v.only(v.newline)
-            if self.phrase is not None:
-                return v.phrase_mask(self.phrase, self.decisions)
-            return v.plain_no_newline if s == "step_first" else v.plain
+            base = v.plain_no_newline if s == "step_first" else v.plain
+            if self.rules is None:
+                return base
+            mask = self.rules.mask(self, base)
+            # A dead end (a number no state number continues) ends the thought instead.
+            return mask if bool(mask.any()) else v.only(v.newline)
         if s == "before_ans":
             return v.only(v.ans)
         if s == "ans":
@@ -191,9 +243,10 @@ class TraceConstraint:
             self.state = "line_start"
         elif s == "line_start":
             if tid == v.step:
+                self.line_decision = None
                 self.n_steps += 1
                 self.step_tokens = 0
-                self.line, self.phrase = "", None
+                self.line, self.slot, self.entity = b"", None, None
                 self.state = "step_first"
             else:
                 self.state = "think_end_nl"
@@ -201,25 +254,14 @@ class TraceConstraint:
                     self.trie = self.node = build_trie(v.tok, self.decided)
         elif s in ("step_first", "step"):
             self.state = "line_start" if tid == v.newline else "step"
-            if self.decisions:
-                self._follow_decision(v.texts[tid])
+            if self.rules is not None:
+                self.rules.follow(self, tid)
         elif s == "think_end_nl":
             self.state = "before_ans"
         elif s == "before_ans":
             self.state = "ans"
         elif s == "ans":
             self._advance_answer(tid)
-
-    def _follow_decision(self, text: str) -> None:
-        if self.phrase is not None:
-            if self.phrase in self.decisions and text[:1] in (" ", ",", "\n"):
-                self.decided = self.decisions[self.phrase]
-                self.phrase = None
-            else:
-                self.phrase += text
-        self.line += text
-        if (" " + self.line).endswith(" so I"):
-            self.phrase = ""
 
     def min_budget(self) -> int:
         """Smallest token limit that fits "<THINK>\n<STEP> x" plus the closing reserve."""
@@ -235,6 +277,113 @@ class TraceConstraint:
             self.node = self.node.children.get(tid)
             if self.node is None:  # only reachable when sampling ignored the mask
                 self.state = "done"
+
+
+class _Rules:
+    """ThoughtRules as bytes, applied to one TraceConstraint's current line."""
+
+    def __init__(self, rules: ThoughtRules, vocab: Vocab) -> None:
+        self.decisions = {p.encode(): opts for p, opts in rules.decisions.items()}
+        self.phrases = tuple(self.decisions)
+        self.fillers = {
+            k.encode(): tuple(f.encode() for f in fs) for k, fs in rules.fillers.items()
+        }
+        self.decisions_trigger = b" so I"
+        self.names = tuple(n.encode() for n in rules.names)
+        self.numbers = tuple(rules.numbers)
+        self.numbers_of = {k.encode(): v for k, v in rules.numbers_of.items()}
+        # Triggers without fillers: (what the line ends with, the token that would finish it).
+        self.bans: list[tuple[bytes, int]] = []
+        for trigger, fills in self.fillers.items():
+            head, _, last = trigger.rpartition(b" ")
+            tid = vocab.id_of.get(b" " + last)
+            if not fills and tid is not None:
+                self.bans.append((head, tid))
+        # Masks outside fillers, by (base, after a space, digits typed, banned tokens).
+        self._masks: dict[tuple, torch.Tensor] = {}
+
+    def mask(self, c: TraceConstraint, base: torch.Tensor) -> torch.Tensor:
+        v, slot = c.v, c.slot
+        if slot is not None:
+            mask = v.spell_mask(slot.typed, slot.targets)
+            if slot.complete:  # what may follow the filler obeys the free-text rules too
+                after = v.only(v.newline) if slot.decision else v.boundary & self._free(c, base)
+                mask = mask | after
+            return mask & base
+        return self._free(c, base)
+
+    def _free(self, c: TraceConstraint, base: torch.Tensor) -> torch.Tensor:
+        """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
+        v = c.v
+        tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
+        banned = tuple(tid for head, tid in self.bans if c.line.endswith(head))
+        key = (id(base), c.line.endswith(b" "), tail, banned, c.entity)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = base & ~v.capital & ~v.off_topic | self._name_start_mask(v, key[1])
+            mask = self._numbers(v, mask, tail, self.numbers_of.get(c.entity, self.numbers))
+            for tid in banned:
+                mask = mask & ~v.only(tid)
+            self._masks[key] = mask
+        return mask
+
+    def _name_start_mask(self, v: Vocab, after_space: bool) -> torch.Tensor:
+        """Tokens that begin a name: " Tom" as one token, or "T" right after a space."""
+        typed = b" " if after_space else b""
+        mask = torch.zeros_like(v.valid)
+        for name in self.names:
+            mask |= v.spell_mask(typed, (name,))
+        return mask
+
+    def _numbers(
+        self, v: Vocab, mask: torch.Tensor, tail: str, numbers: tuple[str, ...]
+    ) -> torch.Tensor:
+        """Digits only spell one of `numbers` (the request's, or those of the thing the
+        thought has named); a number ends only when whole."""
+        mask = mask.clone()
+        for i, b in v.digits.items():
+            d = b.strip(b" ").decode()
+            starts = b[:1] == b" " or not tail
+            typed = d if starts else tail + d
+            mask[i] = bool(mask[i]) and any(n.startswith(typed) for n in numbers)
+        if tail and tail not in numbers:  # unfinished: only more digits
+            digit_ids = list(v.digits)
+            keep = mask[digit_ids] & torch.tensor(
+                [not b.startswith(b" ") for b in v.digits.values()]
+            )
+            mask = torch.zeros_like(mask)
+            mask[digit_ids] = keep
+        return mask
+
+    def follow(self, c: TraceConstraint, tid: int) -> None:
+        """Track the line after token `tid`: open, extend or close a filler."""
+        b = c.v.raw[tid]
+        after_space = c.line.endswith(b" ")
+        c.line += b
+        slot = c.slot
+        if slot is not None:
+            if any(t.startswith(slot.typed + b) for t in slot.targets):
+                slot.typed += b
+                return
+            if slot.decision and tid == c.v.newline and slot.complete:
+                c.decided = c.line_decision = self.decisions[slot.typed]
+            elif slot.complete and slot.typed in self.numbers_of:
+                c.entity = slot.typed  # later numbers in this thought are the thing's own
+            c.slot = None
+        if tid == c.v.newline:
+            return
+        # A trigger counts only when its last word came as one whole token (" the", not the
+        # start of "their" spelled byte by byte).
+        if self.phrases and b == b" I" and c.line.endswith(self.decisions_trigger):
+            c.slot = _Slot(b"", self.phrases, decision=True)
+            return
+        for trigger, fills in self.fillers.items():
+            if fills and trigger.endswith(b) and b[:1] == b" " and c.line.endswith(trigger):
+                c.slot = _Slot(b"", fills, decision=False)
+                return
+        typed = b" " + b if after_space else b
+        if c.v.capital[tid] and any(n.startswith(typed) for n in self.names):
+            c.slot = _Slot(typed, tuple(n for n in self.names if n.startswith(typed)), False)
 
 
 def _depth(node: TrieNode) -> int:

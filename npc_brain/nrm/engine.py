@@ -16,6 +16,7 @@ from npc_brain.nrm.constraints import TraceConstraint, Vocab
 from npc_brain.nrm.decode import sample
 from npc_brain.nrm.kv_cache import KVCache, forward_rows
 from npc_brain.nrm.model import NRMModel
+from npc_brain.nrm.thought_rules import ThoughtRules
 from npc_brain.nrm.tokenizer import StreamDecoder, Tokenizer
 
 SMALL_BATCH = 16  # below this many sequences, decode on one thread
@@ -31,8 +32,8 @@ class GenRequest:
     answer_options: list[str] | None = None
     enforce_format: bool = True
     max_steps: int = 16
-    # Spoken decision -> the options it commits to (actions.decision_phrases); NPC only.
-    decision_phrases: dict[str, list[str]] | None = None
+    # What the thoughts may say (NPC decisions: npc_brain.npc.truth.thought_rules).
+    thought_rules: ThoughtRules | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Engine:
             req.enforce_format,
             req.max_steps,
             req.max_new_tokens,
-            decisions=req.decision_phrases,
+            rules=req.thought_rules,
         )
         if req.enforce_format and req.max_new_tokens < constraint.min_budget():
             raise ValueError(

@@ -13,8 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from npc_brain.npc.actions import answer_options, decision_phrases, resolve_actions, to_game_answer
-from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.decision import DecisionPlan, plan_decision
 from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.nrm.trace import Answer, Step, TraceError, TraceParser, prompt_ids
@@ -44,8 +43,7 @@ class Job:
     request_id: int | str
     gen: GenRequest
     received: float  # time.perf_counter() when the server read the request
-    options: list[str] | None = None  # allowed answers (decide only)
-    back: dict[str, str] = field(default_factory=dict)  # canonical verb -> game verb
+    plan: DecisionPlan | None = None  # decide only
     parser: TraceParser = field(default_factory=TraceParser)
     clamped: bool = False  # max_tokens was cut to fit the model's context
     handle: int | None = None
@@ -69,24 +67,13 @@ def make_job(
 ) -> Job:
     """Turn a validated request into a generation job; semantic problems are ProtocolErrors."""
     rid = request.id
-    options = None
-    back: dict[str, str] = {}
+    plan = None
     if isinstance(request, DecideRequest):
         try:
-            canonical, back = resolve_actions(list(request.actions), dict(request.aliases))
+            plan = plan_decision(request.npc, list(request.actions), dict(request.aliases))
         except ValueError as exc:
             raise ProtocolError(ErrorCode.INVALID_FIELD, f"actions: {exc}", rid) from None
-        options = answer_options(request.npc, canonical)
-        if not options:
-            raise ProtocolError(
-                ErrorCode.INVALID_FIELD,
-                "actions: none is possible for this NPC now (each needs a target that is"
-                " not in its perception or inventory)",
-                rid,
-            )
-        ids = prompt_ids(tok, npc_prompt(request.npc, canonical))
-    else:
-        ids = prompt_ids(tok, request.prompt)
+    ids = prompt_ids(tok, plan.prompt if plan else request.prompt)
     if len(ids) >= max_len:
         raise ProtocolError(
             ErrorCode.PROMPT_TOO_LONG,
@@ -101,12 +88,12 @@ def make_job(
         temperature=request.temperature,
         top_k=request.top_k,
         seed=request.seed,
-        answer_options=options,
+        answer_options=plan.options if plan else None,
         enforce_format=True,
         max_steps=request.max_steps,
-        decision_phrases=decision_phrases(options) if options else None,
+        thought_rules=plan.rules if plan else None,
     )
-    return Job(envelope, rid, gen, received, options, back, clamped=budget < request.max_tokens)
+    return Job(envelope, rid, gen, received, plan, clamped=budget < request.max_tokens)
 
 
 class Scheduler:
@@ -166,6 +153,14 @@ class Scheduler:
                 f"{self._queued} requests are waiting; try again later",
                 request_id,
             )
+
+    def submit(
+        self, request: DecideRequest | GenerateRequest, envelope: Envelope, received: float
+    ) -> None:
+        """Admit a validated request; its problems (and a full queue) are ProtocolErrors."""
+        self.check_admissible(envelope[0], request.id)
+        engine = self.engine
+        self.add(make_job(request, engine.tok, engine.max_len, envelope, received))
 
     def add(self, job: Job) -> None:
         self.check_admissible(job.client, job.request_id)
@@ -305,7 +300,7 @@ class Scheduler:
                 ErrorCode.NO_ANSWER, f"generation ended ({reason or 'stopped'}): {detail}", rid
             )
         steps = list(result.steps)
-        if job.options is None:
+        if job.plan is None:
             return AnswerEvent(
                 id=rid,
                 text=result.text,
@@ -314,11 +309,10 @@ class Scheduler:
                 tokens=job.tokens,
                 latency_ms=job.latency_ms(),
             )
-        if result.text not in job.options:
-            return error_event(
-                ErrorCode.NO_ANSWER, f"the answer {result.text!r} is not allowed", rid
-            )
-        action, target = to_game_answer(result.text, job.back)
+        try:
+            action, target = job.plan.read(result.text)
+        except ValueError as exc:
+            return error_event(ErrorCode.NO_ANSWER, str(exc), rid)
         return DecisionEvent(
             id=rid,
             action=action,

@@ -39,7 +39,7 @@ from npc_brain.sidecar.protocol import (
     encode_event,
     error_event,
 )
-from npc_brain.sidecar.scheduler import Envelope, Outgoing, Scheduler, make_job
+from npc_brain.sidecar.scheduler import Envelope, Outgoing, Scheduler
 
 log = logging.getLogger("npc_brain.sidecar.server")
 DEFAULT_BIND = "tcp://127.0.0.1:5555"
@@ -201,9 +201,7 @@ class Server:
             message = f"request {request.id!r} was cancelled"
             self._send(job.envelope, error_event(ErrorCode.CANCELLED, message, request.id))
         else:
-            self.scheduler.check_admissible(client, request.id)
-            max_len = self.scheduler.engine.max_len
-            self.scheduler.add(make_job(request, self.tokenizer, max_len, envelope, received))
+            self.scheduler.submit(request, envelope, received)
 
     def _pong(self, client: bytes, request_id: int | str) -> PongEvent:
         s = self.scheduler

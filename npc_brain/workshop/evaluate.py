@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from npc_brain.npc.actions import decision_phrases
+from npc_brain.npc.decision import plan_decision
+from npc_brain.npc.truth import false_claims
 from npc_brain.nrm.engine import Engine, GenRequest
 from npc_brain.nrm.model import NRMModel
 from npc_brain.nrm.tokenizer import Tokenizer
@@ -53,12 +54,13 @@ def run_examples(
     engine = Engine(model, tok, max_batch=256)
     handles: dict[int, int] = {}
     for i, ex in enumerate(examples):
+        served = constrained and ex.situation is not None
         req = GenRequest(
             prompt_ids=prompt_ids(tok, ex.prompt),
             max_new_tokens=max_new_tokens,
             answer_options=list(ex.options) if constrained and ex.options else None,
             enforce_format=constrained,
-            decision_phrases=decision_phrases(list(ex.options)) if ex.options else None,
+            thought_rules=plan_decision(*_situation(ex)).rules if served else None,
         )
         handles[engine.submit(req)] = i
     texts = [""] * len(examples)
@@ -74,6 +76,20 @@ def run_examples(
         parsed = parse_trace(text)
         outcomes.append(Outcome(ex, text, parsed if isinstance(parsed, Answer) else None))
     return outcomes
+
+
+def _situation(ex: Example) -> tuple:
+    assert ex.situation is not None
+    state, actions = ex.situation
+    return state, list(actions)
+
+
+def clean(o: Outcome) -> bool:
+    """The trace parsed and the truth checker finds no false claim in it."""
+    if o.parsed is None or o.example.situation is None:
+        return False
+    state, actions = _situation(o.example)
+    return not false_claims(state, actions, o.parsed.steps, o.parsed.text)
 
 
 def make_examples(task: str, n: int, split: str, seed: int = EVAL_SEED) -> list[Example]:
@@ -140,7 +156,36 @@ def npc_metrics(model: NRMModel, tok: Tokenizer, n: int, verbose: bool = True) -
             sum(o.parsed is not None and o.parsed.text in o.example.options for o in free)
         ),
         "unconstrained_format": format_rate(free),
+        "checker_clean": pct(sum(map(clean, cons))),
+        "unconstrained_checker_clean": pct(sum(map(clean, free))),
     }
+
+
+def designer_metrics(model: NRMModel, tok: Tokenizer, verbose: bool = True) -> dict[str, float]:
+    """The hand-written designer set (never trained on): sensible decisions, valid answers and
+    checker-clean thoughts, served (constrained, as the sidecar decodes) and unconstrained."""
+    from npc_brain.workshop.designer_set import load_designer_set
+
+    cases = load_designer_set()
+    plans = [plan_decision(c.npc, c.actions, c.aliases) for c in cases]
+    examples = [
+        Example("npc", p.prompt, options=tuple(p.options), situation=(c.npc, tuple(p.actions)))
+        for c, p in zip(cases, plans, strict=True)
+    ]
+    report: dict[str, float] = {"cases": len(cases)}
+    for mode, constrained in (("served", True), ("unconstrained", False)):
+        desc = f"designer {mode}" if verbose else None
+        outs = run_examples(model, tok, examples, constrained=constrained, desc=desc)
+        sensible = valid = 0
+        for case, plan, o in zip(cases, plans, outs, strict=True):
+            if o.parsed is not None and o.parsed.text in plan.options:
+                valid += 1
+                sensible += case.sensible(*plan.read(o.parsed.text))
+        n = max(1, len(cases))
+        report[f"{mode}_sensible"] = 100.0 * sensible / n
+        report[f"{mode}_valid"] = 100.0 * valid / n
+        report[f"{mode}_checker_clean"] = 100.0 * sum(map(clean, outs)) / n
+    return report
 
 
 def quick_scores(model: NRMModel, tok: Tokenizer, n: int) -> dict[str, float]:
@@ -180,6 +225,7 @@ def evaluate(model: NRMModel, tok: Tokenizer, n: int = 200, npc_n: int = 400) ->
             ANSWER_TASKS
         )
     report["npc"] = npc_metrics(model, tok, npc_n)
+    report["designer"] = designer_metrics(model, tok)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -204,6 +250,14 @@ def format_report(report: dict) -> str:
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
+    designer = dict(report["designer"])
+    cases = int(designer.pop("cases"))
+    lines += [
+        "",
+        f"| Designer set ({cases} hand-written situations) | npc-brain |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in designer.items()]
     n, params = report["items_per_task"], report["parameters"]
     lines.append(f"\n{n} items per task and split; {params:,} parameters.")
     return "\n".join(lines)

@@ -21,22 +21,22 @@ from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.mixture import Mixture
 
 DEFAULT_MIXTURE = {
-    "npc": 0.36,
-    "arithmetic": 0.09,
-    "two_step": 0.08,
-    "even_odd": 0.03,
-    "comparison": 0.05,
-    "pattern": 0.11,
-    "word_problem": 0.09,
-    "sorting": 0.15,
-    "cot_format": 0.04,
+    "npc": 0.42,
+    "arithmetic": 0.085,
+    "two_step": 0.075,
+    "even_odd": 0.025,
+    "comparison": 0.045,
+    "pattern": 0.10,
+    "word_problem": 0.08,
+    "sorting": 0.135,
+    "cot_format": 0.035,
 }
 
 
 class TrainConfig(BaseModel):
     model: NRMConfig = Field(default_factory=NRMConfig)
     mixture: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIXTURE))
-    steps: int = 7000
+    steps: int = 6500
     batch_size: int = 48
     pool_batches: int = 8  # examples are drawn this many batches at a time, sorted by length
     lr: float = 3e-3

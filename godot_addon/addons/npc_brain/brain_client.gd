@@ -102,10 +102,11 @@ func _exit_tree() -> void:
 
 
 ## Asks the sidecar to choose one of [param actions] for the NPC described by [param npc]
-## (docs/protocol.md §8: id, name, role, health, hunger, energy required; perception,
-## inventory, memory... optional). [param options] may hold [code]aliases[/code],
-## [code]temperature[/code], [code]top_k[/code], [code]seed[/code], [code]max_tokens[/code],
-## [code]max_steps[/code]. Returns the request id used by every signal about it.
+## (docs/protocol.md §8: id and name required; role, traits, health, hunger, energy,
+## gold, perception, inventory... optional, and left out when unknown). [param options]
+## may hold [code]aliases[/code], [code]temperature[/code], [code]top_k[/code],
+## [code]seed[/code], [code]max_tokens[/code], [code]max_steps[/code]. Returns the request
+## id used by every signal about it.
 func request_decision(npc: Dictionary, actions: Array, options: Dictionary = {}) -> String:
 	var message := {"type": "decide", "id": "", "npc": npc, "actions": actions}
 	return _submit(message, options)

@@ -86,9 +86,10 @@ func _exit_tree() -> void:
 ## Asks the brain what to do now. [param state] is the NPC's state (docs/protocol.md §8:
 ## health, hunger, energy, gold, inventory, perception, time_of_day, location, goal,
 ## memory); when empty, [method gather_state] provides it. id, name, role and traits come
-## from this node unless [param state] sets them; health and energy default to 100 and
-## hunger to 0. Returns the request id, or "" when the request could not be made (then
-## [signal decision_failed] follows).
+## from this node unless [param state] sets them. Nothing else is filled in: a stat the game
+## does not send stays unknown to the model, so no thought can claim it. Returns the
+## request id, or "" when the request could not be made (then [signal decision_failed]
+## follows).
 func think(state: Dictionary = {}) -> String:
 	cancel()
 	var npc := describe()
@@ -109,20 +110,17 @@ func gather_state() -> Dictionary:
 	return {}
 
 
-## The fixed part of the NPC's state: id, name, role, traits and neutral needs.
+## The fixed part of the NPC's state: id, name, and role and traits when set.
 func describe() -> Dictionary:
 	var display_name := npc_name
 	if display_name.is_empty():
 		display_name = str(get_parent().name) if get_parent() != null else str(name)
-	return {
-		"id": display_name.to_snake_case(),
-		"name": display_name,
-		"role": role,
-		"traits": Array(traits),
-		"health": 100,
-		"hunger": 0,
-		"energy": 100,
-	}
+	var npc := {"id": display_name.to_snake_case(), "name": display_name}
+	if not role.is_empty():
+		npc["role"] = role
+	if not traits.is_empty():
+		npc["traits"] = Array(traits)
+	return npc
 
 
 ## True between [method think] and its decision or failure.

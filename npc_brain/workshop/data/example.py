@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from npc_brain.npc.state import NPCState
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,9 @@ class Example:
     answer: str = ""
     # Options the answer was chosen from (NPC decisions); None for free answers.
     options: tuple[str, ...] | None = None
+    # The NPC situation the prompt was built from (NPC decisions): what the truth checker and
+    # the served decoding constraint read.
+    situation: tuple[NPCState, tuple[str, ...]] | None = None
 
     def text(self) -> str:
         from npc_brain.nrm.trace import format_trace

@@ -32,7 +32,7 @@ def _augmented(plain: Generator) -> Generator:
 
 
 def _npc(rng: random.Random, split: str) -> Example:
-    return npc.generate(rng)  # situations are random; held-out items come from eval seeds
+    return npc.generate(rng, split)
 
 
 # Plain generators (evaluation) and the training ones (augmented prompts).

@@ -1,0 +1,185 @@
+"""Thoughts true to the state: the rules the sidecar decodes under, and a checker for traces.
+
+`thought_rules(state, actions)` says what a thought may state for this request (its closing
+phrases, its names, its numbers, its own stats and role); the decoding constraint
+(npc_brain.nrm.constraints) holds served thoughts to it. `false_claims(...)` reads a finished
+trace against the state and lists every claim the state does not support; evaluation and
+tests use it on served and unconstrained traces alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from npc_brain.npc.actions import answer_options, check_actions, closing_phrase, decision_phrases
+from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.state import NPCState, Perception
+from npc_brain.nrm.thought_rules import ThoughtRules
+
+OWN_STATS = ("health", "hunger", "energy")
+I_WORDS = {"I", "I'm", "I'll", "I'd", "I've"}
+_CAPITAL_WORD = re.compile(r"(?<![\w'])([^\W\d_][\w'-]*)")
+_ARITHMETIC = re.compile(r"[=+×]|\b(?:write|carry|column|digit)\b")
+_MENU = re.compile(r"\boptions?\b|\bnot (?:allowed|available)\b|\bmenu\b")
+
+
+def state_names(state: NPCState) -> list[str]:
+    """Every name a thought may use: perceived things and held items, as the prompt shows."""
+    names = [p.name for p in state.shown_entities()] + [k for k, _ in state.shown_inventory()]
+    return list(dict.fromkeys(names))
+
+
+def state_numbers(state: NPCState, actions: list[str]) -> set[str]:
+    return set(re.findall(r"\d+", npc_prompt(state, actions)))
+
+
+def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRules:
+    """The decoding rules for one decide request: its prompt and its answer `options`."""
+    names = state_names(state)
+    # After "the": a lowercase thing's name, or the rest of a name that holds "the".
+    after_the = [n for n in names if n[:1].islower()]
+    after_the += [n.split(" the ", 1)[1] for n in names if " the " in n]
+    fillers: dict[str, tuple[str, ...]] = {" the": tuple(dict.fromkeys(f" {n}" for n in after_the))}
+    for stat in OWN_STATS:
+        value = getattr(state, stat)
+        fillers[f" my {stat} is"] = (f" {value}",) if value is not None else ()
+    # "I am a guard", "I am an innkeeper": the role, with its own article.
+    vowel = bool(state.role) and state.role[:1] in "aeiou"
+    fillers[" I am a"] = (f" {state.role}",) if state.role and not vowel else ()
+    fillers[" I am an"] = (f" {state.role}",) if state.role and vowel else ()
+    # Names a capitalised (or non-ASCII) first letter starts; plain lowercase ones follow "the".
+    fillers[" I have"] = _possessions(state)
+    capitalised = [n for n in names if not ("a" <= n[:1] <= "z")]
+    capitalised += [w for w in _context_words(state) if w[:1].isupper()]
+    return ThoughtRules(
+        decisions={f" {p}": opts for p, opts in decision_phrases(state, options).items()},
+        fillers=fillers,
+        names=tuple(dict.fromkeys(f" {n}" for n in capitalised)),
+        numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
+        numbers_of={f" {p.name}": _entity_numbers(p) for p in state.shown_entities()},
+    )
+
+
+def _possessions(state: NPCState) -> tuple[str, ...]:
+    """What may follow "I have": a held item ("bread", "a potion"), the gold, or the words
+    that make it no claim about belongings ("I have to run", "I have a post to keep")."""
+    items = [k for k, _ in state.shown_inventory()]
+    out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post", " to"]
+    if state.gold is not None:
+        out.append(f" {state.gold}")
+    if items:
+        out.append(" what")
+    return tuple(out)
+
+
+def _entity_numbers(p: Perception) -> tuple[str, ...]:
+    return tuple(str(n) for n in (p.meters, p.health, p.strength) if n is not None)
+
+
+def _context_words(state: NPCState) -> list[str]:
+    """Words of the state's free text (goal, location, role) a thought may repeat."""
+    text = " ".join(x for x in (state.goal, state.location, state.role) if x)
+    return _CAPITAL_WORD.findall(text)
+
+
+@dataclass(frozen=True)
+class FalseClaim:
+    """A thought that says something the state does not support."""
+
+    step: int  # index of the thought
+    kind: str  # number, stat, name, role, menu, arithmetic, decision
+    text: str  # the offending part
+
+    def __str__(self) -> str:
+        return f"thought {self.step}: {self.kind}: {self.text!r}"
+
+
+def false_claims(
+    state: NPCState, actions: list[str], steps: list[str] | tuple[str, ...], answer: str
+) -> list[FalseClaim]:
+    """Every claim in the thoughts that the state does not support (empty when true)."""
+    actions = check_actions(actions)
+    out = [
+        FalseClaim(i, kind, text)
+        for i, said in enumerate(steps)
+        for kind, text in _thought_claims(state, actions, said)
+    ]
+    return out + _decision_claims(state, actions, list(steps), answer)
+
+
+def _thought_claims(state: NPCState, actions: list[str], said: str) -> list[tuple[str, str]]:
+    """(kind, text) of every unsupported claim in one thought."""
+    names = state_names(state)
+    step = _without_names(said, names)
+    known_words = {w for n in names for w in n.split()} | set(_context_words(state))
+    items = [k for k, _ in state.shown_inventory()]
+    numbers = state_numbers(state, actions)
+    out = [("number", n) for n in re.findall(r"\d+", step) if n not in numbers]
+    for stat in OWN_STATS:
+        for n in re.findall(rf"\bmy {stat} is (\d+)", step):
+            if str(getattr(state, stat)) != n:
+                out.append(("stat", f"my {stat} is {n}"))
+    for word in _CAPITAL_WORD.findall(step):
+        if word[:1].isupper() and word not in I_WORDS | {"NAME"} and word not in known_words:
+            out.append(("name", word))
+    for rest in re.findall(r"\bthe (.+)", step):
+        if not rest.startswith("NAME"):
+            out.append(("name", f"the {rest.split(',')[0]}"))
+    for held in re.findall(r"\bI have (?:an? )?(.+?) with me", said):
+        if held not in items:
+            out.append(("item", f"I have {held}"))
+    out += [("number", n) for n in _misplaced_numbers(state, said)]
+    for rest in re.findall(r"\bI am an? (.+)", said):
+        if not state.role or not _starts_with_word(rest, state.role):
+            out.append(("role", rest.split(",")[0]))
+    if _MENU.search(step):
+        out.append(("menu", step))
+    if _ARITHMETIC.search(step):
+        out.append(("arithmetic", step))
+    return out
+
+
+def _starts_with_word(text: str, word: str) -> bool:
+    """`text` begins with `word` as a whole word (roles may end in punctuation)."""
+    return text.startswith(word) and not text[len(word) : len(word) + 1].isalnum()
+
+
+def _misplaced_numbers(state: NPCState, step: str) -> list[str]:
+    """Numbers said after naming a perceived entity that are not that entity's own."""
+    entities = {p.name: _entity_numbers(p) for p in state.shown_entities()}
+    if not entities:
+        return []
+    names = "|".join(re.escape(n) for n in sorted(entities, key=len, reverse=True))
+    current, out = None, []
+    for m in re.finditer(rf"(?<![\w'])({names})(?![\w'])|\b(\d+)\b", step):
+        if m.group(1):
+            current = m.group(1)
+        elif current is not None and m.group(2) not in entities[current]:
+            out.append(f"{m.group(2)} (said of {current})")
+    return out
+
+
+def _without_names(step: str, names: list[str]) -> str:
+    """The thought with every state name blanked, so words inside names are not read as claims
+    ("cook from the inn" is a name, not a claim about an inn)."""
+    for name in sorted(names, key=len, reverse=True):
+        step = re.sub(rf"(?<![\w']){re.escape(name)}(?![\w'])", "NAME", step)
+    return step
+
+
+def _decision_claims(
+    state: NPCState, actions: list[str], steps: list[str], answer: str
+) -> list[FalseClaim]:
+    """The last thought ends with "so I" + the decision's own closing phrase."""
+    last = len(steps) - 1
+    if last < 0:
+        return [FalseClaim(0, "decision", "no thoughts")]
+    if answer not in answer_options(state, actions):
+        return [FalseClaim(last, "decision", f"the answer {answer!r} is not an option")]
+    said = steps[last].rpartition("so I ")
+    if not said[1]:
+        return [FalseClaim(last, "decision", "the last thought does not say what I do")]
+    if said[2] != closing_phrase(state, answer):
+        return [FalseClaim(last, "decision", f"says {said[2]!r} but does {answer!r}")]
+    return []

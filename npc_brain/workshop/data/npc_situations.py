@@ -1,0 +1,323 @@
+"""Random NPC situations shaped like what designers send (../docs/teacher.md, "Situations").
+
+Designers send short action lists of verbs that make sense in the scene (no always-present
+fallback), sparse states (any field may be unset), any role, and names of every kind. The
+generator follows those habits so the model learns to copy what it is given rather than
+recall a pool: names are invented from syllables, with titles, accents and other scripts.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TypeVar
+
+from npc_brain.npc.actions import VOCABULARY, answer_options
+from npc_brain.npc.state import NPCState, Perception
+from npc_brain.workshop.data.npc_roles import (
+    CATEGORY_OF,
+    DECISION_TRAITS,
+    FOOD,
+    MEDICINE,
+    POTIONS,
+    VOICE_TRAITS,
+)
+from npc_brain.workshop.data.npc_teacher import (
+    CLOSE,
+    HUNGRY,
+    INJURED,
+    LAZY_TIRED,
+    LOW_HEALTH,
+    NEAR,
+    RULES,
+    TIRED,
+    Facts,
+)
+
+T = TypeVar("T")
+ROLES = tuple(CATEGORY_OF)
+FLAVOR_TRAITS = tuple(
+    sorted({t for ts in VOICE_TRAITS.values() for t in ts} - set(DECISION_TRAITS))
+)
+FLAVOR_TRAITS += ("old", "quiet", "clever", "pious", "superstitious", "stubborn", "young")
+ONSETS = ("b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "r", "s",
+          "st", "t", "th", "v", "w", "z", "sh", "ch", "j", "y", "")  # fmt: skip
+VOWELS = ("a", "e", "i", "o", "u", "ae", "ai", "ei", "ou", "y", "ia")
+CODAS = ("", "", "n", "r", "l", "s", "th", "nd", "rk", "m", "x", "ck", "ll", "rn", "d")
+ACCENTS = str.maketrans("aeiouyn", "áéíöüýñ")
+OTHER_SCRIPTS = ("Аня", "Борис", "Ηλίας", "Δάφνη", "ケンジ", "ユキ", "Олег", "Мила", "Σοφία")
+TITLES = ("Sir", "Lady", "Old", "Mother", "Father", "Brother", "Sister", "Captain", "Master",
+          "Dame", "Lord", "Young", "Granny", "Uncle", "Auntie")  # fmt: skip
+COMMON_NAMES = ("Anna", "Tom", "Bram", "Mira", "Lena", "Hugo", "Ida", "Will", "Rosa", "Sam",
+                "Elsa", "Finn", "Jon", "Greta", "Ned", "Cora", "Emil", "Maja")  # fmt: skip
+ENEMIES = ("bandit", "raider", "goblin", "orc", "cultist", "brigand", "pirate", "assassin",
+           "highwayman", "deserter", "mercenary", "drunk", "smuggler", "thug")  # fmt: skip
+MONSTERS = ("troll", "ogre", "skeleton", "giant spider", "ghoul", "wyvern", "dragon", "zombie",
+            "wraith", "slime", "golem", "harpy", "basilisk", "imp", "ghost")  # fmt: skip
+WILD_ANIMALS = ("wolf", "bear", "boar", "snake", "wild dog", "lion", "crocodile", "shark",
+                "hornets", "rat swarm", "panther")  # fmt: skip
+TAME_ANIMALS = ("deer", "rabbit", "fox", "dog", "cat", "chicken", "cow", "horse", "goat",
+                "sheep", "pig", "duck", "mule", "pheasant", "hare")  # fmt: skip
+ADJECTIVES = ("grey", "old", "big", "young", "black", "red", "wounded", "hungry", "lame",
+              "giant", "scarred", "lost", "white", "small")  # fmt: skip
+FOOD_SEEN = ("apple", "berries", "mushrooms", "fish", "bread", "pie", "apple tree", "cheese",
+             "bread basket", "stew pot", "pear", "sausages", "meat pie")  # fmt: skip
+ITEMS = ("sword", "purse", "axe", "lantern", "necklace", "gem", "shield", "ring", "chest",
+         "letter", "key", "map", "crate", "barrel", "scroll", "bow", "coin pouch",
+         "amulet")  # fmt: skip
+OTHER_HELD = ("rope", "knife", "cloth", "letter", "coin", "torch", "map", "key", "flute",
+              "hammer", "fishing rod", "candle", "book", "pipe", "dagger", "arrows")  # fmt: skip
+SHELTERS = ("barn", "cave", "hut", "tower", "shed", "chapel", "inn", "ruins", "tent")
+WATERS = ("well", "stream", "river", "pond", "fountain", "lake", "spring")
+LOCATIONS = ("home", "market", "gate", "farm", "forest", "tavern", "square", "road", "field",
+             "mill", "bridge", "camp", "temple", "forge", "my home", "dock", "harbor",
+             "dungeon", "castle", "library", "mine", "swamp", "chapel", "cellar")  # fmt: skip
+GOAL_VERBS = ("follow", "find", "meet", "visit", "deliver", "bring", "sell", "buy", "guard",
+              "patrol", "protect", "see")  # fmt: skip
+FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
+              "finish the harvest", "win the fair", "learn the old songs", "keep the lamp lit",
+              "find a cure", "pay off my debt", "reach the capital")  # fmt: skip
+
+
+def _word(rng: random.Random) -> str:
+    n = rng.choice((1, 2, 2, 2, 3))
+    w = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) for _ in range(n)) + rng.choice(CODAS)
+    return w[:9] or "Ob"
+
+
+def person_name(rng: random.Random) -> str:
+    """Any name a designer might use: invented, common, titled, accented, other scripts."""
+    r = rng.random()
+    if r < 0.15:
+        return rng.choice(COMMON_NAMES)
+    if r < 0.2:
+        return rng.choice(OTHER_SCRIPTS)
+    name = _word(rng).capitalize()
+    if rng.random() < 0.15:
+        name = name.translate(ACCENTS)
+    if rng.random() < 0.2:
+        name = f"{rng.choice(TITLES)} {name}"
+    elif rng.random() < 0.1:
+        name = f"{name} {_word(rng).capitalize()}"
+    return name
+
+
+def thing_name(rng: random.Random, pool: tuple[str, ...]) -> str:
+    """A creature or object: a pool word, sometimes with an adjective, sometimes a proper name."""
+    r = rng.random()
+    if r < 0.12:
+        return _word(rng).capitalize()  # "Vermithrax" the dragon, "Bessie" the cow
+    if r < 0.2:
+        return _word(rng)  # an invented creature or thing
+    base = rng.choice(pool)
+    return f"{rng.choice(ADJECTIVES)} {base}" if rng.random() < 0.2 else base
+
+
+class _Scene:
+    """The things one situation holds, with unique names."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.seen: list[Perception] = []
+        self.used: set[str] = set()
+
+    def add(self, kind: str, name: str, dist: int, **extra: object) -> Perception:
+        while name in self.used:
+            name = (
+                f"{name} {self.rng.randint(2, 9)}" if self.rng.random() < 0.5 else _word(self.rng)
+            )
+        self.used.add(name)
+        p = Perception(name=name, kind=kind, distance=dist, **extra)
+        self.seen.append(p)
+        return p
+
+    def threat(self, near: bool) -> Perception:
+        rng = self.rng
+        kind = rng.choice(("enemy", "monster", "animal", "animal", "person"))
+        pool = {"enemy": ENEMIES, "monster": MONSTERS, "animal": WILD_ANIMALS, "person": ()}[kind]
+        name = person_name(rng) if kind == "person" else thing_name(rng, pool)
+        dist = rng.randint(1, NEAR) if near else rng.randint(NEAR + 1, 80)
+        if near and rng.random() < 0.3:
+            dist = rng.randint(1, CLOSE)
+        strength = None
+        if rng.random() < 0.6:
+            strength = rng.randint(55, 100) if kind == "monster" else rng.randint(10, 95)
+        health = rng.randint(20, 100) if rng.random() < 0.15 else None
+        return self.add(kind, name, dist, hostile=True, strength=strength, health=health)
+
+    def person(self, injured: bool = False) -> Perception:
+        health = _health(self.rng, injured)
+        return self.add("person", person_name(self.rng), self.rng.randint(1, 40), health=health)
+
+    def animal(self, injured: bool = False) -> Perception:
+        health = _health(self.rng, injured)
+        name = thing_name(self.rng, TAME_ANIMALS)
+        return self.add("animal", name, self.rng.randint(1, 45), health=health)
+
+    def extra(self) -> Perception:
+        rng = self.rng
+        kind = rng.choice(("person", "person", "animal", "food", "item", "shelter", "water"))
+        if kind == "person":
+            return self.person()
+        if kind == "animal":
+            return self.animal()
+        pool = {"food": FOOD_SEEN, "item": ITEMS, "shelter": SHELTERS, "water": WATERS}[kind]
+        return self.add(kind, thing_name(rng, pool), rng.randint(1, 50))
+
+
+def _health(rng: random.Random, injured: bool) -> int | None:
+    if injured:
+        return rng.randint(3, INJURED)
+    return rng.randint(INJURED + 1, 100) if rng.random() < 0.2 else None
+
+
+def _maybe(rng: random.Random, p: float, value: T) -> T | None:
+    """`value` with probability p, else unset (designers leave most fields out)."""
+    return value if rng.random() < p else None
+
+
+def _role(rng: random.Random) -> str | None:
+    r = rng.random()
+    if r < 0.12:
+        return None
+    if r < 0.3:
+        return (
+            _word(rng)
+            if rng.random() < 0.5
+            else f"{_word(rng)} {rng.choice(('keeper', 'maker', 'master', 'hand'))}"
+        )
+    return rng.choice(ROLES)
+
+
+def _traits(rng: random.Random) -> list[str]:
+    n = rng.choices((0, 1, 2, 3), weights=(4, 4, 3, 1))[0]
+    picked: list[str] = []
+    while len(picked) < n:
+        t = rng.choice(DECISION_TRAITS) if rng.random() < 0.65 else rng.choice(FLAVOR_TRAITS)
+        clash = {"brave": "cowardly", "cowardly": "brave"}.get(t)
+        if t not in picked and clash not in picked:
+            picked.append(t)
+    return picked
+
+
+def _inventory(rng: random.Random, scenario: str) -> dict[str, int]:
+    inv: dict[str, int] = {}
+    if rng.random() < 0.3 or scenario in ("hungry", "wounded"):
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            pool = rng.choice((FOOD, FOOD, OTHER_HELD, OTHER_HELD, MEDICINE, POTIONS))
+            inv[rng.choice(pool)] = rng.randint(1, 5)
+    if scenario == "hungry" and rng.random() < 0.5:
+        inv = {k: n for k, n in inv.items() if k not in FOOD}
+    return inv
+
+
+def _goal(rng: random.Random, scene: _Scene) -> str:
+    people = [p.name for p in scene.seen if p.kind == "person" and not p.hostile]
+    verb = rng.choice(GOAL_VERBS)
+    who = rng.choice(people) if people and rng.random() < 0.7 else person_name(rng)
+    if rng.random() < 0.25:
+        return rng.choice(FREE_GOALS)
+    if verb in ("deliver", "bring"):
+        return f"{verb} the {rng.choice(OTHER_HELD)} to {who}"
+    if verb in ("sell", "buy"):
+        return f"{verb} {rng.choice(OTHER_HELD + FOOD)}"
+    if verb in ("guard", "patrol", "protect"):
+        return f"{verb} the {rng.choice(LOCATIONS[1:])}"
+    return f"{verb} {who}"
+
+
+SCENARIOS = (("danger", 22), ("far", 5), ("injured", 8), ("wounded", 7), ("hungry", 11),
+             ("tired", 7), ("goal", 10), ("loot", 5), ("calm", 25))  # fmt: skip
+
+
+def _state(rng: random.Random, scenario: str) -> NPCState:
+    scene = _Scene(rng)
+    role, traits = _role(rng), _traits(rng)
+    stats_set = rng.random() > 0.33  # a third of designers set no stats at all
+    health = _maybe(rng, 0.7, rng.randint(LOW_HEALTH + 1, 100)) if stats_set else None
+    hunger = _maybe(rng, 0.6, rng.randint(0, HUNGRY - 1)) if stats_set else None
+    energy = _maybe(rng, 0.6, rng.randint(TIRED + 1, 100)) if stats_set else None
+    gold = _maybe(rng, 0.4, rng.randint(0, 200)) if stats_set else None
+    if scenario == "danger":
+        scene.threat(near=True)
+        if rng.random() < 0.2:
+            health = rng.randint(3, 45)
+    elif scenario == "far":
+        scene.threat(near=False)
+    elif scenario == "injured":
+        scene.person(injured=True) if rng.random() < 0.75 else scene.animal(injured=True)
+        if rng.random() < 0.4:
+            role = rng.choice(("healer", "priest", "herbalist", "doctor", "nun", "druid"))
+        elif rng.random() < 0.5:
+            traits = [rng.choice(("kind", "loyal")), *traits][:3]
+    elif scenario == "wounded":
+        health = rng.randint(3, LOW_HEALTH + 10)
+    elif scenario == "hungry":
+        hunger = rng.randint(HUNGRY - 10, 100)
+        if rng.random() < 0.5:
+            gold = rng.randint(0, 40)
+    elif scenario == "tired":
+        energy = rng.randint(0, LAZY_TIRED + 5)
+    elif scenario == "loot":
+        scene.add("item", thing_name(rng, ITEMS), rng.randint(1, 30))
+        if rng.random() < 0.5 and "greedy" not in traits:
+            traits = ["greedy", *traits][:3]
+    for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+        scene.extra()
+    if scenario == "goal" and not any(p.kind == "person" for p in scene.seen):
+        scene.person()
+    goal = _goal(rng, scene) if scenario == "goal" or rng.random() < 0.1 else None
+    rng.shuffle(scene.seen)
+    return NPCState(
+        id=f"npc-{rng.randrange(1_000_000)}",
+        name=person_name(rng),
+        role=role,
+        traits=traits,
+        health=health,
+        hunger=hunger,
+        energy=energy,
+        gold=gold,
+        inventory=_inventory(rng, scenario),
+        perception=scene.seen,
+        time_of_day=_maybe(rng, 0.6, rng.choice(("dawn", "day", "day", "dusk", "night", "night"))),
+        location=_maybe(rng, 0.4, rng.choice(LOCATIONS)) or "",
+        goal=goal,
+    )
+
+
+def _relevant(state: NPCState) -> list[str]:
+    """Verbs a designer would think of for this scene: every move of every row that applies."""
+    facts = Facts(state)
+    verbs: list[str] = []
+    for rule in RULES:
+        if all(facts.has(f) for f in rule.when):
+            verbs += [m.partition(":")[0] for m in rule.moves]
+    return list(dict.fromkeys(verbs))
+
+
+ACTION_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 14)
+ACTION_WEIGHTS = (3, 10, 20, 20, 15, 11, 7, 5, 5, 4)
+
+
+def _actions(rng: random.Random, state: NPCState) -> list[str]:
+    """A designer's short list: mostly verbs that fit the scene, often without the teacher's
+    first choice (so the model learns to pick among what is offered), rarely the whole menu."""
+    possible = [v for v in VOCABULARY if answer_options(state, [v])]
+    relevant = [v for v in _relevant(state) if v in possible]
+    n = min(rng.choices(ACTION_COUNTS, ACTION_WEIGHTS)[0], len(possible))
+    keep: list[str] = []
+    if relevant and rng.random() < 0.7:
+        keep.append(relevant[0])
+    pool = [v for v in relevant if v not in keep]
+    rng.shuffle(pool)
+    keep += pool[: rng.randint(0, max(0, n - len(keep)))]
+    rest = [v for v in possible if v not in keep]
+    rng.shuffle(rest)
+    keep += rest[: max(0, n - len(keep))]
+    return [v for v in VOCABULARY if v in keep]
+
+
+def random_situation(rng: random.Random) -> tuple[NPCState, list[str]]:
+    """A designer-like NPC state and the canonical verbs the game allows it now."""
+    scenario = rng.choices([s for s, _ in SCENARIOS], weights=[w for _, w in SCENARIOS])[0]
+    state = _state(rng, scenario)
+    return state, _actions(rng, state)

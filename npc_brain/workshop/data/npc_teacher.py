@@ -1,0 +1,471 @@
+"""The rule-based NPC teacher (docs/teacher.md): rules as data, thoughts in a character's voice.
+
+Each rule is a row: the facts it needs (`when`), the moves it prefers in order (`moves`)
+and the thoughts that explain them (`say`). The first row whose facts hold and that has a
+move the game offers decides; the thoughts are that row's, then "so I" + the move's
+closing phrase (npc_brain.npc.actions.closing_phrase, shared with the sidecar's decoding
+constraint). Thoughts state only facts the game sent, in the prompt's words and numbers, and
+never talk about the action menu. Adding behaviour means adding rows (and facts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
+from npc_brain.npc.actions import refer as _refer
+from npc_brain.npc.state import NPCState, Perception
+from npc_brain.workshop.data.npc_roles import (
+    FIERCE_TRAITS,
+    FIGHTING_CATEGORIES,
+    FOOD,
+    HUNTING_CATEGORIES,
+    MEDICINE,
+    POTIONS,
+    VOICE_TRAITS,
+    WATCH_CATEGORIES,
+    category,
+)
+
+# Thresholds (docs/teacher.md).
+NEAR = 15  # a hostile within this many meters is a danger
+CLOSE = 5  # ...and this close, an ordinary NPC runs instead of hiding
+LOW_HEALTH = 30
+STRONG = 70
+HUNGRY = 70
+TIRED = 20
+LAZY_TIRED = 40
+INJURED = 40
+BUY_GOLD = 10
+CREATURES = ("enemy", "monster", "animal", "person")
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
+
+
+def refer(p: Perception) -> str:
+    return _refer(p.name, p.kind == "person")
+
+
+class Facts:
+    """Everything a rule may test or a thought may say, from the prompt-visible state."""
+
+    def __init__(self, state: NPCState) -> None:
+        self.state = state
+        self.category = category(state.role)
+        self.traits = set(state.shown_traits())
+        seen = state.shown_entities()
+        self.items = [k for k, _ in state.shown_inventory()]
+        creatures = [p for p in seen if p.kind in CREATURES]
+        self.threat = next((p for p in creatures if p.hostile), None)
+        friends = [p for p in creatures if not p.hostile]
+        self.person = next((p for p in friends if p.kind == "person"), None)
+        self.injured = next(
+            (p for p in friends if p.health is not None and p.health <= INJURED), None
+        )
+        self.prey = next((p for p in friends if p.kind == "animal"), None)
+        self.food_seen = next((p for p in seen if p.kind == "food"), None)
+        self.item_seen = next((p for p in seen if p.kind == "item"), None)
+        self.water_seen = next((p for p in seen if p.kind == "water"), None)
+        self.curio = next(
+            (p for p in seen if p.kind not in ("person", "enemy") and not p.hostile), None
+        )
+        self.food_held = next((k for k in self.items if k in FOOD), None)
+        self.potion = next((k for k in self.items if k in POTIONS), None)
+        self.medicine = next((k for k in self.items if k in MEDICINE), None)
+        self.near_person = next(
+            (p for p in friends if p.kind == "person" and p.meters <= CLOSE), None
+        )
+        goal = f" {state.goal or ''} "
+        named = [p for p in seen if not p.hostile and f" {p.name} " in goal]
+        self.goal_person = next((p for p in named if p.kind == "person"), None)
+        self.goal_item = next((p for p in named if p.kind in ("item", "food")), None)
+        self.goal_thing = next((p for p in named if p.kind not in ("person", "item", "food")), None)
+        self.goal_holds = any(f" {k} " in goal for k in self.items)
+        self.voice = self._voice()
+
+    def _voice(self) -> str:
+        if self.category == "child":
+            return "timid"
+        for voice, words in VOICE_TRAITS.items():
+            if self.traits & set(words):
+                return voice
+        return "bold" if self.category in FIGHTING_CATEGORIES else "plain"
+
+    @property
+    def fierce(self) -> bool:
+        return bool(self.traits & {"brave", *FIERCE_TRAITS})
+
+    def has(self, fact: str) -> bool:
+        """A named fact; "not_x" negates x. Facts about unset fields are false."""
+        if fact.startswith("not_"):
+            return not self.has(fact[4:])
+        s, t = self.state, self.threat
+        if fact in self.traits or fact == f"role_{self.category}":
+            return True
+        checks = {
+            "threat_near": t is not None and t.meters <= NEAR,
+            "threat_close": t is not None and t.meters <= CLOSE,
+            "threat_far": t is not None and t.meters > NEAR,
+            "threat_strong": t is not None and t.strength is not None and t.strength >= STRONG,
+            "fighter": self.category in FIGHTING_CATEGORIES or self.fierce,
+            "fierce": self.fierce,
+            "hunts": self.category in HUNTING_CATEGORIES,
+            "threat_person": t is not None and t.kind == "person",
+            "watch": self.category in WATCH_CATEGORIES,
+            "health_low": s.health is not None and s.health <= LOW_HEALTH,
+            "health_known": s.health is not None,
+            "hungry": s.hunger is not None and s.hunger >= HUNGRY,
+            "tired": s.energy is not None
+            and s.energy <= (LAZY_TIRED if "lazy" in self.traits else TIRED),
+            "can_buy": s.gold is not None and s.gold >= BUY_GOLD,
+            "poor": s.gold is not None and s.gold < BUY_GOLD,
+            "night": s.time_of_day == "night",
+            "at_home": "home" in (s.location or "").split(),
+            "has_role": bool(s.role),
+            "injured": self.injured is not None,
+            "healer_like": self.category == "healer" or "kind" in self.traits,
+            "taker": self.category == "thief" or "greedy" in self.traits,
+            "dusk": s.time_of_day == "dusk",
+            "goal_person": self.goal_person is not None,
+            "goal_item": self.goal_item is not None,
+            "goal_thing": self.goal_thing is not None,
+            "goal_holds": self.goal_holds,
+            "goal_follow": (s.goal or "").startswith("follow "),
+            "goal_give": (s.goal or "").split(" ")[0] in ("deliver", "bring", "give", "take"),
+            "goal_trade": (s.goal or "").split(" ")[0] in ("sell", "buy", "trade"),
+            "goal_guard": (s.goal or "").split(" ")[0] in ("guard", "protect", "watch"),
+            "goal_patrol": (s.goal or "").split(" ")[0] == "patrol",
+        }
+        if fact in checks:
+            return checks[fact]
+        if fact.startswith("sees_"):
+            return getattr(self, fact[5:]) is not None
+        if fact.startswith("holds_"):
+            return getattr(self, fact[6:]) is not None
+        return False
+
+    def slots(self) -> dict[str, str]:
+        """Values a thought template may use."""
+        s, out = self.state, {}
+        for key in ("health", "hunger", "energy", "gold"):
+            if getattr(s, key) is not None:
+                out[key] = str(getattr(s, key))
+        if s.role:
+            out["a_role"] = _a(s.role)
+        for key in (
+            "threat", "person", "near_person", "injured", "prey", "food_seen", "item_seen",
+            "curio", "water_seen", "goal_item", "goal_thing",
+        ):  # fmt: skip
+            p = getattr(self, key)
+            if p is not None:
+                out[key] = refer(p)
+                out[f"{key}_m"] = str(p.meters)
+        if self.injured is not None:
+            out["injured_health"] = str(self.injured.health)
+        if self.goal_person is not None:
+            out["goal_person"] = refer(self.goal_person)
+        for key in ("food_held", "potion", "medicine"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
+
+
+# ------------------------------------------------------------------------- the thoughts
+
+# Thought key -> voice -> wording ("plain" when the voice has none). Every number follows
+# the state's own words ("my health is 25", "4 m away"), every name is the state's, and "the"
+# only ever precedes a perceived thing or a held item: the sidecar's constraint relies on it.
+THOUGHTS: dict[str, dict[str, str]] = {
+    "threat_near": {
+        "plain": "{threat} is only {threat_m} m away",
+        "bold": "{threat} is {threat_m} m away and coming",
+        "timid": "oh no, {threat} is only {threat_m} m away",
+        "gruff": "{threat}, {threat_m} m away, of all things",
+    },
+    "threat_far": {
+        "plain": "{threat} is out there, {threat_m} m away",
+        "bold": "{threat} lurks {threat_m} m away",
+        "timid": "I can see {threat} {threat_m} m away",
+    },
+    "weak": {"plain": "my health is {health}, too weak to fight"},
+    "strong_enough": {
+        "plain": "my health is {health}, I can fight",
+        "bold": "my health is {health}, I am ready",
+    },
+    "cowardly": {"plain": "I am no fighter, I am scared"},
+    "child": {"plain": "I am only a child", "timid": "I am just a child, I am scared"},
+    "fighter": {
+        "plain": "I am {a_role}, this is my job",
+        "bold": "I am {a_role}, I do not back down",
+        "gruff": "I am {a_role}, I will deal with it",
+    },
+    "brave": {"plain": "I am brave, I will face it", "bold": "I fear nothing"},
+    "fierce": {"plain": "I am itching for a fight", "gruff": "it picked the wrong day"},
+    "shout": {"plain": "this is trouble, I need help"},
+    "stay_hidden": {"plain": "I had better not be seen"},
+    "patch_up": {"plain": "I can still help before it gets here"},
+    "alarm": {"plain": "the others must know about this"},
+    "too_strong": {"plain": "it looks too strong for me alone"},
+    "no_fighter": {
+        "plain": "I am {a_role}, not a fighter",
+        "timid": "I am {a_role}, I can't fight that",
+    },
+    "not_fighting": {"plain": "I am not a fighter"},
+    "too_close": {"plain": "it is too close to hide", "timid": "too close, I have to run"},
+    "time_to_hide": {"plain": "there is still time to get out of sight"},
+    "hurt": {
+        "plain": "my health is {health}, I am badly hurt",
+        "timid": "my health is {health}, it hurts so much",
+    },
+    "have_potion": {"plain": "I have a {potion} with me"},
+    "have_medicine": {"plain": "I have {medicine} with me"},
+    "need_rest": {"plain": "I need to recover"},
+    "ally_hurt": {
+        "plain": "{injured} is hurt, health {injured_health}",
+        "warm": "poor {injured}, health {injured_health}, I must help",
+    },
+    "healer": {"plain": "I am {a_role}, I can help", "warm": "I am {a_role}, helping is what I do"},
+    "kind": {"plain": "I cannot just walk past", "warm": "I cannot leave anyone like that"},
+    "loyal": {"plain": "I won't leave anyone behind"},
+    "someone_hurt": {"plain": "{injured} is hurt, health {injured_health}"},
+    "get_help": {"plain": "someone has to help", "timid": "I don't know what to do"},
+    "watchful": {"plain": "I should keep an eye on it", "bold": "I want a closer look"},
+    "hungry": {
+        "plain": "my hunger is {hunger}, I need food",
+        "gruff": "my hunger is {hunger}, I am starving",
+        "timid": "my hunger is {hunger}, my stomach aches",
+    },
+    "have_food": {"plain": "I have {food_held} with me"},
+    "food_there": {"plain": "{food_seen} is {food_seen_m} m away"},
+    "prey_there": {"plain": "{prey} is {prey_m} m away, good prey"},
+    "buy_food": {"plain": "I have {gold} gold to buy food from {person}"},
+    "poor": {"plain": "with {gold} gold I cannot pay", "gruff": "{gold} gold, not enough to pay"},
+    "beg": {"plain": "maybe {person} can spare something"},
+    "take_it": {"plain": "nobody will notice", "gruff": "I will just take what I need"},
+    "look_for_food": {"plain": "I should look for something to eat"},
+    "tired": {
+        "plain": "my energy is {energy}, I am exhausted",
+        "timid": "my energy is {energy}, I can barely stand",
+    },
+    "lazy_tired": {"plain": "my energy is {energy}, time for a break"},
+    "night": {"plain": "it is night"},
+    "goal_person": {"plain": "{goal_person} is here, just who I came for"},
+    "goal_give": {"plain": "I came to bring something to {goal_person}"},
+    "goal_trade": {"plain": "I came here to trade"},
+    "goal_fetch": {"plain": "{goal_item} is right there, just what I need"},
+    "goal_thing": {"plain": "there is {goal_thing}, just what I was looking for"},
+    "goal_hand": {"plain": "I have what {person} needs"},
+    "dusk": {"plain": "it is getting dark", "timid": "it is getting dark, I want to go home"},
+    "thirsty": {"plain": "{water_seen} is {water_seen_m} m away, I could use a drink"},
+    "snack": {"plain": "{food_seen} is {food_seen_m} m away, looks tasty"},
+    "visitor": {
+        "plain": "{near_person} is right here",
+        "warm": "{near_person} is right here, how nice",
+        "gruff": "{near_person} is right here, what now",
+    },
+    "companion": {"plain": "{person} is here, I stay close"},
+    "loyal_follow": {"plain": "{person} is here, I go where they go"},
+    "prey_near": {"plain": "{prey} is {prey_m} m away, easy prey"},
+    "victim": {"plain": "{person} is {person_m} m away, an easy victim"},
+    "gather": {"plain": "{item_seen} is {item_seen_m} m away, worth taking"},
+    "goal_watch": {"plain": "I have a post to keep"},
+    "loot": {
+        "plain": "{item_seen} is lying {item_seen_m} m away",
+        "gruff": "{item_seen} lies unattended",
+    },
+    "thief": {"plain": "nobody is watching"},
+    "night_watch": {"plain": "someone has to keep watch tonight"},
+    "mark": {"plain": "{person} looks like an easy mark"},
+    "at_home": {"plain": "I am home, time for bed"},
+    "far_home": {"plain": "it is late, I should get indoors"},
+    "curious": {
+        "plain": "{curio} is {curio_m} m away, I wonder",
+        "timid": "what is {curio} doing there?",
+    },
+    "friendly": {
+        "plain": "{person} is here, a chat would be nice",
+        "warm": "{person} is here, I should say hello",
+    },
+    "lazy": {"plain": "nothing is urgent, I can take it easy"},
+    "duty_watch": {"plain": "I am {a_role}, I keep this place safe"},
+    "duty_work": {
+        "plain": "I am {a_role}, there is work to do",
+        "gruff": "I am {a_role}, this work won't do itself",
+        "warm": "I am {a_role}, I enjoy my work",
+    },
+    "duty_customer": {"plain": "{person} might want to buy something"},
+    "duty_hunt": {"plain": "I am {a_role}, {prey} is fair game"},
+    "duty_show": {"plain": "I am {a_role}, {person} could use some cheer"},
+    "duty_play": {"plain": "it is a good time to play"},
+    "quiet": {
+        "plain": "all is quiet right now",
+        "bold": "all quiet, nothing to worry about",
+        "timid": "everything seems calm",
+        "gruff": "nothing worth my time here",
+        "warm": "what a calm moment",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row of the teacher: when these facts hold, try these moves, saying these thoughts.
+
+    A move is a verb, or "verb:slot" for a target taken from Facts (`threat`, `person`, ...).
+    """
+
+    name: str
+    when: tuple[str, ...]
+    moves: tuple[str, ...]
+    say: tuple[str, ...]
+
+
+def R(name: str, when: str, moves: str, say: str) -> Rule:
+    return Rule(name, tuple(when.split()), tuple(moves.split()), tuple(say.split()))
+
+
+FLEE = "flee hide call_for_help"
+FIGHT = "attack:threat call_for_help flee hide"
+# Priority order: the first row that applies and has an offered move decides.
+RULES: tuple[Rule, ...] = (
+    R("danger/weak", "threat_near health_low", FLEE, "threat_near weak"),
+    R("danger/coward", "threat_near cowardly", FLEE, "threat_near cowardly"),
+    R("danger/child", "threat_near role_child", "call_for_help hide flee", "threat_near child"),
+    R("danger/healer", "threat_near not_threat_close injured healer_like",
+      "heal:injured", "threat_near patch_up"),
+    R("danger/outmatched", "threat_near fighter threat_strong not_fierce",
+      "call_for_help flee hide", "threat_near too_strong"),
+    R("danger/brave", "threat_near brave", FIGHT, "threat_near brave"),
+    R("danger/fierce", "threat_near fierce", FIGHT, "threat_near fierce"),
+    R("danger/fight", "threat_near fighter has_role health_known", FIGHT,
+      "threat_near fighter strong_enough"),
+    R("danger/fight", "threat_near fighter has_role", FIGHT, "threat_near fighter"),
+    R("danger/thief", "threat_near role_thief", "hide flee wait", "threat_near stay_hidden"),
+    R("danger/person", "threat_near threat_person", "call_for_help flee hide",
+      "threat_near shout"),
+    R("danger/close", "threat_close has_role", FLEE, "threat_near no_fighter too_close"),
+    R("danger/close", "threat_close", FLEE, "threat_near too_close"),
+    R("danger/hide", "threat_near has_role", "hide flee call_for_help",
+      "threat_near no_fighter time_to_hide"),
+    R("danger/hide", "threat_near", "hide flee call_for_help", "threat_near time_to_hide"),
+    R("wounded/potion", "health_low holds_potion", "drink:potion", "hurt have_potion"),
+    R("wounded/medicine", "health_low holds_medicine", "heal", "hurt have_medicine"),
+    R("wounded", "health_low", "rest sleep", "hurt need_rest"),
+    R("ally/healer", "injured role_healer", "heal:injured call_for_help", "ally_hurt healer"),
+    R("ally/kind", "injured healer_like", "heal:injured call_for_help", "ally_hurt kind"),
+    R("ally/loyal", "injured loyal", "call_for_help heal:injured", "ally_hurt loyal"),
+    R("ally/medicine", "injured holds_medicine", "heal:injured call_for_help",
+      "someone_hurt have_medicine"),
+    R("ally", "injured", "call_for_help heal:injured", "someone_hurt get_help"),
+    R("far/coward", "threat_far cowardly", "hide flee", "threat_far cowardly"),
+    R("far/fierce", "threat_far fierce", "attack:threat investigate:threat call_for_help",
+      "threat_far fierce"),
+    R("far/fighter", "threat_far fighter",
+      "investigate:threat call_for_help patrol guard", "threat_far watchful"),
+    R("far/thief", "threat_far role_thief", "hide wait", "threat_far stay_hidden"),
+    R("far", "threat_far", "hide flee call_for_help", "threat_far time_to_hide"),
+    R("hunger/held", "hungry holds_food_held", "eat:food_held", "hungry have_food"),
+    R("hunger/seen", "hungry sees_food_seen", "eat:food_seen", "hungry food_there"),
+    R("hunger/hunt", "hungry hunts sees_prey", "hunt:prey attack:prey", "hungry prey_there"),
+    R("hunger/buy", "hungry can_buy sees_person", "trade:person", "hungry buy_food"),
+    R("hunger/steal", "hungry taker poor sees_person", "steal:person", "hungry poor take_it"),
+    R("hunger/beg", "hungry sees_person", "talk:person", "hungry beg"),
+    R("hunger/search", "hungry", "wander", "hungry look_for_food"),
+    R("tired/night", "tired night", "sleep rest", "tired night"),
+    R("tired/lazy", "tired lazy", "rest sleep", "lazy_tired"),
+    R("tired", "tired", "rest sleep", "tired"),
+    R("goal/fetch", "goal_item", "pick_up:goal_item investigate:goal_item", "goal_fetch"),
+    R("goal/follow", "goal_person goal_follow", "follow:goal_person", "goal_person"),
+    R("goal/give", "goal_person goal_give", "give:goal_person", "goal_give"),
+    R("goal/meet", "goal_person", "talk:goal_person follow:goal_person", "goal_person"),
+    R("goal/hand", "goal_holds sees_person", "give:person", "goal_hand"),
+    R("goal/thing", "goal_thing", "investigate:goal_thing", "goal_thing"),
+    R("goal/trade", "goal_trade sees_person", "trade:person", "goal_trade"),
+    R("goal/guard", "goal_guard", "guard patrol", "goal_watch"),
+    R("goal/patrol", "goal_patrol", "patrol guard", "goal_watch"),
+    R("loot/thief", "sees_item_seen role_thief", "pick_up:item_seen", "loot thief"),
+    R("loot/greedy", "sees_item_seen greedy", "pick_up:item_seen", "loot"),
+    R("night/watch", "night watch", "patrol guard", "night night_watch"),
+    R("night/thief", "night role_thief sees_person", "steal:person", "night mark"),
+    R("night/home", "night at_home", "sleep rest", "night at_home"),
+    R("night/away", "night", "go_home sleep rest", "night far_home"),
+    R("dusk", "dusk not_watch not_at_home", "go_home", "dusk"),
+    R("curious", "curious sees_curio", "investigate:curio", "curious"),
+    R("friendly", "friendly sees_person", "talk:person", "friendly"),
+    R("loyal", "loyal sees_person", "follow:person talk:person", "loyal_follow"),
+    R("lazy", "lazy", "rest wander wait", "lazy"),
+    R("duty/follow", "role_companion sees_person", "follow:person", "companion"),
+    R("duty/hunt", "hunts sees_prey", "hunt:prey attack:prey", "prey_near"),
+    R("duty/prey", "role_monster sees_person", "attack:person", "victim"),
+    R("duty/steal", "role_thief sees_person", "steal:person", "mark"),
+    R("duty/gather", "role_gatherer sees_item_seen", "pick_up:item_seen", "gather"),
+    R("duty/graze", "role_beast sees_food_seen", "eat:food_seen", "snack"),
+    R("visitor", "sees_near_person not_role_beast not_role_predator",
+      "talk:near_person trade:near_person", "visitor"),
+    R("duty/watch", "watch", "patrol guard", "duty_watch"),
+    R("duty/trade", "role_merchant sees_person", "trade:person", "duty_customer"),
+    R("duty/show", "role_entertainer sees_person", "talk:person play", "duty_show"),
+    R("duty/play", "role_child", "play", "duty_play"),
+    R("duty/work", "has_role not_role_child not_role_thief not_role_beast not_role_predator",
+      "work", "duty_work"),
+    R("thirst", "sees_water_seen", "drink:water_seen", "thirsty"),
+    R("snack", "sees_food_seen", "eat:food_seen", "snack"),
+    R("idle", "", "work wait wander patrol rest", "quiet"),
+)  # fmt: skip
+# When no row's move is offered: the least surprising offered move, in this order.
+FALLBACK = (
+    "wait", "wander", "work", "rest", "talk:person", "patrol", "guard", "investigate:curio",
+    "play", "go_home", "trade:person", "follow:person", "pick_up:item_seen", "eat:food_held",
+    "hide", "call_for_help", "give:person", "hunt:prey", "heal", "drink", "flee", "sleep",
+    "attack:threat",
+)  # fmt: skip
+MAX_STEPS = 5
+
+
+def _variant(voice: str, key: str) -> str:
+    wordings = THOUGHTS[key]
+    return wordings.get(voice, wordings["plain"])
+
+
+def _option(move: str, facts: Facts, offered: set[str]) -> str | None:
+    """The answer a move names, if the game offers it ("attack:threat" -> "attack wolf")."""
+    verb, _, slot = move.partition(":")
+    if verb not in offered:
+        return None
+    if not slot:
+        return verb if not VERB_BY_NAME[verb].takes_target or VERB_BY_NAME[verb].optional else None
+    target = getattr(facts, slot, None)
+    name = target.name if isinstance(target, Perception) else target
+    option = f"{verb} {name}" if name else None
+    return option if option in offered else None
+
+
+def _thoughts(rule: Rule, facts: Facts) -> list[str]:
+    slots = facts.slots()
+    return [_variant(facts.voice, key).format(**slots) for key in rule.say]
+
+
+def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
+    """Decide like a designer expects: (thoughts, ANS). The ANS is one of answer_options()."""
+    actions = check_actions(actions)
+    options = answer_options(state, actions)
+    if not options:
+        raise ValueError("no answer is possible: every allowed verb needs a target none offers")
+    offered = set(options) | set(actions)
+    facts = Facts(state)
+    for rule in RULES:
+        if not all(facts.has(f) for f in rule.when):
+            continue
+        for move in rule.moves:
+            answer = _option(move, facts, offered)
+            if answer in options:
+                return _close(_thoughts(rule, facts), state, answer), answer
+    answer = next((a for m in FALLBACK if (a := _option(m, facts, offered)) in options), options[0])
+    quiet = _variant(facts.voice, "quiet")
+    return _close([quiet], state, answer), answer
+
+
+def _close(thoughts: list[str], state: NPCState, answer: str) -> list[str]:
+    return [*thoughts[: MAX_STEPS - 1], f"so I {closing_phrase(state, answer)}"]

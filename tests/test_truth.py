@@ -1,0 +1,186 @@
+"""The truth checker and the thought rules: teacher traces are clean, false thoughts are flagged
+with the right kind, and names that hold "the" or capitalised words are not claims."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from npc_brain.npc.actions import closing_phrase, decision_phrases
+from npc_brain.npc.decision import plan_decision
+from npc_brain.npc.state import NPCState
+from npc_brain.npc.truth import FalseClaim, false_claims, state_names, thought_rules
+from npc_brain.workshop.data import npc
+from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.npc_teacher import teacher
+
+WOLF = {"name": "wolf", "kind": "animal", "distance": 4, "hostile": True, "strength": 60}
+TOM = {"name": "Tom", "kind": "person", "distance": 10}
+COOK = {"name": "cook from the inn", "kind": "person", "distance": 12}
+SIR = {"name": "Sir Aldous", "kind": "person", "distance": 30}
+ACTIONS = ["attack", "flee", "eat", "talk", "wait"]
+
+
+def make(**fields: Any) -> NPCState:
+    base: dict[str, Any] = {
+        "id": "t",
+        "name": "Test",
+        "role": "wizard",
+        "health": 80,
+        "inventory": {"bread": 2},
+        "perception": [WOLF, TOM, COOK, SIR],
+        "goal": "find Anna",
+    }
+    return NPCState.model_validate(base | fields)
+
+
+STATE = make()
+
+
+def kinds(steps: list[str], answer: str, state: NPCState = STATE) -> set[str]:
+    return {c.kind for c in false_claims(state, ACTIONS, steps, answer)}
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Example]:
+    rng = random.Random(2024)
+    return [npc.generate(rng) for _ in range(2000)]
+
+
+def test_every_generated_teacher_trace_is_checker_clean(examples: list[Example]) -> None:
+    for ex in examples:
+        assert ex.situation is not None
+        state, actions = ex.situation
+        assert false_claims(state, list(actions), ex.steps, ex.answer) == [], ex.text()
+
+
+def test_a_true_trace_with_tricky_names_is_clean() -> None:
+    steps = [
+        "the wolf is only 4 m away",
+        "the cook from the inn is 12 m away",
+        "Sir Aldous is 30 m away, Anna is not here",
+        "my health is 80, I am a wizard",
+        "I have bread, so I talk to Sir Aldous",
+    ]
+    assert false_claims(STATE, ACTIONS, steps, "talk Sir Aldous") == []
+    assert (
+        false_claims(STATE, ACTIONS, ["so I talk to cook from the inn"], "talk cook from the inn")
+        == []
+    )
+    assert false_claims(STATE, ACTIONS, *teacher(STATE, ACTIONS)) == []
+
+
+@pytest.mark.parametrize(
+    ("steps", "answer", "expected"),
+    [
+        (["my health is 8", "so I flee"], "flee", {"stat", "number"}),
+        (["my health is 60", "so I flee"], "flee", {"stat"}),  # 60 is a state number
+        (["the wolf is 7 m away", "so I flee"], "flee", {"number"}),
+        (["Bob is watching", "so I flee"], "flee", {"name"}),
+        (["the dragon is near", "so I flee"], "flee", {"name"}),
+        (["I am a soldier", "so I flee"], "flee", {"role"}),
+        (["attack is not an option", "so I flee"], "flee", {"menu"}),
+        (["eating is not allowed", "so I flee"], "flee", {"menu"}),
+        (["2 + 2 = 4", "so I flee"], "flee", {"arithmetic"}),
+        (["I carry 2", "so I flee"], "flee", {"arithmetic"}),
+        (["the wolf is 4 m away", "so I attack Tom"], "attack wolf", {"decision"}),
+        (["the wolf is 4 m away", "so I flee"], "attack wolf", {"decision"}),
+        (["the wolf is 4 m away"], "flee", {"decision"}),
+        (["so I flee", "the wolf is 4 m away"], "flee", {"decision"}),
+        ([], "flee", {"decision"}),
+        (["so I dance"], "dance", {"decision"}),
+        (["so I hunt the wolf"], "hunt wolf", {"decision"}),  # hunt is not offered
+    ],
+)
+def test_false_thoughts_are_flagged_with_their_kind(
+    steps: list[str], answer: str, expected: set[str]
+) -> None:
+    assert kinds(steps, answer) == expected
+
+
+def test_claims_name_the_offending_thought_and_text() -> None:
+    claims = false_claims(
+        STATE, ACTIONS, ["the wolf is 4 m away", "Bob is 7 m away", "so I flee"], "flee"
+    )
+    assert claims == [FalseClaim(1, "number", "7"), FalseClaim(1, "name", "Bob")]
+    assert str(claims[1]) == "thought 1: name: 'Bob'"
+    (dragon,) = false_claims(STATE, ACTIONS, ["the dragon, so close", "so I flee"], "flee")
+    assert (dragon.step, dragon.kind, dragon.text) == (0, "name", "the dragon")
+
+
+def test_unset_fields_cannot_be_stated() -> None:
+    # hunger and role are unset: any value or role is a false claim.
+    assert kinds(["my hunger is 80", "so I flee"], "flee") == {"stat"}
+    unset = make(role=None, health=None)
+    assert kinds(["I am a wizard", "so I flee"], "flee", unset) == {"role"}
+    assert kinds(["my health is 80", "so I flee"], "flee", unset) == {"stat", "number"}
+    assert kinds(["I am a wizard", "so I flee"], "flee") == set()
+    assert kinds(["I am an old wizard", "so I flee"], "flee") == {"role"}
+
+
+def test_names_holding_the_or_capitals_are_not_claims() -> None:
+    assert kinds(["cook from the inn is here, so I wait"], "wait") == set()
+    assert kinds(["Sir Aldous looks tired, so I wait"], "wait") == set()
+    # Capitalised words of the goal may be repeated; those of the NPC's own name may not.
+    assert kinds(["Anna is somewhere, so I wait"], "wait") == set()
+    assert kinds(["Test is my name, so I wait"], "wait") == {"name"}
+    # Only the whole name is a name: "the inn" alone is not in the state.
+    assert kinds(["the inn is far, so I wait"], "wait") == {"name"}
+
+
+def test_thought_rules_hold_exactly_what_the_state_says() -> None:
+    plan = plan_decision(STATE, ACTIONS)
+    rules = plan.rules
+    assert state_names(STATE) == ["wolf", "Tom", "cook from the inn", "Sir Aldous", "bread"]
+    assert set(rules.fillers[" the"]) == {" wolf", " cook from the inn", " inn", " bread"}
+    assert rules.fillers[" my health is"] == (" 80",)
+    assert rules.fillers[" my hunger is"] == rules.fillers[" my energy is"] == ()
+    # The role comes with its own article: "a wizard", never "an wizard".
+    assert (rules.fillers[" I am a"], rules.fillers[" I am an"]) == ((" wizard",), ())
+    assert rules.numbers_of[" wolf"] == ("4", "60")
+    assert set(rules.names) == {" Tom", " Sir Aldous", " Anna"}
+    assert set(rules.numbers) == {"80", "2", "4", "60", "10", "12", "30"}
+    assert rules.decisions[" attack the wolf"] == ["attack wolf"]
+    assert rules.decisions[" talk to Sir Aldous"] == ["talk Sir Aldous"]
+    assert rules.decisions[" eat the bread"] == ["eat bread"]
+    assert sorted(o for opts in rules.decisions.values() for o in opts) == sorted(plan.options)
+    unset = make(role=None)
+    rules = thought_rules(unset, plan.prompt, plan.options)
+    assert rules.fillers[" I am a"] == rules.fillers[" I am an"] == ()
+
+
+@pytest.mark.parametrize(
+    ("option", "phrase"),
+    [
+        ("attack wolf", "attack the wolf"),
+        ("attack Tom", "attack Tom"),
+        ("attack cook from the inn", "attack cook from the inn"),  # people are named bare
+        ("talk Sir Aldous", "talk to Sir Aldous"),
+        ("eat bread", "eat the bread"),
+        ("heal", "heal myself"),
+        ("heal Tom", "heal Tom"),
+        ("call_for_help", "call for help"),
+        ("guard", "stand guard"),
+        ("give Tom", "give it to Tom"),
+        ("pick_up bread", "pick up the bread"),
+        ("go_home", "go home"),
+    ],
+)
+def test_closing_phrases(option: str, phrase: str) -> None:
+    assert closing_phrase(STATE, option) == phrase
+
+
+def test_each_phrase_commits_to_one_option() -> None:
+    options = plan_decision(STATE, [*ACTIONS, "heal", "pick_up", "give"]).options
+    phrases = decision_phrases(STATE, options)
+    assert all(len(opts) == 1 for opts in phrases.values())
+    assert sorted(o for opts in phrases.values() for o in opts) == sorted(options)
+
+
+def test_roles_ending_in_punctuation_can_be_stated() -> None:
+    state = make(role="guard (north gate)", perception=[])
+    steps, answer = teacher(state, ["patrol", "wait"])
+    assert steps[0].startswith("I am a guard (north gate),")
+    assert false_claims(state, ["patrol", "wait"], steps, answer) == []
