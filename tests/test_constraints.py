@@ -285,3 +285,15 @@ def test_bundled_model_serves_options_and_clean_traces() -> None:
         assert parsed.text in plan.options, text
         assert false_claims(state, actions, parsed.steps, parsed.text) == [], text
         plan.read(parsed.text)
+
+
+def test_a_thought_begins_with_an_opener_a_name_or_a_number() -> None:
+    """A name at the start of a thought ("drunk Hobb is 2 m away") is copied exactly."""
+    hobb = {"name": "drunk Hobb", "kind": "person", "distance": 2, "hostile": True}
+    plan = plan_decision(make(perception=[hobb]), ["call_for_help", "talk"])
+    assert writable(START, " drunk Hobb is 2 m away\n", plan)
+    assert writable(START, " so I call for help\n", plan)
+    assert writable(START, " the", plan) and writable(START, " my", plan)
+    assert not writable(START, " urb is 2 m away", plan)
+    assert not writable(START, " drunk Hob is", plan)
+    assert not writable(START, " wolves", plan)

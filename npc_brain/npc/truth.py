@@ -18,6 +18,10 @@ from npc_brain.npc.state import NPCState, Perception
 from npc_brain.nrm.thought_rules import ThoughtRules
 
 OWN_STATS = ("health", "hunger", "energy")
+# The words a thought may begin with besides a name or a number (the teacher's thoughts all
+# do; tests/test_truth.py checks it), so a name at the start of a thought is copied exactly.
+OPENERS = ("I", "all", "everything", "it", "maybe", "my", "nobody", "nothing", "oh", "poor",
+           "so", "someone", "the", "there", "this", "too", "what", "with")  # fmt: skip
 I_WORDS = {"I", "I'm", "I'll", "I'd", "I've"}
 _CAPITAL_WORD = re.compile(r"(?<![\w'])([^\W\d_][\w'-]*)")
 _ARITHMETIC = re.compile(r"[=+×]|\b(?:write|carry|column|digit)\b")
@@ -58,6 +62,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
         names=tuple(dict.fromkeys(f" {n}" for n in capitalised)),
         numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
         numbers_of={f" {p.name}": _entity_numbers(p) for p in state.shown_entities()},
+        openers=tuple(dict.fromkeys(f" {w}" for w in (*OPENERS, *names))),
     )
 
 

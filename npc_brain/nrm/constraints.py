@@ -83,6 +83,7 @@ class Vocab:
         # Tokens that would begin a capitalised word (or a non-ASCII letter, or continue one).
         self.capital = self.only(*(i for i, b in self.line_raw if _starts_capital(b)))
         self.digits = {i: b for i, b in self.line_raw if b.strip(b" ").isdigit()}
+        self.digit_mask = self.only(*self.digits)
         self.id_of = {b: i for i, b in self.line_raw}
         # Column arithmetic and talk of an action menu never belong in an NPC's thoughts.
         self.off_topic = self.only(
@@ -292,6 +293,7 @@ class _Rules:
         self.names = tuple(n.encode() for n in rules.names)
         self.numbers = tuple(rules.numbers)
         self.numbers_of = {k.encode(): v for k, v in rules.numbers_of.items()}
+        self.openers = tuple(o.encode() for o in rules.openers)
         # Triggers without fillers: (what the line ends with, the token that would finish it).
         self.bans: list[tuple[bytes, int]] = []
         for trigger, fills in self.fillers.items():
@@ -310,7 +312,11 @@ class _Rules:
                 after = v.only(v.newline) if slot.decision else v.boundary & self._free(c, base)
                 mask = mask | after
             return mask & base
-        return self._free(c, base)
+        mask = self._free(c, base)
+        if c.line or not self.openers:
+            return mask
+        # A thought begins with an opener word, a name or a number.
+        return mask & (v.spell_mask(b"", self.openers) | v.digit_mask)
 
     def _free(self, c: TraceConstraint, base: torch.Tensor) -> torch.Tensor:
         """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
@@ -372,6 +378,13 @@ class _Rules:
             c.slot = None
         if tid == c.v.newline:
             return
+        if c.line == b and self.openers and b not in self.openers:
+            # The first token started a longer opener or a name: spell it out exactly.
+            typed = b if b.startswith(b" ") else b" " + b
+            targets = tuple(o for o in self.openers if o.startswith(typed))
+            if targets:
+                c.slot = _Slot(typed, targets, decision=False)
+                return
         # A trigger counts only when its last word came as one whole token (" the", not the
         # start of "their" spelled byte by byte).
         if self.phrases and b == b" I" and c.line.endswith(self.decisions_trigger):
