@@ -105,7 +105,9 @@ class Vocab:
         if mask is None:
             if len(self._spelling) >= MASK_CACHE:
                 self._spelling.clear()
-            ids = [i for i, b in self.line_raw if target.startswith(typed + b)]
+            # The tokens that spell a prefix of what is left: a few dict lookups, not a scan.
+            rest = target[len(typed) :]
+            ids = [self.id_of[rest[:k]] for k in range(1, len(rest) + 1) if rest[:k] in self.id_of]
             mask = self._spelling[key] = self.only(*ids) if ids else torch.zeros_like(self.valid)
         return mask
 
