@@ -105,34 +105,48 @@ def false_claims(
 ) -> list[FalseClaim]:
     """Every claim in the thoughts that the state does not support (empty when true)."""
     actions = check_actions(actions)
+    known = _Known.of(state, actions)
     out = [
         FalseClaim(i, kind, text)
         for i, said in enumerate(steps)
-        for kind, text in _thought_claims(state, actions, said)
+        for kind, text in _thought_claims(state, known, said)
     ]
     return out + _decision_claims(state, actions, list(steps), answer)
 
 
-def _thought_claims(state: NPCState, actions: list[str], said: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class _Known:
+    """What a thought may mention, read from the state once per trace."""
+
+    names: list[str]
+    words: set[str]  # words of names and free text a capitalised word may be
+    items: list[str]
+    numbers: set[str]
+
+    @classmethod
+    def of(cls, state: NPCState, actions: list[str]) -> _Known:
+        names = state_names(state)
+        words = {w for n in names for w in n.split()} | set(_context_words(state))
+        items = [k for k, _ in state.shown_inventory()]
+        return cls(names, words, items, state_numbers(state, actions))
+
+
+def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str, str]]:
     """(kind, text) of every unsupported claim in one thought."""
-    names = state_names(state)
-    step = _without_names(said, names)
-    known_words = {w for n in names for w in n.split()} | set(_context_words(state))
-    items = [k for k, _ in state.shown_inventory()]
-    numbers = state_numbers(state, actions)
-    out = [("number", n) for n in re.findall(r"\d+", step) if n not in numbers]
+    step = _without_names(said, known.names)
+    out = [("number", n) for n in re.findall(r"\d+", step) if n not in known.numbers]
     for stat in OWN_STATS:
         for n in re.findall(rf"\bmy {stat} is (\d+)", step):
             if str(getattr(state, stat)) != n:
                 out.append(("stat", f"my {stat} is {n}"))
     for word in _CAPITAL_WORD.findall(step):
-        if word[:1].isupper() and word not in I_WORDS | {"NAME"} and word not in known_words:
+        if word[:1].isupper() and word not in I_WORDS | {"NAME"} and word not in known.words:
             out.append(("name", word))
     for rest in re.findall(r"\bthe (.+)", step):
         if not rest.startswith("NAME"):
             out.append(("name", f"the {rest.split(',')[0]}"))
     for held in re.findall(r"\bI have (?:an? )?(.+?) with me", said):
-        if held not in items:
+        if held not in known.items:
             out.append(("item", f"I have {held}"))
     out += [("number", n) for n in _misplaced_numbers(state, said)]
     for rest in re.findall(r"\bI am an? (.+)", said):
