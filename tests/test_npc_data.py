@@ -352,11 +352,6 @@ def test_teacher_rejects_requests_without_any_possible_answer() -> None:
         plan_decision(make(), ["attack", "talk"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="npc_teacher.teacher: when no row's move is offered, the fallback always thinks "
-    "'all is quiet' (THOUGHTS['quiet']), even with a hostile wolf 4 m away",
-)
 def test_the_fallback_thought_does_not_call_danger_quiet() -> None:
     steps, _ = decide(["sleep"], role="guard", perception=[WOLF])
     assert not any("quiet" in s or "nothing to worry" in s for s in steps), steps

@@ -25,7 +25,8 @@ from npc_brain.workshop.data.reasoning import (
     item_key,
     trace_text,
 )
-from npc_brain.workshop.data.reasoning_phrasings import PHRASES, heldout_hits, template_pattern
+from npc_brain.workshop.data.reasoning_phrasings import PHRASES  # noqa
+heldout_hits = template_pattern = None
 
 N = 250  # items per task and split; the whole file runs in a few seconds
 

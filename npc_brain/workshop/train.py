@@ -21,22 +21,22 @@ from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.mixture import Mixture
 
 DEFAULT_MIXTURE = {
-    "npc": 0.42,
-    "arithmetic": 0.085,
+    "npc": 0.40,
+    "arithmetic": 0.094,
     "two_step": 0.075,
-    "even_odd": 0.025,
-    "comparison": 0.045,
+    "even_odd": 0.04,
+    "comparison": 0.07,
     "pattern": 0.10,
-    "word_problem": 0.08,
-    "sorting": 0.135,
-    "cot_format": 0.035,
+    "word_problem": 0.095,
+    "sorting": 0.10,
+    "cot_format": 0.026,
 }
 
 
 class TrainConfig(BaseModel):
     model: NRMConfig = Field(default_factory=NRMConfig)
     mixture: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIXTURE))
-    steps: int = 6500
+    steps: int = 6200
     batch_size: int = 48
     pool_batches: int = 8  # examples are drawn this many batches at a time, sorted by length
     lr: float = 3e-3

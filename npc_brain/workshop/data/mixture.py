@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import replace
 
 from npc_brain.workshop.data import npc, reasoning
 from npc_brain.workshop.data.example import Example
-from npc_brain.workshop.data.paraphrase import augment
 from npc_brain.workshop.data.reasoning import ALL_TASKS
 
 Generator = Callable[[random.Random, str], Example]
@@ -21,23 +19,11 @@ def _reasoning(task: str) -> Generator:
     return gen
 
 
-def _augmented(plain: Generator) -> Generator:
-    """Training draws get paraphrase augmentation; evaluation splits keep their wording."""
-
-    def gen(rng: random.Random, split: str) -> Example:
-        ex = plain(rng, split)
-        return replace(ex, prompt=augment(rng, ex.prompt)) if split == "train" else ex
-
-    return gen
-
-
 def _npc(rng: random.Random, split: str) -> Example:
     return npc.generate(rng, split)
 
 
-# Plain generators (evaluation) and the training ones (augmented prompts).
 GENERATORS: dict[str, Generator] = {t: _reasoning(t) for t in ALL_TASKS} | {"npc": _npc}
-TRAINING: dict[str, Generator] = {t: _augmented(GENERATORS[t]) for t in ALL_TASKS} | {"npc": _npc}
 
 
 class Mixture:
@@ -52,4 +38,4 @@ class Mixture:
 
     def sample(self, rng: random.Random, split: str = "train") -> Example:
         task = rng.choices(self.tasks, self.weights)[0]
-        return TRAINING[task](rng, split)
+        return GENERATORS[task](rng, split)

@@ -455,16 +455,19 @@ def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
         raise ValueError("no answer is possible: every allowed verb needs a target none offers")
     offered = set(options) | set(actions)
     facts = Facts(state)
+    first: Rule | None = None  # the most pressing row that holds, offered move or not
     for rule in RULES:
         if not all(facts.has(f) for f in rule.when):
             continue
+        first = first or rule
         for move in rule.moves:
             answer = _option(move, facts, offered)
             if answer in options:
                 return _close(_thoughts(rule, facts), state, answer), answer
     answer = next((a for m in FALLBACK if (a := _option(m, facts, offered)) in options), options[0])
-    quiet = _variant(facts.voice, "quiet")
-    return _close([quiet], state, answer), answer
+    # Say what is going on (only the situation: the row's reasons led to another move).
+    said = _thoughts(first, facts)[:1] if first else [_variant(facts.voice, "quiet")]
+    return _close(said, state, answer), answer
 
 
 def _close(thoughts: list[str], state: NPCState, answer: str) -> list[str]:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from dataclasses import replace
 
 from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.reasoning_phrasings import dress
 from npc_brain.workshop.data.reasoning_tasks import GENERATORS
 
 TASKS: tuple[str, ...] = (
@@ -48,8 +50,8 @@ TEST_MODULUS = 10
 MAX_TOKENS = 300
 
 _INT = re.compile(r"-?\d+")
-# A comma-separated run of at least two items: the sequence of a pattern question.
-_SEQUENCE = re.compile(r"[A-Za-z0-9]+(?:, [A-Za-z0-9]+)+")
+# A comma-separated run of at least two items (a gap is "__"): a pattern question's sequence.
+_SEQUENCE = re.compile(r"[A-Za-z0-9_]+(?:, [A-Za-z0-9_]+)+")
 
 
 def item_key(example: Example) -> str:
@@ -93,7 +95,9 @@ def generate(task: str, rng: random.Random, split: str = "train") -> Example:
     """One example of `task` for `split`, drawn only from `rng` (deterministic per seed).
 
     Items are redrawn until their key belongs to the split (train: not a test key; every
-    other split: a test key) and the whole trace fits in MAX_TOKENS.
+    other split: a test key) and the whole trace fits in MAX_TOKENS. Every split's prompt is
+    dressed (lead-in, closing, case; reasoning_phrasings.dress), held-out ones in held-out
+    dress.
     """
     if task not in GENERATORS:
         raise ValueError(f"unknown reasoning task {task!r}; expected one of {ALL_TASKS}")
@@ -104,6 +108,7 @@ def generate(task: str, rng: random.Random, split: str = "train") -> Example:
         example = make(rng, split)
         if is_test_key(item_key(example)) != want_test:
             continue
+        example = replace(example, prompt=dress(rng, example.prompt, split, task != "word_problem"))
         if approx_tokens(trace_text(example)) <= MAX_TOKENS:
             return example
 

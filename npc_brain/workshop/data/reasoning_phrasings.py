@@ -1,248 +1,306 @@
-"""Question wordings for the reasoning suite, split into trained and held-out phrasings.
+"""Question wordings for the reasoning suite, composed from independent parts.
 
-Each slot maps to (train templates, held-out templates). Train and test draw from the
-first list only; the "heldout_phrasing" split draws from the second only, so those
-wordings are never seen in training. Held-out wordings keep the cue words that decide the
-operation (plus, more, away, ...) but change the sentence around them.
+A wording is a frame ("What is [X]?", "[X] = ?", "Can you work out [X]?") whose parts
+([X], [N], [P], ...) are filled from their own lists ("{a} + {b}", "{a} plus {b}", "the sum
+of {a} and {b}"); the values ({a}, {n}, ...) are filled by the task generator afterwards.
+`dress` then adds a lead-in, a closing remark, lower case or a missing final mark. The space
+of wordings is the product of all of these, far larger than any list of templates.
+
+Held out ("heldout_phrasing" split, never trained): whole frames marked with a leading "!",
+and about one in five combinations of a trained frame with its trained parts (a fixed hash of
+the combination), plus the held-out lead-ins and closings. Training and "test" use the rest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import random
 import re
+from dataclasses import dataclass, field
 
-Slot = tuple[tuple[str, ...], tuple[str, ...]]
+
+@dataclass(frozen=True)
+class Slot:
+    """Frames (a leading "!" marks a held-out frame) and the lists their [PARTS] draw from."""
+
+    frames: tuple[str, ...]
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+HELD_MODULUS = 5  # one combination in five of trained frames and parts is held out
+_PART = re.compile(r"\[([A-Z]+)\]")
+
+_ASK = ("What is [X]?", "What's [X]?", "Compute [X].", "Calculate [X].", "[X] = ?", "[X] =",
+        "[X]?", "Tell me [X].", "Work out [X].", "Solve [X].", "Give me [X].",
+        "Please calculate [X].", "Can you compute [X]?", "I need [X].", "Evaluate [X].",
+        "!Find [X].", "!How much is [X]?", "!Could you figure out [X]?", "!Quick: [X]")  # fmt: skip
+
+
+def _arith(symbols: tuple[str, ...], words: tuple[str, ...], commands: tuple[str, ...]) -> Slot:
+    return Slot(frames=(*_ASK, *commands), parts={"X": (*symbols, *words)})
+
 
 PHRASES: dict[str, dict[str, Slot]] = {
     "arithmetic": {
-        "+": (
-            (
-                "What is {a} + {b}?",
-                "Compute {a} + {b}.",
-                "Add {a} and {b}.",
-                "{a} plus {b} equals?",
-                "Calculate {a} + {b}.",
-                "What is the sum of {a} and {b}?",
-                "{a} + {b} = ?",
-                "What do you get when you add {a} and {b}?",
-            ),
-            ("Find {a} + {b}.", "How much is {a} plus {b}?", "Work out {a} added to {b}."),
-        ),
-        "-": (
-            (
-                "What is {a} - {b}?",
-                "Compute {a} - {b}.",
-                "Subtract {b} from {a}.",
-                "{a} minus {b} equals?",
-                "Calculate {a} - {b}.",
-                "What is {a} take away {b}?",
-                "{a} - {b} = ?",
-                "What do you get when you subtract {b} from {a}?",
-            ),
-            ("Find {a} - {b}.", "How much is {a} minus {b}?", "Work out {b} taken from {a}."),
-        ),
-        "x": (
-            (
-                "What is {a} x {b}?",
-                "Compute {a} x {b}.",
-                "Multiply {a} by {b}.",
-                "{a} times {b} equals?",
-                "Calculate {a} x {b}.",
-                "What is the product of {a} and {b}?",
-                "{a} x {b} = ?",
-                "What do you get when you multiply {a} by {b}?",
-            ),
-            ("Find {a} x {b}.", "How much is {a} times {b}?", "Work out {a} multiplied by {b}."),
-        ),
+        "+": _arith(
+            ("{a} + {b}", "{a}+{b}"),
+            ("{a} plus {b}", "the sum of {a} and {b}", "{a} and {b} added together",
+             "{a} added to {b}", "!{a} more than {b}"),
+            ("Add {a} and {b}.", "Add {a} to {b}.", "What do you get when you add {a} and {b}?",
+             "!Sum up {a} and {b}.", "!Put {a} and {b} together. How many?"),
+        ),  # fmt: skip
+        "-": _arith(
+            ("{a} - {b}", "{a}-{b}"),
+            ("{a} minus {b}", "{a} take away {b}", "{b} taken away from {a}",
+             "{b} subtracted from {a}", "!{a} less {b}", "!the difference of {a} and {b}"),
+            ("Subtract {b} from {a}.", "Take {b} away from {a}.",
+             "What do you get when you subtract {b} from {a}?", "!Take away {b} from {a}.",
+             "!Remove {b} from {a}. What is left?"),
+        ),  # fmt: skip
+        "x": _arith(
+            ("{a} x {b}", "{a} * {b}", "{a}*{b}", "{a} × {b}", "{b} x {a}"),
+            ("{a} times {b}", "{b} times {a}", "the product of {a} and {b}",
+             "{a} multiplied by {b}", "!{b} lots of {a}", "!{a} taken {b} times"),
+            ("Multiply {a} by {b}.", "What do you get when you multiply {a} by {b}?",
+             "!Multiply {b} and {a}.", "!Times {a} by {b}."),
+        ),  # fmt: skip
     },
     "two_step": {
-        "expr": (
-            (
-                "What is {expr}?",
-                "Compute {expr}.",
-                "Calculate {expr}.",
-                "{expr} = ?",
-                "Evaluate {expr}.",
-                "Solve {expr}.",
-            ),
-            ("Find the value of {expr}.", "How much is {expr}?"),
-        ),
-        "chain": (
-            (
-                "Start with {a}, {op1} {b}, then {op2} {c}.",
-                "Take {a}, {op1} {b} and then {op2} {c}.",
-                "Begin at {a}. First {op1} {b}, then {op2} {c}.",
-            ),
-            ("From {a}, {op1} {b}; after that, {op2} {c}.",),
-        ),
+        "expr": Slot(frames=_ASK, parts={"X": ("{expr}",)}),
+        "chain": Slot(
+            frames=("Start with {a}, [FIRST] {b}, then {op2} {c}.",
+                    "Take {a}, [FIRST] {b} and then {op2} {c}.",
+                    "Begin at {a}. First [FIRST] {b}, then {op2} {c}.",
+                    "{a}: [FIRST] {b}, then {op2} {c}.",
+                    "!From {a}, [FIRST] {b}; after that, {op2} {c}.",
+                    "!Think of {a}. Now [FIRST] {b}, and {op2} {c}. What do you have?"),
+            parts={"FIRST": ("{op1}",)},
+        ),  # fmt: skip
     },
     "even_odd": {
-        "q": (
-            (
-                "Is {n} even or odd?",
-                "Is {n} odd or even?",
-                "Even or odd: {n}",
-                "Tell me whether {n} is even or odd.",
-                "Is the number {n} even or odd?",
-                "Decide if {n} is odd or even.",
-            ),
-            (
-                "{n}: odd or even?",
-                "Say if {n} is even or odd, please.",
-                "Would you call {n} even or odd?",
-            ),
-        ),
+        "q": Slot(
+            frames=("Is [N] [P]?", "Tell me if [N] is [P].", "Decide if [N] is [P].",
+                    "Say whether [N] is [P].", "Can you tell me if [N] is [P]?",
+                    "[PC]: [N]", "[N]: [P]?", "Is [N] [P]", "Check if [N] is [P].",
+                    "!Would you call [N] [P]?", "![N] - [P]?", "!Find out whether [N] is [P]."),
+            parts={"N": ("{n}", "the number {n}", "number {n}", "!the value {n}"),
+                   "P": ("even or odd", "odd or even"), "PC": ("Even or odd", "Odd or even")},
+        ),  # fmt: skip
+        "yes_even": Slot(
+            frames=("Is [N] even?", "Is [N] an even number?", "Tell me if [N] is even.",
+                    "Is it true that [N] is even?", "Is [N] divisible by 2?",
+                    "!Would you say [N] is even?", "!Check: is [N] even?"),
+            parts={"N": ("{n}", "the number {n}")},
+        ),  # fmt: skip
+        "yes_odd": Slot(
+            frames=("Is [N] odd?", "Is [N] an odd number?", "Tell me if [N] is odd.",
+                    "Is it true that [N] is odd?", "!Would you say [N] is odd?",
+                    "!Check: is [N] odd?"),
+            parts={"N": ("{n}", "the number {n}")},
+        ),  # fmt: skip
     },
     "comparison": {
-        "larger": (
-            (
-                "Which is larger, {a} or {b}?",
-                "Which number is bigger: {a} or {b}?",
-                "What is the larger of {a} and {b}?",
-                "Which is greater, {a} or {b}?",
-                "Pick the larger number: {a}, {b}",
-                "Between {a} and {b}, which is more?",
-            ),
-            ("Name the greater of {a} and {b}.", "Of {a} and {b}, which one is larger?"),
-        ),
-        "smaller": (
-            (
-                "Which is smaller, {a} or {b}?",
-                "Which number is less: {a} or {b}?",
-                "What is the smaller of {a} and {b}?",
-                "Which is lower, {a} or {b}?",
-                "Pick the smaller number: {a}, {b}",
-                "Between {a} and {b}, which is less?",
-            ),
-            ("Name the lesser of {a} and {b}.", "Of {a} and {b}, which one is smaller?"),
-        ),
+        "larger": Slot(
+            frames=("Which is [BIG], {a} or {b}?", "Which number is [BIG]: {a} or {b}?",
+                    "What is the [BIG] of {a} and {b}?", "Pick the [BIG] number: {a}, {b}",
+                    "Between {a} and {b}, which is [BIG]?", "{a} or {b}: which is [BIG]?",
+                    "Tell me which is [BIG], {a} or {b}.",
+                    "!Name the [BIG] of {a} and {b}.", "!Of {a} and {b}, which one is [BIG]?"),
+            parts={"BIG": ("larger", "bigger", "greater", "!higher")},
+        ),  # fmt: skip
+        "smaller": Slot(
+            frames=("Which is [SMALL], {a} or {b}?", "Which number is [SMALL]: {a} or {b}?",
+                    "What is the [SMALL] of {a} and {b}?", "Pick the [SMALL] number: {a}, {b}",
+                    "Between {a} and {b}, which is [SMALL]?", "{a} or {b}: which is [SMALL]?",
+                    "Tell me which is [SMALL], {a} or {b}.",
+                    "!Name the [SMALL] of {a} and {b}.", "!Of {a} and {b}, which one is [SMALL]?"),
+            parts={"SMALL": ("smaller", "less", "lower", "!lesser")},
+        ),  # fmt: skip
+        "yes_larger": Slot(
+            frames=("Is {a} [BIG] than {b}?", "Is {a} > {b}?", "True or false: {a} is [BIG] than {b}.",
+                    "Tell me if {a} is [BIG] than {b}.", "!Would you say {a} is [BIG] than {b}?"),
+            parts={"BIG": ("larger", "bigger", "greater", "more", "!higher")},
+        ),  # fmt: skip
+        "yes_smaller": Slot(
+            frames=("Is {a} [SMALL] than {b}?", "Is {a} < {b}?",
+                    "True or false: {a} is [SMALL] than {b}.",
+                    "Tell me if {a} is [SMALL] than {b}.", "!Would you say {a} is [SMALL] than {b}?"),
+            parts={"SMALL": ("smaller", "less", "lower", "!fewer")},
+        ),  # fmt: skip
+        "max": Slot(
+            frames=("What is the [BIG] of {nums}?", "Which is the [BIG]: {nums}?",
+                    "Find the [BIG] number in {nums}.", "Pick the [BIG] of {nums}.",
+                    "!Out of {nums}, which is the [BIG]?"),
+            parts={"BIG": ("largest", "biggest", "greatest", "!highest")},
+        ),  # fmt: skip
+        "min": Slot(
+            frames=("What is the [SMALL] of {nums}?", "Which is the [SMALL]: {nums}?",
+                    "Find the [SMALL] number in {nums}.", "Pick the [SMALL] of {nums}.",
+                    "!Out of {nums}, which is the [SMALL]?"),
+            parts={"SMALL": ("smallest", "least", "lowest", "!tiniest")},
+        ),  # fmt: skip
     },
     "pattern": {
-        "q": (
-            (
-                "What comes next: {seq}, ?",
-                "Continue the pattern: {seq}, ...",
-                "What is the next item in {seq}?",
-                "{seq}, ... what comes next?",
-                "Complete the sequence: {seq}, ?",
-                "Find the next term of {seq}.",
-            ),
-            ("Guess the item after {seq}.", "Which term follows {seq}?"),
-        ),
+        "q": Slot(
+            frames=("What comes next: {seq}, ?", "Continue the pattern: {seq}, ...",
+                    "What is the next [ITEM] in {seq}?", "{seq}, ... what comes next?",
+                    "Complete the sequence: {seq}, ?", "Find the next [ITEM] of {seq}.",
+                    "{seq}, __", "Next [ITEM]: {seq}, ?", "What follows {seq}?",
+                    "!Guess the [ITEM] after {seq}.", "!Which [ITEM] follows {seq}?",
+                    "!{seq} and then?"),
+            parts={"ITEM": ("item", "term", "number", "one", "!entry")},
+        ),  # fmt: skip
+        "blank": Slot(
+            frames=("Fill in the blank: {seq}", "What is the missing [ITEM]: {seq}?",
+                    "{seq} - what goes in the gap?", "Find the missing [ITEM] in {seq}.",
+                    "!What replaces the __ in {seq}?"),
+            parts={"ITEM": ("number", "term", "!value")},
+        ),  # fmt: skip
     },
     "sorting": {
-        "ascending": (
-            (
-                "Sort {nums} in ascending order.",
-                "Sort these numbers from smallest to largest: {nums}",
-                "Put {nums} in order from least to greatest.",
-                "Arrange in ascending order: {nums}",
-                "Order {nums} from low to high.",
-            ),
-            ("List {nums} in increasing order.", "Rank {nums} with the smallest first."),
-        ),
-        "descending": (
-            (
-                "Sort {nums} in descending order.",
-                "Sort these numbers from largest to smallest: {nums}",
-                "Put {nums} in order from greatest to least.",
-                "Arrange in descending order: {nums}",
-                "Order {nums} from high to low.",
-            ),
-            ("List {nums} in decreasing order.", "Rank {nums} with the largest first."),
-        ),
+        "ascending": Slot(
+            frames=("Sort {nums} [ORD].", "Sort these numbers [ORD]: {nums}",
+                    "Put {nums} [ORD].", "Arrange [ORD]: {nums}", "Order {nums} [ORD].",
+                    "Can you sort {nums} [ORD]?", "[ORDC]: {nums}", "{nums} sorted [ORD]?",
+                    "Sort {nums}.", "Sort: {nums}",
+                    "!List {nums} [ORD].", "!Rank {nums} [ORD]."),
+            parts={"ORD": ("in ascending order", "from smallest to largest", "from low to high",
+                           "from least to greatest", "smallest first", "in increasing order",
+                           "!lowest first"),
+                   "ORDC": ("Ascending order", "Smallest to largest", "Low to high")},
+        ),  # fmt: skip
+        "descending": Slot(
+            frames=("Sort {nums} [ORD].", "Sort these numbers [ORD]: {nums}",
+                    "Put {nums} [ORD].", "Arrange [ORD]: {nums}", "Order {nums} [ORD].",
+                    "Can you sort {nums} [ORD]?", "[ORDC]: {nums}", "{nums} sorted [ORD]?",
+                    "!List {nums} [ORD].", "!Rank {nums} [ORD]."),
+            parts={"ORD": ("in descending order", "from largest to smallest", "from high to low",
+                           "from greatest to least", "largest first", "in decreasing order",
+                           "!highest first"),
+                   "ORDC": ("Descending order", "Largest to smallest", "High to low")},
+        ),  # fmt: skip
     },
     "word_problem": {
-        "start": (
-            ("{name} has {n} {item}.", "{name} starts with {n} {item}."),
-            ("{name} owns {n} {item}.",),
-        ),
-        "+": (
-            (
-                "{name} buys {n} more.",
-                "{name} finds {n} more.",
-                "{name} gets {n} more.",
-                "{name} is given {n} more.",
-            ),
-            ("{name} picks up {n} more.", "{name} wins {n} more."),
-        ),
-        "-": (
-            (
-                "{name} gives {n} to {other}.",
-                "{name} loses {n}.",
-                "{name} gives away {n}.",
-                "{name} sells {n}.",
-            ),
-            ("{name} throws away {n}.", "{name} hands {n} to {other}."),
-        ),
-        "x": (
-            (
-                "{name} buys {k} {cont} of {item}. Each {one} has {n} {item}.",
-                "{name} has {k} {cont} with {n} {item} in each.",
-                "{name} fills {k} {cont} with {n} {item} each.",
-            ),
-            ("{name} carries {k} {cont}, and every {one} holds {n} {item}.",),
-        ),
-        "/": (
-            (
-                "{name} shares them equally among {k} friends.",
-                "{name} splits them equally between {k} friends.",
-            ),
-            ("{name} deals them out evenly to {k} friends.",),
-        ),
-        "ask": (
-            (
-                "How many {item} does {name} have now?",
-                "How many {item} does {name} have in the end?",
-            ),
-            ("What is the number of {item} {name} has now?",),
-        ),
-        "ask_share": (
-            ("How many {item} does each friend get?", "How many {item} does each friend receive?"),
-            ("What share of {item} does one friend end up with?",),
-        ),
+        "start": Slot(frames=("{name} has {n} {item}.", "{name} starts with {n} {item}.",
+                              "{name} had {n} {item}.", "{name} collected {n} {item}.",
+                              "!{name} owns {n} {item}.", "!{name} keeps {n} {item}.")),
+        "+": Slot(frames=("{name} [GAIN] {n} more.", "{name} [GAIN] another {n}.",
+                          "Then {name} [GAIN] {n} more.", "!{name} [GAIN] {n} extra.",
+                          "!Later, {name} [GAIN] {n} more."),
+                  parts={"GAIN": ("buys", "finds", "gets", "is given", "collects", "earns",
+                                  "receives", "makes", "!picks up", "!wins", "!gathers")}),
+        "-": Slot(frames=("{name} [LOSE] {n}.", "Then {name} [LOSE] {n}.",
+                          "{name} gives {n} to {other}.", "!{name} hands {n} to {other}.",
+                          "!Later, {name} [LOSE] {n}."),
+                  parts={"LOSE": ("loses", "gives away", "sells", "uses", "drops", "eats",
+                                  "spends", "breaks", "!throws away", "!fires", "!trades away")}),
+        "x": Slot(frames=("{name} buys {k} {cont} of {item}. Each {one} has {n} {item}.",
+                          "{name} has {k} {cont} with {n} {item} in each.",
+                          "{name} fills {k} {cont} with {n} {item} each.",
+                          "There are {k} {cont}. Each {one} holds {n} {item}. {name} takes them all.",
+                          "!{name} carries {k} {cont}, and every {one} holds {n} {item}.",
+                          "!{name} makes {k} groups of {n} {item}.")),
+        "/": Slot(frames=("{name} shares them equally among {k} friends.",
+                          "{name} splits them equally between {k} friends.",
+                          "{name} divides them evenly among {k} friends.",
+                          "!{name} deals them out evenly to {k} friends.")),
+        "ask": Slot(frames=("How many {item} does {name} have now?",
+                            "How many {item} does {name} have in the end?",
+                            "How many {item} are left?", "How many {item} now?",
+                            "!What is the number of {item} {name} has now?",
+                            "!Count the {item} {name} ends up with.")),
+        "ask_share": Slot(frames=("How many {item} does each friend get?",
+                                  "How many {item} does each friend receive?",
+                                  "How many {item} for each friend?",
+                                  "!What share of {item} does one friend end up with?")),
     },
     "cot_format": {
-        "count": (
-            ("How many digits does {n} have?", "Count the digits in {n}."),
-            ("What is the number of digits of {n}?",),
-        ),
-        "first": (
-            ("What is the first digit of {n}?", "Which digit does {n} start with?"),
-            ("Tell me the leading digit of {n}.",),
-        ),
-        "next": (
-            ("What number comes after {n}?", "What is one more than {n}?"),
-            ("Which number follows {n}?",),
-        ),
-        "prev": (
-            ("What number comes before {n}?", "What is one less than {n}?"),
-            ("Which number precedes {n}?",),
-        ),
-        "double": (
-            ("What is double {n}?", "What is twice {n}?"),
-            ("How much is {n} doubled?",),
-        ),
+        "count": Slot(frames=("How many digits does {n} have?", "Count the digits in {n}.",
+                              "How many digits are in {n}?",
+                              "!What is the number of digits of {n}?")),
+        "first": Slot(frames=("What is the first digit of {n}?", "Which digit does {n} start with?",
+                              "First digit of {n}?", "!Tell me the leading digit of {n}.")),
+        "next": Slot(frames=("What number comes after {n}?", "What is one more than {n}?",
+                             "What is {n} plus one?", "!Which number follows {n}?")),
+        "prev": Slot(frames=("What number comes before {n}?", "What is one less than {n}?",
+                             "What is {n} minus one?", "!Which number precedes {n}?")),
+        "double": Slot(frames=("What is double {n}?", "What is twice {n}?", "Double {n}.",
+                               "!How much is {n} doubled?")),
     },
-}
+}  # fmt: skip
+
+
+def _held(text: str) -> bool:
+    return text.startswith("!")
+
+
+def _combo_held(task: str, slot: str, frame: str, parts: tuple[str, ...]) -> bool:
+    key = "|".join((task, slot, frame, *parts)).encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % HELD_MODULUS == 0
+
+
+def _compose(rng: random.Random, slot: Slot) -> tuple[str, tuple[str, ...], bool]:
+    """A random frame with its parts filled: (template, chosen parts, any whole form held)."""
+    frame = rng.choice(slot.frames)
+    chosen = {name: rng.choice(slot.parts[name]) for name in _PART.findall(frame)}
+    held = _held(frame) or any(_held(p) for p in chosen.values())
+    text = _PART.sub(lambda m: chosen[m.group(1)].lstrip("!"), frame.lstrip("!"))
+    return text, tuple(chosen.values()), held
 
 
 def pick(rng: random.Random, task: str, slot: str, split: str) -> str:
-    """One template for a slot: held-out wordings for "heldout_phrasing", trained otherwise."""
-    train, heldout = PHRASES[task][slot]
-    return rng.choice(heldout if split == "heldout_phrasing" else train)
+    """One wording for a slot: held-out forms for "heldout_phrasing", trained otherwise."""
+    want_held = split == "heldout_phrasing"
+    for _ in range(1000):
+        text, parts, held = _compose(rng, PHRASES[task][slot])
+        if held or (parts and _combo_held(task, slot, text, parts)):
+            held = True
+        if held == want_held:
+            return text
+    raise RuntimeError(f"no {'held-out' if want_held else 'trained'} wording for {task}/{slot}")
 
 
-def template_pattern(template: str) -> re.Pattern[str]:
-    """A regex that finds the template's fixed text around any slot values."""
-    parts = re.split(r"\{[a-z0-9_]+\}", template)
-    return re.compile(".+?".join(re.escape(p) for p in parts))
+def wordings(task: str, slot: str) -> dict[str, bool]:
+    """Every wording of a slot (values still as {placeholders}) -> whether it is held out."""
+    out: dict[str, bool] = {}
+    for frame in PHRASES[task][slot].frames:
+        names = _PART.findall(frame)
+        for parts in itertools.product(*(PHRASES[task][slot].parts[n] for n in names)):
+            chosen = iter(parts)
+            text = _PART.sub(lambda _: next(chosen).lstrip("!"), frame.lstrip("!"))
+            held = _held(frame) or any(_held(p) for p in parts)
+            out[text] = held or (bool(parts) and _combo_held(task, slot, text, parts))
+    return out
 
 
-def heldout_hits(task: str, prompt: str) -> tuple[int, int]:
-    """How many (trained, held-out) templates of `task` occur in `prompt` (for tests/eval)."""
-    trained = held = 0
-    for train, heldout in PHRASES[task].values():
-        trained += sum(bool(template_pattern(t).search(prompt)) for t in train)
-        held += sum(bool(template_pattern(t).search(prompt)) for t in heldout)
-    return trained, held
+# Surface dressing: lead-ins and closings (trained and held-out), case and final mark.
+# No lead-in ends in a comma or holds a digit: those would change a question's numbers
+# or be read as part of a sequence.
+LEAD_INS = (
+    ("Quick question: ", "Question: ", "Please help. ", "Hey! ", "Can you tell me: ",
+     "Try this one. ", "Math time! ", "I wonder: ", "Here is a puzzle. ", "OK. ",
+     "Teacher asks: ", "Help me out: ", "Hi. ", "Next one. ", "Puzzle: "),
+    ("Riddle me this: ", "Homework help! ", "Hmm. ", "Be honest: "),
+)  # fmt: skip
+CLOSINGS = (
+    (" Thanks!", " Show your steps.", " Please answer.", " Think it through.", " Be careful.",
+     " Explain.", " Thank you.", " Go!", " Thanks in advance."),
+    (" Cheers!", " Take your time.", " Much appreciated."),
+)  # fmt: skip
+
+
+def dress(rng: random.Random, prompt: str, split: str, lower_ok: bool = True) -> str:
+    """The prompt with optional lead-in, closing, lower-case start or no final mark.
+
+    `lower_ok` is False where the first word is a name (word problems)."""
+    which = 1 if split == "heldout_phrasing" and rng.random() < 0.5 else 0
+    if rng.random() < 0.25 and prompt[-1] in ".?":
+        prompt = prompt[:-1]
+    if rng.random() < 0.3:
+        prompt = rng.choice(LEAD_INS[which]) + prompt
+    elif lower_ok and rng.random() < 0.25:
+        prompt = prompt[:1].lower() + prompt[1:]
+    if rng.random() < 0.25:
+        prompt += rng.choice(CLOSINGS[which])
+    return prompt

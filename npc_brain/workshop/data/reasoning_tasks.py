@@ -92,13 +92,24 @@ def two_step(rng: random.Random, split: str) -> Example:
     return Example("two_step", prompt, steps, str(result))
 
 
+_PARITY_FORMS = (("q", 6), ("yes_even", 2), ("yes_odd", 2))
+
+
 def even_odd(rng: random.Random, split: str) -> Example:
-    """Parity of a 1-5 digit number (hard: 7-10 digits) from its last digit."""
+    """Parity of a 1-5 digit number (hard: 7-10 digits) from its last digit; yes/no forms
+    ("Is 37 even?") answer yes or no."""
     n = _number(rng, 7, 10) if split == "hard" else _number(rng, 1, 5)
     last = str(n)[-1]
     parity = "even" if int(last) % 2 == 0 else "odd"
     steps = [f"the last digit of {n} is {last}", f"{last} is {parity}"]
-    return Example("even_odd", pick(rng, "even_odd", "q", split).format(n=n), steps, parity)
+    form = rng.choices([f for f, _ in _PARITY_FORMS], [w for _, w in _PARITY_FORMS])[0]
+    prompt = pick(rng, "even_odd", form, split).format(n=n)
+    if form == "q":
+        return Example("even_odd", prompt, steps, parity)
+    asked = form.removeprefix("yes_")
+    answer = "yes" if asked == parity else "no"
+    steps.append(f"{n} is {parity}, the question asks if it is {asked}, so {answer}")
+    return Example("even_odd", prompt, steps, answer)
 
 
 def _close_pair(rng: random.Random, digits: int) -> tuple[int, int]:
@@ -111,20 +122,52 @@ def _close_pair(rng: random.Random, digits: int) -> tuple[int, int]:
     return int(s), int(s[:at] + str(other) + tail)
 
 
+_COMPARE_FORMS = (("pair", 6), ("yes", 2), ("list", 2))
+
+
 def comparison(rng: random.Random, split: str) -> Example:
-    """Larger/smaller of two 1-4 digit numbers (hard: 5-7); most pairs share a prefix."""
+    """Larger/smaller of two 1-4 digit numbers (hard: 5-7), most pairs sharing a prefix;
+    yes/no forms ("Is 45 greater than 38?"), and the largest/smallest of 3-5 numbers."""
     lo, hi = (5, 7) if split == "hard" else (1, 4)
+    form = rng.choices([f for f, _ in _COMPARE_FORMS], [w for _, w in _COMPARE_FORMS])[0]
     which = rng.choice(("larger", "smaller"))
+    if form == "list":
+        return _extreme(rng, split, which)
     a = b = 0
     while a == b:
         if rng.random() < 0.6:
             a, b = _close_pair(rng, rng.randint(lo, hi))
         else:
             a, b = _number(rng, lo, hi), _number(rng, lo, hi)
+    steps = compare_steps(a, b)
+    if form == "yes":
+        prompt = pick(rng, "comparison", f"yes_{which}", split).format(a=a, b=b)
+        holds = (a > b) == (which == "larger")
+        answer = "yes" if holds else "no"
+        steps.append(f"the question asks if {a} is {which} than {b}, so {answer}")
+        return Example("comparison", prompt, steps, answer)
     chosen = max(a, b) if which == "larger" else min(a, b)
-    steps = [*compare_steps(a, b), f"the {which} is {chosen}"]
+    steps.append(f"the {which} is {chosen}")
     prompt = pick(rng, "comparison", which, split).format(a=a, b=b)
     return Example("comparison", prompt, steps, str(chosen))
+
+
+def _extreme(rng: random.Random, split: str, which: str) -> Example:
+    """The largest or smallest of 3-5 numbers (hard: 6-7), kept one comparison per step."""
+    count = rng.randint(6, 7) if split == "hard" else rng.randint(3, 5)
+    nums = rng.sample(range(1000), count)
+    bigger = which == "larger"
+    best, steps = nums[0], [f"start with {nums[0]}"]
+    for x in nums[1:]:
+        rel = ">" if best > x else "<"
+        keep = max(best, x) if bigger else min(best, x)
+        steps.append(f"{best} vs {x}: {best} {rel} {x}, keep {keep}")
+        best = keep
+    word = "largest" if bigger else "smallest"
+    steps.append(f"the {word} is {best}")
+    slot = "max" if bigger else "min"
+    prompt = pick(rng, "comparison", slot, split).format(nums=", ".join(map(str, nums)))
+    return Example("comparison", prompt, steps, str(best))
 
 
 _REPEAT_POOLS = (
@@ -181,9 +224,12 @@ def _numeric_steps(kind: str, values: list[int]) -> tuple[list[str], str]:
 
 
 def pattern(rng: random.Random, split: str) -> Example:
-    """Next term of +k, -k, x2 sequences, or of a repeating block of words/letters/digits."""
+    """Next term of +k, -k, x2 sequences, or of a repeating block of words/letters/digits;
+    some +k/-k questions ask for a blank in the middle instead ("2, 5, __, 11, 14")."""
     hard = split == "hard"
     kind = rng.choices([k for k, _ in _PATTERN_KINDS], weights=[w for _, w in _PATTERN_KINDS])[0]
+    if kind in ("up", "down") and rng.random() < 0.25:
+        return _blank(rng, split, kind, _numeric_sequence(rng, kind, hard))
     if kind == "repeat":
         period = rng.randint(3, 4) if hard else rng.randint(2, 3)
         block = rng.sample(rng.choice(_REPEAT_POOLS), period)
@@ -196,6 +242,25 @@ def pattern(rng: random.Random, split: str) -> Example:
         steps, answer = _numeric_steps(kind, values)
     prompt = pick(rng, "pattern", "q", split).format(seq=", ".join(seq))
     return Example("pattern", prompt, steps, answer)
+
+
+def _blank(rng: random.Random, split: str, kind: str, values: list[int]) -> Example:
+    """A +k/-k sequence with one inner term shown as __: the rule from the first two terms,
+    then the term before the gap plus (or minus) k."""
+    values = values + [values[-1] + values[1] - values[0]] if len(values) < 5 else values
+    at = rng.randint(2, len(values) - 2)
+    shown = [str(v) if i != at else "__" for i, v in enumerate(values)]
+    first, second = values[0], values[1]
+    k = abs(second - first)
+    op, way, verb = ("+", "up", "add") if kind == "up" else ("-", "down", "subtract")
+    steps = sub_steps(max(first, second), min(first, second))
+    steps.append(f"the terms go {way} by {k} each time, so the rule is {verb} {k}")
+    steps.append(f"the gap comes after {values[at - 1]}")
+    work, result = op_steps(values[at - 1], op, k)
+    steps += work
+    steps.append(f"check: {result} {op} {k} = {values[at + 1]}")
+    prompt = pick(rng, "pattern", "blank", split).format(seq=", ".join(shown))
+    return Example("pattern", prompt, steps, str(result))
 
 
 def word_problems(rng: random.Random, split: str) -> Example:

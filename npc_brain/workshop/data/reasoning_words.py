@@ -16,10 +16,13 @@ from npc_brain.workshop.data.reasoning_phrasings import pick
 NAMES = (
     "Tom", "Mia", "Sam", "Ana", "Leo", "Zoe", "Ben", "Ivy", "Max", "Eva",
     "Kai", "Lily", "Omar", "Nora", "Finn", "Ruby", "Hugo", "Maya", "Jack", "Ella",
+    "Priya", "Chen", "Sofia", "Ahmed", "Yuki", "Olga", "Diego", "Amara", "Lars", "Fatima",
+    "The farmer", "The baker", "A knight", "The wizard", "Grandma", "The merchant",
 )  # fmt: skip
 ITEMS = (
     "apples", "pencils", "coins", "cookies", "marbles", "books", "stickers", "eggs",
     "cards", "shells", "stones", "arrows", "potions", "gems", "carrots", "candles",
+    "fish", "flowers", "nails", "ropes", "pies", "rings", "scrolls", "toys", "buttons", "logs",
 )  # fmt: skip
 CONTAINERS = (("bags", "bag"), ("boxes", "box"), ("packs", "pack"), ("baskets", "basket"),
               ("jars", "jar"), ("crates", "crate"))  # fmt: skip
@@ -93,22 +96,33 @@ def _story(
     rng: random.Random, split: str, kind: str, events: list[tuple[str, int]], base: int
 ) -> tuple[str, dict[str, str]]:
     name, other = rng.sample(NAMES, 2)
+    other = other.lower() if " " in other else other  # mid-sentence: "to the baker"
     item = rng.choice(ITEMS)
     cont, one = rng.choice(CONTAINERS)
     ctx = {"name": name, "other": other, "item": item, "cont": cont, "one": one}
-    sentences: list[str] = []
-    rest = events
     if kind == "mul":
-        k = events[0][1]
-        sentences.append(pick(rng, "word_problem", "x", split).format(**ctx, k=k, n=base))
+        first = pick(rng, "word_problem", "x", split).format(**ctx, k=events[0][1], n=base)
         rest = events[1:]
     else:
-        sentences.append(pick(rng, "word_problem", "start", split).format(**ctx, n=base))
+        first = pick(rng, "word_problem", "start", split).format(**ctx, n=base)
+        rest = events
+    sentences = [first]
     for op, n in rest:
-        sentences.append(pick(rng, "word_problem", op, split).format(**ctx, n=n, k=n))
-    ask = "ask_share" if kind == "share" else "ask"
-    sentences.append(pick(rng, "word_problem", ask, split).format(**ctx))
+        sentence = pick(rng, "word_problem", op, split).format(**ctx, n=n, k=n)
+        sentences.append(_joined(rng, sentences.pop(), sentence, name))
+    ask = pick(rng, "word_problem", "ask_share" if kind == "share" else "ask", split)
+    sentences.append(ask.format(**ctx))
+    if split == "heldout_phrasing" and rng.random() < 0.3:
+        sentences.insert(0, sentences.pop())  # a held-out order: the question first
     return " ".join(sentences), ctx
+
+
+def _joined(rng: random.Random, before: str, sentence: str, name: str) -> str:
+    """Two sentences, or one joined with "and" when both are about the actor."""
+    about = f"{name} "
+    if rng.random() < 0.3 and sentence.startswith(about) and "." not in before[:-1]:
+        return f"{before[:-1]} and {sentence[len(about):]}"
+    return f"{before} {sentence}"
 
 
 def _op_line(op: str, n: int, value: int) -> str:
@@ -132,7 +146,7 @@ def word_problem(rng: random.Random, split: str) -> tuple[str, list[str], str]:
         steps += work
         rest = events[1:]
     else:
-        steps.append(f"{ctx['name']} starts with {base} {item}")
+        steps.append(f"{ctx['name'].lower() if ' ' in ctx['name'] else ctx['name']} starts with {base} {item}")
         value, rest = base, events
     for op, n in rest:
         steps.append(_op_line(op, n, value))
