@@ -41,6 +41,7 @@ def _arith(symbols: tuple[str, ...], words: tuple[str, ...], commands: tuple[str
     return Slot(frames=(*_ASK, *commands), parts={"X": (*symbols, *words)})
 
 
+# fmt: off
 PHRASES: dict[str, dict[str, Slot]] = {
     "arithmetic": {
         "+": _arith(
@@ -49,7 +50,7 @@ PHRASES: dict[str, dict[str, Slot]] = {
              "{a} added to {b}", "!{a} more than {b}"),
             ("Add {a} and {b}.", "Add {a} to {b}.", "What do you get when you add {a} and {b}?",
              "!Sum up {a} and {b}.", "!Put {a} and {b} together. How many?"),
-        ),  # fmt: skip
+        ),
         "-": _arith(
             ("{a} - {b}", "{a}-{b}"),
             ("{a} minus {b}", "{a} take away {b}", "{b} taken away from {a}",
@@ -57,14 +58,14 @@ PHRASES: dict[str, dict[str, Slot]] = {
             ("Subtract {b} from {a}.", "Take {b} away from {a}.",
              "What do you get when you subtract {b} from {a}?", "!Take away {b} from {a}.",
              "!Remove {b} from {a}. What is left?"),
-        ),  # fmt: skip
+        ),
         "x": _arith(
             ("{a} x {b}", "{a} * {b}", "{a}*{b}", "{a} × {b}", "{b} x {a}"),
             ("{a} times {b}", "{b} times {a}", "the product of {a} and {b}",
              "{a} multiplied by {b}", "!{b} lots of {a}", "!{a} taken {b} times"),
             ("Multiply {a} by {b}.", "What do you get when you multiply {a} by {b}?",
              "!Multiply {b} and {a}.", "!Times {a} by {b}."),
-        ),  # fmt: skip
+        ),
     },
     "two_step": {
         "expr": Slot(frames=_ASK, parts={"X": ("{expr}",)}),
@@ -76,7 +77,7 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "!From {a}, [FIRST] {b}; after that, {op2} {c}.",
                     "!Think of {a}. Now [FIRST] {b}, and {op2} {c}. What do you have?"),
             parts={"FIRST": ("{op1}",)},
-        ),  # fmt: skip
+        ),
     },
     "even_odd": {
         "q": Slot(
@@ -86,19 +87,19 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "!Would you call [N] [P]?", "![N] - [P]?", "!Find out whether [N] is [P]."),
             parts={"N": ("{n}", "the number {n}", "number {n}", "!the value {n}"),
                    "P": ("even or odd", "odd or even"), "PC": ("Even or odd", "Odd or even")},
-        ),  # fmt: skip
+        ),
         "yes_even": Slot(
             frames=("Is [N] even?", "Is [N] an even number?", "Tell me if [N] is even.",
                     "Is it true that [N] is even?", "Is [N] divisible by 2?",
                     "!Would you say [N] is even?", "!Check: is [N] even?"),
             parts={"N": ("{n}", "the number {n}")},
-        ),  # fmt: skip
+        ),
         "yes_odd": Slot(
             frames=("Is [N] odd?", "Is [N] an odd number?", "Tell me if [N] is odd.",
                     "Is it true that [N] is odd?", "!Would you say [N] is odd?",
                     "!Check: is [N] odd?"),
             parts={"N": ("{n}", "the number {n}")},
-        ),  # fmt: skip
+        ),
     },
     "comparison": {
         "larger": Slot(
@@ -108,7 +109,7 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "Tell me which is [BIG], {a} or {b}.",
                     "!Name the [BIG] of {a} and {b}.", "!Of {a} and {b}, which one is [BIG]?"),
             parts={"BIG": ("larger", "bigger", "greater", "!higher")},
-        ),  # fmt: skip
+        ),
         "smaller": Slot(
             frames=("Which is [SMALL], {a} or {b}?", "Which number is [SMALL]: {a} or {b}?",
                     "What is the [SMALL] of {a} and {b}?", "Pick the [SMALL] number: {a}, {b}",
@@ -116,30 +117,32 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "Tell me which is [SMALL], {a} or {b}.",
                     "!Name the [SMALL] of {a} and {b}.", "!Of {a} and {b}, which one is [SMALL]?"),
             parts={"SMALL": ("smaller", "less", "lower", "!lesser")},
-        ),  # fmt: skip
+        ),
         "yes_larger": Slot(
-            frames=("Is {a} [BIG] than {b}?", "Is {a} > {b}?", "True or false: {a} is [BIG] than {b}.",
+            frames=("Is {a} [BIG] than {b}?", "Is {a} > {b}?",
+                    "True or false: {a} is [BIG] than {b}.",
                     "Tell me if {a} is [BIG] than {b}.", "!Would you say {a} is [BIG] than {b}?"),
             parts={"BIG": ("larger", "bigger", "greater", "more", "!higher")},
-        ),  # fmt: skip
+        ),
         "yes_smaller": Slot(
             frames=("Is {a} [SMALL] than {b}?", "Is {a} < {b}?",
                     "True or false: {a} is [SMALL] than {b}.",
-                    "Tell me if {a} is [SMALL] than {b}.", "!Would you say {a} is [SMALL] than {b}?"),
+                    "Tell me if {a} is [SMALL] than {b}.",
+                    "!Would you say {a} is [SMALL] than {b}?"),
             parts={"SMALL": ("smaller", "less", "lower", "!fewer")},
-        ),  # fmt: skip
+        ),
         "max": Slot(
             frames=("What is the [BIG] of {nums}?", "Which is the [BIG]: {nums}?",
                     "Find the [BIG] number in {nums}.", "Pick the [BIG] of {nums}.",
                     "!Out of {nums}, which is the [BIG]?"),
             parts={"BIG": ("largest", "biggest", "greatest", "!highest")},
-        ),  # fmt: skip
+        ),
         "min": Slot(
             frames=("What is the [SMALL] of {nums}?", "Which is the [SMALL]: {nums}?",
                     "Find the [SMALL] number in {nums}.", "Pick the [SMALL] of {nums}.",
                     "!Out of {nums}, which is the [SMALL]?"),
             parts={"SMALL": ("smallest", "least", "lowest", "!tiniest")},
-        ),  # fmt: skip
+        ),
     },
     "pattern": {
         "q": Slot(
@@ -150,13 +153,13 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "!Guess the [ITEM] after {seq}.", "!Which [ITEM] follows {seq}?",
                     "!{seq} and then?"),
             parts={"ITEM": ("item", "term", "number", "one", "!entry")},
-        ),  # fmt: skip
+        ),
         "blank": Slot(
             frames=("Fill in the blank: {seq}", "What is the missing [ITEM]: {seq}?",
                     "{seq} - what goes in the gap?", "Find the missing [ITEM] in {seq}.",
                     "!What replaces the __ in {seq}?"),
             parts={"ITEM": ("number", "term", "!value")},
-        ),  # fmt: skip
+        ),
     },
     "sorting": {
         "ascending": Slot(
@@ -169,7 +172,7 @@ PHRASES: dict[str, dict[str, Slot]] = {
                            "from least to greatest", "smallest first", "in increasing order",
                            "!lowest first"),
                    "ORDC": ("Ascending order", "Smallest to largest", "Low to high")},
-        ),  # fmt: skip
+        ),
         "descending": Slot(
             frames=("Sort {nums} [ORD].", "Sort these numbers [ORD]: {nums}",
                     "Put {nums} [ORD].", "Arrange [ORD]: {nums}", "Order {nums} [ORD].",
@@ -179,7 +182,7 @@ PHRASES: dict[str, dict[str, Slot]] = {
                            "from greatest to least", "largest first", "in decreasing order",
                            "!highest first"),
                    "ORDC": ("Descending order", "Largest to smallest", "High to low")},
-        ),  # fmt: skip
+        ),
     },
     "word_problem": {
         "start": Slot(frames=("{name} has {n} {item}.", "{name} starts with {n} {item}.",
@@ -198,7 +201,8 @@ PHRASES: dict[str, dict[str, Slot]] = {
         "x": Slot(frames=("{name} buys {k} {cont} of {item}. Each {one} has {n} {item}.",
                           "{name} has {k} {cont} with {n} {item} in each.",
                           "{name} fills {k} {cont} with {n} {item} each.",
-                          "There are {k} {cont}. Each {one} holds {n} {item}. {name} takes them all.",
+                          "There are {k} {cont}. Each {one} holds {n} {item}. "
+                          "{name} takes them all.",
                           "!{name} carries {k} {cont}, and every {one} holds {n} {item}.",
                           "!{name} makes {k} groups of {n} {item}.")),
         "/": Slot(frames=("{name} shares them equally among {k} friends.",
@@ -228,7 +232,8 @@ PHRASES: dict[str, dict[str, Slot]] = {
         "double": Slot(frames=("What is double {n}?", "What is twice {n}?", "Double {n}.",
                                "!How much is {n} doubled?")),
     },
-}  # fmt: skip
+}
+# fmt: on
 
 
 def _held(text: str) -> bool:
@@ -267,8 +272,8 @@ def wordings(task: str, slot: str) -> dict[str, bool]:
     for frame in PHRASES[task][slot].frames:
         names = _PART.findall(frame)
         for parts in itertools.product(*(PHRASES[task][slot].parts[n] for n in names)):
-            chosen = iter(parts)
-            text = _PART.sub(lambda _: next(chosen).lstrip("!"), frame.lstrip("!"))
+            fill = dict(zip(names, parts, strict=True))
+            text = _PART.sub(lambda m, f=fill: f[m.group(1)].lstrip("!"), frame.lstrip("!"))
             held = _held(frame) or any(_held(p) for p in parts)
             out[text] = held or (bool(parts) and _combo_held(task, slot, text, parts))
     return out

@@ -247,7 +247,7 @@ def pattern(rng: random.Random, split: str) -> Example:
 def _blank(rng: random.Random, split: str, kind: str, values: list[int]) -> Example:
     """A +k/-k sequence with one inner term shown as __: the rule from the first two terms,
     then the term before the gap plus (or minus) k."""
-    values = values + [values[-1] + values[1] - values[0]] if len(values) < 5 else values
+    values = [*values, values[-1] + values[1] - values[0]] if len(values) < 5 else values
     at = rng.randint(2, len(values) - 2)
     shown = [str(v) if i != at else "__" for i, v in enumerate(values)]
     first, second = values[0], values[1]

@@ -146,7 +146,8 @@ def word_problem(rng: random.Random, split: str) -> tuple[str, list[str], str]:
         steps += work
         rest = events[1:]
     else:
-        steps.append(f"{ctx['name'].lower() if ' ' in ctx['name'] else ctx['name']} starts with {base} {item}")
+        actor = ctx["name"].lower() if " " in ctx["name"] else ctx["name"]  # "the baker"
+        steps.append(f"{actor} starts with {base} {item}")
         value, rest = base, events
     for op, n in rest:
         steps.append(_op_line(op, n, value))
