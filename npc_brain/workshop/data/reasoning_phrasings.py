@@ -13,6 +13,7 @@ the combination), plus the held-out lead-ins and closings. Training and "test" u
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
@@ -255,12 +256,17 @@ def _compose(rng: random.Random, slot: Slot) -> tuple[str, tuple[str, ...], bool
 
 
 def pick(rng: random.Random, task: str, slot: str, split: str) -> str:
-    """One wording for a slot: held-out forms for "heldout_phrasing", trained otherwise."""
+    """One wording for a slot: held-out forms for "heldout_phrasing", trained otherwise.
+
+    A held-out wording must also read differently from every trained one ("{b} times {a}"
+    reads like the trained "{a} times {b}" once numbers are in)."""
     want_held = split == "heldout_phrasing"
     for _ in range(1000):
         text, parts, held = _compose(rng, PHRASES[task][slot])
         if held or (parts and _combo_held(task, slot, text, parts)):
             held = True
+        if held and want_held and surface(text) in _trained_surfaces(task, slot):
+            continue
         if held == want_held:
             return text
     raise RuntimeError(f"no {'held-out' if want_held else 'trained'} wording for {task}/{slot}")
@@ -277,6 +283,17 @@ def wordings(task: str, slot: str) -> dict[str, bool]:
             held = _held(frame) or any(_held(p) for p in parts)
             out[text] = held or (bool(parts) and _combo_held(task, slot, text, parts))
     return out
+
+
+def surface(wording: str) -> str:
+    """How a wording reads once filled: any number alike, first letter and final mark free."""
+    text = re.sub(r"\{[abcnk]\}", "{v}", wording).rstrip(".?")
+    return text[:1].lower() + text[1:]
+
+
+@functools.cache
+def _trained_surfaces(task: str, slot: str) -> frozenset[str]:
+    return frozenset(surface(w) for w, held in wordings(task, slot).items() if not held)
 
 
 # Surface dressing: lead-ins and closings (trained and held-out), case and final mark.
