@@ -66,7 +66,10 @@ def as_runtime(model: Any) -> Runtime:
 
 
 def has_torch() -> bool:
-    return importlib.util.find_spec("torch") is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as none
+        return False
 
 
 def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> Runtime:
