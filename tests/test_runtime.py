@@ -75,12 +75,12 @@ def backends() -> tuple:
 
 def test_greedy_reasoning_is_token_for_token_identical(backends: tuple) -> None:
     model, onnx, tok = backends
-    examples = [ex for task in ANSWER_TASKS for ex in make_examples(task, 3, "test", seed=97)]
+    examples = [ex for task in ANSWER_TASKS for ex in make_examples(task, 2, "test", seed=97)]
     torch_out = [o.completion for o in run_examples(model, tok, examples)]
     onnx_out = [o.completion for o in run_examples(onnx, tok, examples)]
     assert onnx_out == torch_out
     # The card's one-sequence `model.generate` agrees too.
-    for ex, text in list(zip(examples, onnx_out, strict=True))[::7]:
+    for ex, text in list(zip(examples, onnx_out, strict=True))[::5]:
         ids = prompt_ids(tok, ex.prompt)
         assert tok.decode(model.generate(ids, max_new_tokens=320)[len(ids) :]) == text
 
@@ -88,7 +88,7 @@ def test_greedy_reasoning_is_token_for_token_identical(backends: tuple) -> None:
 def test_constrained_npc_decisions_are_identical(backends: tuple) -> None:
     """As the sidecar serves them: answer trie and thought rules applied."""
     model, onnx, tok = backends
-    examples = make_examples("npc", 24, "test", seed=97)
+    examples = make_examples("npc", 16, "test", seed=97)
     torch_out = [o.completion for o in run_examples(model, tok, examples, constrained=True)]
     onnx_out = [o.completion for o in run_examples(onnx, tok, examples, constrained=True)]
     assert onnx_out == torch_out
