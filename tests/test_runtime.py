@@ -80,9 +80,8 @@ def test_greedy_reasoning_is_token_for_token_identical(backends: tuple) -> None:
     onnx_out = [o.completion for o in run_examples(onnx, tok, examples)]
     assert onnx_out == torch_out
     # The card's one-sequence `model.generate` agrees too.
-    for ex, text in list(zip(examples, onnx_out, strict=True))[::5]:
-        ids = prompt_ids(tok, ex.prompt)
-        assert tok.decode(model.generate(ids, max_new_tokens=320)[len(ids) :]) == text
+    ids = prompt_ids(tok, examples[0].prompt)
+    assert tok.decode(model.generate(ids, max_new_tokens=320)[len(ids) :]) == onnx_out[0]
 
 
 def test_constrained_npc_decisions_are_identical(backends: tuple) -> None:
