@@ -16,7 +16,7 @@ _EXPORTS = {
     "Engine": "nrm.engine",
     "GenRequest": "nrm.engine",
     "TokenEvent": "nrm.engine",
-    "NRMConfig": "nrm.model",
+    "NRMConfig": "nrm.config",
     "NRMModel": "nrm.model",
     "Tokenizer": "nrm.tokenizer",
     "Answer": "nrm.trace",
@@ -47,8 +47,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model, save_model
+    from npc_brain.nrm.config import NRMConfig
     from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
-    from npc_brain.nrm.model import NRMConfig, NRMModel
+    from npc_brain.nrm.model import NRMModel
     from npc_brain.nrm.tokenizer import Tokenizer
     from npc_brain.nrm.trace import Answer, Step, TraceError, TraceParser, format_trace, parse_trace
 

@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "npc_brain.commands.train",
     "npc_brain.commands.evaluate",
     "npc_brain.commands.bench",
+    "npc_brain.commands.export",
     "npc_brain.commands.serve",
     "npc_brain.commands.godot",
 )

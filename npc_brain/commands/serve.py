@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from npc_brain.nrm.runtime import BACKENDS
 from npc_brain.sidecar.client import DEFAULT_ADDRESS, Client, ServerError
 from npc_brain.sidecar.protocol import DecisionEvent, StepEvent
 from npc_brain.sidecar.server import DEFAULT_BIND, Server, ServerConfig
@@ -34,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-batch", type=int, default=defaults.max_batch, help="sequences decoded together"
     )
     p.add_argument("--max-message-bytes", type=int, default=defaults.max_message_bytes)
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="decode runtime: onnx (no torch), torch, or auto (onnx when its export is current)",
+    )
     p.add_argument("--quiet", action="store_true", help="log warnings only, not every request")
     p.set_defaults(func=serve)
 
@@ -74,7 +81,7 @@ def serve(args: argparse.Namespace) -> int:
         )
         if args.ws:
             parse_host_port(args.ws)  # a typo should fail before the model loads
-        server = Server.from_model_dir(args.model, config)
+        server = Server.from_model_dir(args.model, config, backend=args.backend)
         endpoint = server.bind()
     except (OSError, ValueError) as exc:  # missing model, bad option, port in use
         print(f"npc-brain serve: {exc}", file=sys.stderr)
@@ -92,7 +99,8 @@ def serve(args: argparse.Namespace) -> int:
         sig: signal.signal(sig, lambda *_: server.stop()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     ws = f", WebSocket ws://{ws_host}:{ws_port}/" if relay else ""
-    banner = f"serving {endpoint}{ws} (model {server.model_name}, {server.params:,} parameters)"
+    model = f"model {server.model_name}, {server.params:,} parameters, {server.backend}"
+    banner = f"serving {endpoint}{ws} ({model})"
     print(banner, file=sys.stderr, flush=True)
     try:
         server.serve_forever()

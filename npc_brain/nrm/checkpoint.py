@@ -1,14 +1,17 @@
-"""Model directories: `config.json`, `tokenizer.json`, `model.pt` (+ `train_info.json`)."""
+"""Model directories: `config.json`, `tokenizer.json`, `model.pt` (+ `train_info.json`, and
+`model.onnx` + `model.onnx.json` from `npc-brain export`). torch is imported only to read or
+write `model.pt`, so serving over ONNX Runtime never loads it."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from npc_brain.nrm.model import NRMModel
 from npc_brain.nrm.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    from npc_brain.nrm.model import NRMModel
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 TRAIN_INFO = "train_info.json"
@@ -21,6 +24,8 @@ class ModelNotFoundError(FileNotFoundError):
 def save_model(
     model: NRMModel, tok: Tokenizer, out_dir: str | Path, info: dict | None = None
 ) -> Path:
+    import torch
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.cfg.save(out / "config.json")
@@ -39,6 +44,10 @@ def load_model(model_dir: str | Path | None = None) -> tuple[NRMModel, Tokenizer
     if missing:
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
         raise ModelNotFoundError(f"{d} lacks {', '.join(missing)}{hint}")
+    import torch
+
+    from npc_brain.nrm.model import NRMModel
+
     model = NRMModel.from_config(d / "config.json")
     model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
     tok = Tokenizer.load(d / "tokenizer.json")
@@ -47,6 +56,11 @@ def load_model(model_dir: str | Path | None = None) -> tuple[NRMModel, Tokenizer
             f"{d}: tokenizer has {tok.vocab_size} ids, model only {model.cfg.vocab_size}"
         )
     return model.eval(), tok
+
+
+def load_tokenizer(model_dir: str | Path | None = None) -> Tokenizer:
+    d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    return Tokenizer.load(d / "tokenizer.json")
 
 
 def train_info(model_dir: str | Path | None = None) -> dict:

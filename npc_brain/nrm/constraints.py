@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
+import numpy as np
 
 from npc_brain.nrm.thought_rules import ThoughtRules
 from npc_brain.nrm.tokenizer import SPECIALS, Tokenizer
@@ -57,21 +57,21 @@ class Vocab:
         self.think, self.think_end = ids["<THINK>"], ids["</THINK>"]
         self.step, self.ans, self.ans_end = ids["<STEP>"], ids["<ANS>"], ids["</ANS>"]
         self.newline = tok.encode("\n", allow_special=False)[0]
-        self.valid = torch.zeros(self.size, dtype=torch.bool)
+        self.valid = np.zeros(self.size, dtype=bool)
         self.valid[: tok.vocab_size] = True
-        plain = self.valid.clone()
+        plain = self.valid.copy()
         plain[list(tok.special_ids)] = False
         # Control characters other than the newline never belong in thoughts or answers
         # (they would reach the game's text and its JSON).
         controls = [tok.byte_offset + b for b in (*range(0x20), 0x7F) if b != 0x0A]
         plain[controls] = False
         self.plain = plain  # any text token that is not a control tag
-        self.plain_no_newline = plain_no_nl = plain.clone()
+        self.plain_no_newline = plain_no_nl = plain.copy()
         plain_no_nl[self.newline] = False
         # Free answers: text on one line, closed by </ANS>.
-        self.free_answer = self.plain_no_newline.clone()
+        self.free_answer = self.plain_no_newline.copy()
         self.free_answer[self.ans_end] = True
-        self._single: dict[int, torch.Tensor] = {}
+        self._single: dict[int, np.ndarray] = {}
         # Every token's bytes and text, and the plain tokens that may continue a line.
         self.raw = [tok.token_bytes(i) for i in range(tok.vocab_size)]
         self.texts = [tok.decode([i]) for i in range(tok.vocab_size)]
@@ -89,17 +89,17 @@ class Vocab:
         self.off_topic = self.only(
             *(i for i, b in self.line_raw if set(b) & set(b"=+") or b.strip() in OFF_TOPIC)
         )
-        self._spelling: dict[tuple[bytes, bytes], torch.Tensor] = {}
+        self._spelling: dict[tuple[bytes, bytes], np.ndarray] = {}
 
-    def spell_mask(self, typed: bytes, targets: tuple[bytes, ...]) -> torch.Tensor:
+    def spell_mask(self, typed: bytes, targets: tuple[bytes, ...]) -> np.ndarray:
         """Tokens that keep `typed` on the way to one of `targets`."""
-        mask = torch.zeros_like(self.valid)
+        mask = np.zeros_like(self.valid)
         for target in targets:
             if target.startswith(typed) and target != typed:
                 mask |= self._spells(typed, target)
         return mask
 
-    def _spells(self, typed: bytes, target: bytes) -> torch.Tensor:
+    def _spells(self, typed: bytes, target: bytes) -> np.ndarray:
         key = (typed, target)
         mask = self._spelling.get(key)
         if mask is None:
@@ -108,14 +108,14 @@ class Vocab:
             # The tokens that spell a prefix of what is left: a few dict lookups, not a scan.
             rest = target[len(typed) :]
             ids = [self.id_of[rest[:k]] for k in range(1, len(rest) + 1) if rest[:k] in self.id_of]
-            mask = self._spelling[key] = self.only(*ids) if ids else torch.zeros_like(self.valid)
+            mask = self._spelling[key] = self.only(*ids) if ids else np.zeros_like(self.valid)
         return mask
 
-    def only(self, *ids: int) -> torch.Tensor:
+    def only(self, *ids: int) -> np.ndarray:
         key = ids[0] if len(ids) == 1 else None
         if key is not None and key in self._single:
             return self._single[key]
-        mask = torch.zeros(self.size, dtype=torch.bool)
+        mask = np.zeros(self.size, dtype=bool)
         mask[list(ids)] = True
         if key is not None:
             self._single[key] = mask
@@ -178,7 +178,7 @@ class TraceConstraint:
         # With the skeleton enforced we start expecting <THINK>; otherwise we only watch
         # for <ANS> to begin constraining the answer.
         self.state = "start" if enforce_format else "free"
-        self._node_masks: dict[int, torch.Tensor] = {}
+        self._node_masks: dict[int, np.ndarray] = {}
         self.rules = _Rules(rules, vocab) if rules is not None and options else None
         # The current STEP's bytes (its first token carries the space after <STEP>).
         self.line = b""
@@ -187,7 +187,7 @@ class TraceConstraint:
         self.line_decision: list[str] | None = None  # what the last finished line decided
         self.entity: bytes | None = None  # the perceived thing this line last named
 
-    def allowed(self) -> torch.Tensor | None:
+    def allowed(self) -> np.ndarray | None:
         """Boolean mask over the vocabulary, or None when anything may follow."""
         v, s = self.v, self.state
         if s == "free":
@@ -222,7 +222,7 @@ class TraceConstraint:
             return self._answer_mask()
         return v.only(v.ans_end)
 
-    def _answer_mask(self) -> torch.Tensor:
+    def _answer_mask(self) -> np.ndarray:
         if self.trie is None:
             return self.v.only(self.v.ans_end) if self.left <= 1 else self.v.free_answer
         node = self.node
@@ -304,9 +304,9 @@ class _Rules:
             if not fills and tid is not None:
                 self.bans.append((head, tid))
         # Masks outside fillers, by (base, after a space, digits typed, banned tokens).
-        self._masks: dict[tuple, torch.Tensor] = {}
+        self._masks: dict[tuple, np.ndarray] = {}
 
-    def mask(self, c: TraceConstraint, base: torch.Tensor) -> torch.Tensor:
+    def mask(self, c: TraceConstraint, base: np.ndarray) -> np.ndarray:
         v, slot = c.v, c.slot
         if slot is not None:
             mask = v.spell_mask(slot.typed, slot.targets)
@@ -320,7 +320,7 @@ class _Rules:
         # A thought begins with an opener word, a name or a number.
         return mask & (v.spell_mask(b"", self.openers) | v.digit_mask)
 
-    def _free(self, c: TraceConstraint, base: torch.Tensor) -> torch.Tensor:
+    def _free(self, c: TraceConstraint, base: np.ndarray) -> np.ndarray:
         """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
         v = c.v
         tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
@@ -335,20 +335,20 @@ class _Rules:
             self._masks[key] = mask
         return mask
 
-    def _name_start_mask(self, v: Vocab, after_space: bool) -> torch.Tensor:
+    def _name_start_mask(self, v: Vocab, after_space: bool) -> np.ndarray:
         """Tokens that begin a name: " Tom" as one token, or "T" right after a space."""
         typed = b" " if after_space else b""
-        mask = torch.zeros_like(v.valid)
+        mask = np.zeros_like(v.valid)
         for name in self.names:
             mask |= v.spell_mask(typed, (name,))
         return mask
 
     def _numbers(
-        self, v: Vocab, mask: torch.Tensor, tail: str, numbers: tuple[str, ...]
-    ) -> torch.Tensor:
+        self, v: Vocab, mask: np.ndarray, tail: str, numbers: tuple[str, ...]
+    ) -> np.ndarray:
         """Digits only spell one of `numbers` (the request's, or those of the thing the
         thought has named); a number ends only when whole."""
-        mask = mask.clone()
+        mask = mask.copy()
         for i, b in v.digits.items():
             d = b.strip(b" ").decode()
             starts = b[:1] == b" " or not tail
@@ -356,10 +356,8 @@ class _Rules:
             mask[i] = bool(mask[i]) and any(n.startswith(typed) for n in numbers)
         if tail and tail not in numbers:  # unfinished: only more digits
             digit_ids = list(v.digits)
-            keep = mask[digit_ids] & torch.tensor(
-                [not b.startswith(b" ") for b in v.digits.values()]
-            )
-            mask = torch.zeros_like(mask)
+            keep = mask[digit_ids] & np.array([not b.startswith(b" ") for b in v.digits.values()])
+            mask = np.zeros_like(mask)
             mask[digit_ids] = keep
         return mask
 

@@ -3,23 +3,24 @@
 Sequences join and leave between steps. Active sequences occupy cache rows 0..n-1; when
 one leaves, the last row moves into its place so every forward reads one contiguous view
 of the cache (no gathers). Newcomers are prefilled together, right-padded.
+
+The forward itself is a runtime's (npc_brain.nrm.runtime: ONNX Runtime or torch); here
+everything is numpy, so serving needs no torch.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
-import torch
+import numpy as np
 
 from npc_brain.nrm.constraints import TraceConstraint, Vocab
-from npc_brain.nrm.decode import sample
-from npc_brain.nrm.kv_cache import KVCache, forward_rows
-from npc_brain.nrm.model import NRMModel
+from npc_brain.nrm.runtime import Runtime, as_runtime
+from npc_brain.nrm.sampling import sample
 from npc_brain.nrm.thought_rules import ThoughtRules
 from npc_brain.nrm.tokenizer import StreamDecoder, Tokenizer
-
-SMALL_BATCH = 16  # below this many sequences, decode on one thread
 
 
 @dataclass
@@ -51,7 +52,7 @@ class _Seq:
     req: GenRequest
     constraint: TraceConstraint
     decoder: StreamDecoder
-    rng: torch.Generator | None
+    rng: np.random.Generator | None
     pos: int = 0  # position the next fed token is written at
     last: int = 0  # token to feed next
     n_new: int = 0
@@ -61,20 +62,20 @@ class _Seq:
 class Engine:
     """Continuous batching over one model. Not thread-safe: drive it from one thread."""
 
-    def __init__(self, model: NRMModel, tokenizer: Tokenizer, max_batch: int = 256) -> None:
-        self.model = model.prepare_inference()
+    def __init__(self, model: Runtime | Any, tokenizer: Tokenizer, max_batch: int = 256) -> None:
+        """`model`: a runtime (npc_brain.nrm.runtime) or a torch NRMModel."""
+        self.runtime = runtime = as_runtime(model)
+        cfg = runtime.cfg
         self.tok = tokenizer
-        self.vocab = Vocab(tokenizer, model.cfg.vocab_size)
+        self.vocab = Vocab(tokenizer, cfg.vocab_size)
         self.max_batch = max_batch
-        self.max_len = model.cfg.max_seq_len
-        self.cache = KVCache(model, min(16, max_batch))
+        self.max_len = cfg.max_seq_len
+        self.cache = runtime.new_cache(min(16, max_batch))
         self._rows: list[_Seq] = []  # active, index == cache row
         self._pending: list[_Seq] = []
         self._handles = itertools.count(1)
         self._by_handle: dict[int, _Seq] = {}
-        self._extra_ids = model.cfg.vocab_size > tokenizer.vocab_size
-        self._max_threads = torch.get_num_threads()
-        self._threads = self._max_threads
+        self._extra_ids = cfg.vocab_size > tokenizer.vocab_size
 
     @property
     def active(self) -> int:
@@ -89,7 +90,7 @@ class Engine:
             )
         rng = None
         if req.temperature > 0:
-            rng = torch.Generator().manual_seed(req.seed if req.seed is not None else torch.seed())
+            rng = np.random.default_rng(req.seed)
         constraint = TraceConstraint(
             self.vocab,
             req.answer_options,
@@ -115,29 +116,17 @@ class Engine:
         seq.cancelled = True
         return True
 
-    @torch.inference_mode()
     def step(self) -> list[TokenEvent]:
         """One decode forward for running sequences plus a prefill for newcomers."""
         events = self._drop_cancelled()
-        self._pick_threads(len(self._rows) + len(self._pending))
+        self.runtime.busy(len(self._rows) + len(self._pending))
         if self._rows:
             events += self._decode()
         if self._pending:
             events += self._prefill()
         if not self.active:
-            self._pick_threads(0)
+            self.runtime.busy(0)
         return events
-
-    def _pick_threads(self, rows: int) -> None:
-        # Small batches are a chain of tiny ops where waking a second thread costs more than
-        # it saves (measured: 1 sequence decodes ~1.3x faster on one thread); big batches
-        # have enough arithmetic to split.
-        # An idle engine (rows == 0) hands the process all its threads back: the setting is
-        # process-wide, and training runs its periodic evaluation through an engine.
-        want = 1 if 0 < rows < SMALL_BATCH else self._max_threads
-        if want != self._threads:
-            torch.set_num_threads(want)
-            self._threads = want
 
     def _drop_cancelled(self) -> list[TokenEvent]:
         events = []
@@ -151,11 +140,10 @@ class Engine:
 
     def _decode(self) -> list[TokenEvent]:
         rows = self._rows
-        ids = torch.tensor([[s.last] for s in rows])
-        pos = torch.tensor([[s.pos] for s in rows])
-        logits = forward_rows(
-            self.model, self.cache, 0, ids, pos, torch.zeros(len(rows), dtype=torch.long)
-        )
+        ids = np.array([[s.last] for s in rows], dtype=np.int64)
+        pos = np.array([[s.pos] for s in rows], dtype=np.int64)
+        last = np.zeros(len(rows), dtype=np.int64)
+        logits = self.runtime.forward(self.cache, 0, ids, pos, last)
         for s in rows:
             s.pos += 1
         return self._emit(list(rows), logits)
@@ -169,16 +157,17 @@ class Engine:
         self.cache.ensure(start + len(joining))
         lengths = [len(s.req.prompt_ids) for s in joining]
         width = max(lengths)
-        ids = torch.zeros(len(joining), width, dtype=torch.long)
+        ids = np.zeros((len(joining), width), dtype=np.int64)
         for i, s in enumerate(joining):
-            ids[i, : lengths[i]] = torch.tensor(s.req.prompt_ids)
+            ids[i, : lengths[i]] = s.req.prompt_ids
             s.pos = lengths[i]
-        pos = torch.arange(width).expand(len(joining), width)
-        logits = forward_rows(self.model, self.cache, start, ids, pos, torch.tensor(lengths) - 1)
+        pos = np.tile(np.arange(width, dtype=np.int64), (len(joining), 1))
+        last = np.array(lengths, dtype=np.int64) - 1
+        logits = self.runtime.forward(self.cache, start, ids, pos, last)
         self._rows.extend(joining)
         return self._emit(joining, logits)
 
-    def _emit(self, seqs: list[_Seq], logits: torch.Tensor) -> list[TokenEvent]:
+    def _emit(self, seqs: list[_Seq], logits: np.ndarray) -> list[TokenEvent]:
         tokens = self._choose(seqs, logits)
         events = []
         for s, tid in zip(seqs, tokens, strict=True):
@@ -203,12 +192,12 @@ class Engine:
             return "max_len"
         return None
 
-    def _choose(self, seqs: list[_Seq], logits: torch.Tensor) -> list[int]:
+    def _choose(self, seqs: list[_Seq], logits: np.ndarray) -> list[int]:
         masks = [s.constraint.allowed() for s in seqs]
         if any(m is not None for m in masks) or self._extra_ids:
             valid = self.vocab.valid
-            allowed = torch.stack([valid if m is None else m for m in masks])
-            logits = logits.masked_fill(~allowed, float("-inf"))
+            allowed = np.stack([valid if m is None else m for m in masks])
+            logits = np.where(allowed, logits, np.float32(-np.inf))
         tokens = logits.argmax(-1).tolist()
         for i, s in enumerate(seqs):
             if s.rng is not None:

@@ -16,13 +16,14 @@ import threading
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import zmq
 from pydantic import BaseModel, Field
 
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
 from npc_brain.nrm.engine import Engine
-from npc_brain.nrm.model import NRMModel
+from npc_brain.nrm.runtime import Runtime, load_runtime
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.sidecar.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -40,6 +41,9 @@ from npc_brain.sidecar.protocol import (
     error_event,
 )
 from npc_brain.sidecar.scheduler import Envelope, Outgoing, Scheduler
+
+if TYPE_CHECKING:
+    from npc_brain.nrm.model import NRMModel
 
 log = logging.getLogger("npc_brain.sidecar.server")
 DEFAULT_BIND = "tcp://127.0.0.1:5555"
@@ -71,7 +75,7 @@ class Server:
 
     def __init__(
         self,
-        model: NRMModel,
+        model: Runtime | NRMModel,
         tokenizer: Tokenizer,
         config: ServerConfig | None = None,
         model_name: str = "model",
@@ -80,6 +84,7 @@ class Server:
         self.tokenizer = tokenizer
         self.model_name = model_name
         self.params = model.num_params()
+        self.backend = getattr(model, "backend", "torch")
         self.version = package_version()
         cfg = self.config
         self.scheduler = Scheduler(
@@ -94,11 +99,15 @@ class Server:
 
     @classmethod
     def from_model_dir(
-        cls, model_dir: str | Path | None, config: ServerConfig | None = None
+        cls,
+        model_dir: str | Path | None,
+        config: ServerConfig | None = None,
+        backend: str = "auto",
     ) -> Server:
-        model, tok = load_model(model_dir)
+        runtime = load_runtime(model_dir, backend)
+        tok = load_tokenizer(model_dir)
         name = Path(model_dir).name if model_dir is not None else DEFAULT_MODEL_DIR.name
-        return cls(model, tok, config, model_name=name)
+        return cls(runtime, tok, config, model_name=name)
 
     # ------------------------------------------------------------ lifecycle
 

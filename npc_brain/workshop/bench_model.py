@@ -1,35 +1,61 @@
-"""`npc-brain bench model`: decode throughput vs. this machine's compute ceiling."""
+"""`npc-brain bench model`: decode throughput of every backend vs. this machine's ceiling.
+
+The ceiling (a large fp32 matmul's FLOP/s over the model's FLOPs per token) is measured in
+the same run, and each backend (ONNX Runtime, torch: whichever is installed and exported)
+decodes the same prompt: the one the sidecar builds for a real decide request.
+"""
 
 from __future__ import annotations
 
 import argparse
 import statistics
 import time
+from pathlib import Path
 
-import torch
+import numpy as np
 
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model
+from npc_brain.npc.decision import DecisionPlan, plan_decision
+from npc_brain.npc.state import NPCState
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
+from npc_brain.nrm.config import NRMConfig
 from npc_brain.nrm.engine import Engine, GenRequest
-from npc_brain.nrm.model import NRMConfig, NRMModel
-from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.nrm.runtime import Runtime, RuntimeUnavailableError, load_runtime
 from npc_brain.nrm.trace import Step, TraceParser, prompt_ids
 
 BATCHES = (1, 16, 64, 256)
-PROMPT = (
-    "npc Bram role guard traits brave loyal hp 80 hunger 30 energy 60 gold 12 inv bread 2 "
-    "time night loc gate sees wolf enemy 5m hostile str 40 actions attack flee hide eat"
-)
+# A decide request as a game sends it; the sidecar turns it into the prompt benchmarked here.
+REQUEST = {
+    "npc": {
+        "id": "guard-1",
+        "name": "Bram",
+        "role": "guard",
+        "traits": ["brave"],
+        "health": 80,
+        "hunger": 30,
+        "inventory": {"bread": 2},
+        "perception": [{"name": "wolf", "kind": "animal", "distance": 5, "hostile": True}],
+        "time_of_day": "night",
+        "location": "gate",
+    },
+    "actions": ["attack", "flee", "hide", "eat"],
+}
+
+
+def served_plan() -> DecisionPlan:
+    return plan_decision(NPCState.model_validate(REQUEST["npc"]), list(REQUEST["actions"]))
 
 
 def matmul_flops(repeats: int = 5) -> float:
     """Best-of FLOP/s for a large fp32 matmul: the ceiling arithmetic can reach here."""
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    torch.mm(a, b)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 1024), dtype=np.float32)
+    b = rng.standard_normal((1024, 1024), dtype=np.float32)
+    a @ b
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
         for _ in range(4):
-            torch.mm(a, b)
+            a @ b
         best = min(best, (time.perf_counter() - t) / 4)
     return 2 * 1024**3 / best
 
@@ -38,14 +64,7 @@ def flops_per_token(cfg: NRMConfig, context: int) -> float:
     """Forward FLOPs for one decoded token: weight matmuls, attention, the output head."""
     d = cfg.d_model
     per_layer = 2 * (3 * d * d + d * d + 2 * d * cfg.d_ff) + 4 * d * context
-    lora = (
-        2
-        * (cfg.n_loops - 1)
-        * cfg.n_shared
-        * cfg.lora_rank
-        * (4 * d + d + d + cfg.d_ff + cfg.d_ff + d)
-    )
-    return cfg.n_layers * per_layer + lora + 2 * d * cfg.vocab_size
+    return cfg.n_layers * per_layer + 2 * d * cfg.vocab_size
 
 
 def decode_rate(engine: Engine, prompt: list[int], n: int, new_tokens: int) -> float:
@@ -60,55 +79,73 @@ def decode_rate(engine: Engine, prompt: list[int], n: int, new_tokens: int) -> f
     return produced / (time.perf_counter() - t)
 
 
-def first_step_ms(engine: Engine, prompt: list[int]) -> float:
+def first_step_ms(engine: Engine, plan: DecisionPlan, prompt: list[int]) -> float:
+    """Submit to the first STEP line, decoded as the sidecar serves (constraints on)."""
     t = time.perf_counter()
-    handle = engine.submit(
-        GenRequest(prompt, max_new_tokens=160, answer_options=["flee", "attack wolf"])
+    req = GenRequest(
+        prompt, max_new_tokens=160, answer_options=plan.options, thought_rules=plan.rules
     )
+    handle = engine.submit(req)
     parser, first = TraceParser(), None
     while engine.active:
         for ev in engine.step():
-            if (
-                ev.handle == handle
-                and first is None
-                and any(isinstance(e, Step) for e in parser.feed(ev.text))
-            ):
+            if ev.handle != handle or first is not None:
+                continue
+            if any(isinstance(e, Step) for e in parser.feed(ev.text)):
                 first = (time.perf_counter() - t) * 1000
     return first if first is not None else float("nan")
 
 
+def available_backends(model_dir: Path) -> dict[str, Runtime]:
+    found = {}
+    for name in ("onnx", "torch"):
+        try:
+            found[name] = load_runtime(model_dir, name)
+        except RuntimeUnavailableError as exc:
+            print(f"{name}: not measured ({exc})")
+    return found
+
+
 def run(args: argparse.Namespace) -> int:
-    torch.set_num_threads(2)
-    trained = args.model is not None or (DEFAULT_MODEL_DIR / "model.pt").is_file()
-    if trained:
-        model, tok = load_model(args.model)
-    else:
-        tok = Tokenizer([])
-        model = NRMModel(NRMConfig(vocab_size=1024)).eval()
-    cfg = model.cfg
-    prompt = prompt_ids(tok, PROMPT)
+    model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    if not (model_dir / "model.pt").is_file():
+        print(f"no model at {model_dir}; pass --model DIR (e.g. one made by `npc-brain train`)")
+        return 2
+    runtimes = available_backends(model_dir)
+    if not runtimes:
+        return 2
+    tok = load_tokenizer(model_dir)
+    cfg = next(iter(runtimes.values())).cfg
+    plan = served_plan()
+    prompt = prompt_ids(tok, plan.prompt)
     repeats = 2 if args.quick else 5
     new_tokens = 64
-    kind = "trained" if trained else "random weights"
-    print(f"model: {model.num_params():,} parameters ({kind}), {cfg.n_layers} effective layers,")
-    print(f"prompt {len(prompt)} tokens, {new_tokens} new tokens per sequence")
+    print(f"model {model_dir}: {cfg.n_layers} effective layers; the sidecar's prompt for a")
+    print(f"guard seeing a wolf ({len(prompt)} tokens), {new_tokens} new tokens per sequence,")
+    print(f"medians of {repeats} runs")
     peak = matmul_flops()
     fpt = flops_per_token(cfg, len(prompt) + new_tokens // 2)
     ceiling = peak / fpt
     print(f"matmul peak {peak / 1e9:.0f} GFLOP/s; {fpt / 1e6:.2f} MFLOP/token", end="")
     print(f" -> ceiling {ceiling:,.0f} tokens/s")
-    print(f"{'sequences':>9} | {'tokens/s (median)':>17} | {'min..max':>15} | {'of ceiling':>10}")
+    names = list(runtimes)
+    head = " | ".join(f"{n + ' tokens/s':>15} | {'of ceiling':>10}" for n in names)
+    print(f"{'sequences':>9} | {head}")
     for n in BATCHES:
-        engine = Engine(model, tok, max_batch=max(BATCHES))
-        rates = [decode_rate(engine, prompt, n, new_tokens) for _ in range(repeats)]
-        med = statistics.median(rates)
-        spread = f"{min(rates):>7,.0f}..{max(rates):<7,.0f}"
-        print(f"{n:>9} | {med:>17,.0f} | {spread} | {med / ceiling:>9.1%}")
-    if trained:
-        engine = Engine(model, tok)
-        times = [first_step_ms(engine, prompt) for _ in range(repeats * 2)]
+        cells = []
+        for name in names:
+            engine = Engine(runtimes[name], tok, max_batch=max(BATCHES))
+            med = statistics.median(
+                decode_rate(engine, prompt, n, new_tokens) for _ in range(repeats)
+            )
+            cells.append(f"{med:>15,.0f} | {med / ceiling:>10.1%}")
+        print(f"{n:>9} | {' | '.join(cells)}")
+    for name in names:
+        engine = Engine(runtimes[name], tok)
+        times = [first_step_ms(engine, plan, prompt) for _ in range(repeats * 2)]
         med = statistics.median(times)
-        print(f"first STEP line: median {med:.1f} ms (min {min(times):.1f}, max {max(times):.1f})")
-    else:
-        print("first STEP line: needs a trained model (random weights write no sensible lines)")
+        print(
+            f"{name}: first STEP line of a lone decision, median {med:.1f} ms"
+            f" (min {min(times):.1f}, max {max(times):.1f})"
+        )
     return 0

@@ -2,9 +2,10 @@
 
 The sidecar runs in its own process (as in a game) and one DEALER client (the game) keeps N
 decide requests in flight: each time a decision arrives the next NPC asks. Reported per
-level: decisions/s, tokens/s, and p50/p99 latency from sending a request to its first
-`step` event and to its `decision`. A last run repeats one level under cProfile in the
-sidecar and prints where its time goes.
+level: decisions/s, tokens/s (and its share of the compute ceiling measured in the same
+run), and p50/p99 latency from sending a request to its first `step` event and to its
+`decision`, for each backend side by side (ONNX Runtime, torch: whichever runs here). A
+last run repeats one level under cProfile in the sidecar and prints where its time goes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ import msgpack
 import zmq
 from tqdm import tqdm
 
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, train_info
+from npc_brain.npc.decision import plan_decision
+from npc_brain.npc.state import NPCState
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer, train_info
+from npc_brain.nrm.config import NRMConfig
+from npc_brain.nrm.runtime import RuntimeUnavailableError, load_runtime
+from npc_brain.nrm.trace import prompt_ids
+from npc_brain.workshop.bench_model import flops_per_token, matmul_flops
 from npc_brain.workshop.data.npc import random_situation
 
 LEVELS = (1, 16, 64, 256)
@@ -44,21 +51,53 @@ def run(args: argparse.Namespace) -> int:
     steps = train_info(model_dir).get("steps")
     print(f"model {model_dir}" + (f" (trained {steps} steps)" if steps else ""))
     print("sidecar in its own process, one DEALER client keeping N decide requests in flight")
-    results = []
-    with Sidecar(model_dir) as sidecar:
-        drive(sidecar.endpoint, requests, in_flight=4, total=16)  # warm-up: first allocations
-        for level in LEVELS:
-            total = max(3 * level, 30) if args.quick else max(6 * level, 100)
-            results.append(drive(sidecar.endpoint, requests, level, total))
-    print_table(results)
+    backends = runnable_backends(model_dir)
+    if not backends:
+        return 2
+    peak = matmul_flops()
+    print(f"matmul peak {peak / 1e9:.0f} GFLOP/s (the ceiling below: peak / FLOPs per token)")
+    for backend in backends:
+        results = []
+        with Sidecar(model_dir, backend=backend) as sidecar:
+            drive(sidecar.endpoint, requests, in_flight=4, total=16)  # warm-up: allocations
+            for level in LEVELS:
+                total = max(3 * level, 30) if args.quick else max(6 * level, 100)
+                results.append(drive(sidecar.endpoint, requests, level, total))
+        ceiling = peak / flops_per_token(
+            NRMConfig.load(model_dir / "config.json"), mean_context(model_dir, requests, results)
+        )
+        print(f"\n{backend}: ceiling {ceiling:,.0f} tokens/s", end="")
+        print_table(results, ceiling)
     with tempfile.TemporaryDirectory(prefix="npc-bench-") as tmp:
         profile_path = str(Path(tmp) / "sidecar.prof")
-        with Sidecar(model_dir, profile_path) as sidecar:
+        with Sidecar(model_dir, profile_path, backends[0]) as sidecar:
             drive(sidecar.endpoint, requests, in_flight=4, total=16)
             total = 3 * PROFILE_LEVEL if args.quick else 6 * PROFILE_LEVEL
             profiled = drive(sidecar.endpoint, requests, PROFILE_LEVEL, total)
         print_profile(profile_path, profiled)
     return 0
+
+
+def runnable_backends(model_dir: Path) -> list[str]:
+    found = []
+    for name in ("onnx", "torch"):
+        try:
+            load_runtime(model_dir, name)
+            found.append(name)
+        except RuntimeUnavailableError as exc:
+            print(f"{name}: not measured ({exc})")
+    return found
+
+
+def mean_context(model_dir: Path, bodies: list[dict[str, Any]], results: list) -> int:
+    """Average tokens a decoded token attends to: the prompt plus half the completion."""
+    tok = load_tokenizer(model_dir)
+    prompts = [
+        len(prompt_ids(tok, plan_decision(NPCState.model_validate(b["npc"]), b["actions"]).prompt))
+        for b in bodies
+    ]
+    per = sum(r.tokens for r in results) / max(1, sum(r.decisions for r in results))
+    return round(sum(prompts) / len(prompts) + per / 2)
 
 
 def situations(n: int) -> list[dict[str, Any]]:
@@ -74,10 +113,10 @@ def situations(n: int) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the sidecar process
 
 
-def _serve(model_dir: str, conn: Any, profile_path: str | None) -> None:
+def _serve(model_dir: str, conn: Any, profile_path: str | None, backend: str) -> None:
     from npc_brain.sidecar.server import Server, ServerConfig
 
-    server = Server.from_model_dir(model_dir, ServerConfig(bind="tcp://127.0.0.1:0"))
+    server = Server.from_model_dir(model_dir, ServerConfig(bind="tcp://127.0.0.1:0"), backend)
     conn.send(server.bind())
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     # If the bench dies without stopping us, the pipe closes: stop rather than linger.
@@ -99,10 +138,13 @@ def _stop_when_parent_goes(conn: Any, server: Any) -> None:
 class Sidecar:
     """The server in a spawned process; the endpoint is known once it has bound."""
 
-    def __init__(self, model_dir: Path, profile_path: str | None = None) -> None:
+    def __init__(
+        self, model_dir: Path, profile_path: str | None = None, backend: str = "auto"
+    ) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(str(model_dir), child, profile_path))
+        args = (str(model_dir), child, profile_path, backend)
+        self.proc = ctx.Process(target=_serve, args=args)
         self.proc.start()
         child.close()
         if not parent.poll(120):
@@ -190,10 +232,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def print_table(results: list[LevelResult]) -> None:
+def print_table(results: list[LevelResult], ceiling: float) -> None:
     print()
     print(
-        "in flight | decisions | decisions/s | tokens/s | tokens/decision"
+        "in flight | decisions | decisions/s | tokens/s | of ceiling | tokens/decision"
         " | first thought p50/p99 ms | decision p50/p99 ms"
     )
     for r in results:
@@ -204,6 +246,7 @@ def print_table(results: list[LevelResult]) -> None:
         errors = f" ({r.errors} errors)" if r.errors else ""
         print(
             f"{r.in_flight:>9} | {r.decisions:>9} | {rate:>11.1f} | {r.tokens / r.seconds:>8,.0f} |"
+            f" {r.tokens / r.seconds / ceiling:>10.1%} |"
             f" {per:>15.1f} | {first:>24} | {done:>19}{errors}"
         )
 

@@ -1,0 +1,39 @@
+"""`npc-brain export`: write model.onnx next to model.pt for the torch-free runtime."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write model.onnx (the torch-free serving runtime's weights) next to model.pt",
+    )
+    p.add_argument("model", nargs="?", default=None, help="model directory (default: bundled)")
+    p.set_defaults(func=export)
+
+
+def export(args: argparse.Namespace) -> int:
+    from npc_brain.nrm.runtime import has_torch
+
+    if not has_torch():
+        print(
+            "npc-brain export: reading model.pt needs torch and onnx:"
+            " pip install 'npc-brain[train]'",
+            file=sys.stderr,
+        )
+        return 2
+    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
+    from npc_brain.nrm.export_onnx import export as write_export
+
+    model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    try:
+        path = write_export(model_dir)
+    except (ModelNotFoundError, ImportError) as exc:
+        print(f"npc-brain export: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0

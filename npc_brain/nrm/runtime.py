@@ -1,0 +1,111 @@
+"""Decode runtimes: what the engine runs a batched forward on, torch or ONNX Runtime.
+
+A runtime holds the weights; a cache it makes holds every layer's keys and values for many
+rows. `forward(cache, start, ids, pos, last)` runs token ids (B, T) at positions `pos`
+through cache rows start..start+B-1 and returns float32 logits (B, vocab) at column `last`.
+Everything crosses as numpy arrays, so the engine, constraints and sidecar never import
+torch. `load_runtime` picks one for a model directory:
+
+- `onnx`: ONNX Runtime over `model.onnx` (written by `npc-brain export`); needs no torch.
+- `torch`: the PyTorch model itself (`pip install npc-brain[train]`).
+- `auto`: onnx when its export matches `model.pt`, else torch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from npc_brain.nrm.config import NRMConfig
+
+BACKENDS = ("auto", "onnx", "torch")
+log = logging.getLogger("npc_brain.nrm.runtime")
+
+
+class RuntimeUnavailableError(ValueError):
+    """The chosen backend cannot run here (a missing package or export)."""
+
+
+class Cache(Protocol):
+    def ensure(self, rows: int) -> None: ...
+
+    def move(self, src: int, dst: int, length: int) -> None: ...
+
+
+class Runtime(Protocol):
+    cfg: NRMConfig
+    backend: str
+
+    def num_params(self) -> int: ...
+
+    def new_cache(self, rows: int) -> Cache: ...
+
+    def forward(
+        self, cache: Any, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+    ) -> np.ndarray: ...
+
+    def busy(self, rows: int) -> None:
+        """Told how many rows are in flight (0 when idle) before each step."""
+
+
+def is_runtime(obj: object) -> bool:
+    return hasattr(obj, "new_cache") and hasattr(obj, "backend")
+
+
+def as_runtime(model: Any) -> Runtime:
+    """A runtime as is; a torch NRMModel wrapped in the torch runtime."""
+    if is_runtime(model):
+        return model
+    from npc_brain.nrm.runtime_torch import TorchRuntime
+
+    return TorchRuntime(model)
+
+
+def has_torch() -> bool:
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a broken or blocked install counts as none
+        return False
+
+
+def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> Runtime:
+    """The runtime for a model directory (default: the bundled model)."""
+    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
+
+    d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if not (d / "model.pt").is_file() or not (d / "config.json").is_file():
+        hint = " (train one with `npc-brain train`)" if model_dir is None else ""
+        raise ModelNotFoundError(f"{d} lacks config.json or model.pt{hint}")
+    if backend == "torch":
+        return _torch_runtime(d)
+    from npc_brain.nrm import runtime_onnx
+
+    problem = runtime_onnx.problem(d)
+    if problem is None:
+        return runtime_onnx.OnnxRuntime(d)
+    if backend == "onnx":
+        raise RuntimeUnavailableError(problem)
+    if not has_torch():
+        raise RuntimeUnavailableError(
+            f"{problem}; or install torch (`pip install npc-brain[train]`)"
+        )
+    log.warning("%s; running the torch model instead", problem)
+    return _torch_runtime(d)
+
+
+def _torch_runtime(d: Path) -> Runtime:
+    if not has_torch():
+        raise RuntimeUnavailableError(
+            "the torch backend needs torch: `pip install npc-brain[train]`"
+        )
+    from npc_brain.nrm.checkpoint import load_model
+    from npc_brain.nrm.runtime_torch import TorchRuntime
+
+    model, _ = load_model(d)
+    return TorchRuntime(model)

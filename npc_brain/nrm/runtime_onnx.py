@@ -1,0 +1,137 @@
+"""The ONNX Runtime backend: `model.onnx` (from `npc-brain export`) with numpy KV caches.
+
+The graph's attention (ONNX Runtime's GroupQueryAttention) shares each layer's past and
+present key/value buffer, so a step writes its new keys in place and reads only each row's
+own length: the cache lives in numpy arrays that are bound to the graph without copies.
+No torch anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from npc_brain.nrm.config import NRMConfig
+
+ONNX_FILE = "model.onnx"
+META_FILE = "model.onnx.json"
+FORMAT = 1
+EXPORT_HINT = "re-export with `npc-brain export`"
+
+
+def weights_hash(model_dir: Path) -> str:
+    """sha256 of model.pt: an export records it, so a stale export is caught."""
+    return hashlib.sha256((model_dir / "model.pt").read_bytes()).hexdigest()
+
+
+def read_meta(model_dir: Path) -> dict:
+    path = model_dir / META_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def problem(model_dir: Path) -> str | None:
+    """Why this model directory cannot run on ONNX Runtime, or None when it can."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "onnxruntime is not installed"
+    meta = read_meta(model_dir)
+    if not (model_dir / ONNX_FILE).is_file() or not meta:
+        return f"{model_dir} has no {ONNX_FILE}; {EXPORT_HINT}"
+    if meta.get("format") != FORMAT:
+        return f"{model_dir / ONNX_FILE} is an older export format; {EXPORT_HINT}"
+    if meta.get("model_pt_sha256") != weights_hash(model_dir):
+        return f"{model_dir / ONNX_FILE} was exported from another model.pt; {EXPORT_HINT}"
+    return None
+
+
+class OnnxCache:
+    """Per layer, keys and values (rows, heads, max_len, head_dim) as numpy arrays."""
+
+    def __init__(self, cfg: NRMConfig, rows: int) -> None:
+        hd = cfg.d_model // cfg.n_heads
+        self.tail = (cfg.n_heads, cfg.max_seq_len, hd)
+        self.n_layers = cfg.n_layers
+        self.k: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.rows = 0
+        self.ensure(rows)
+
+    def ensure(self, rows: int) -> None:
+        if rows <= self.rows:
+            return
+        new_rows = max(rows, 2 * self.rows)
+        grown = []
+        for old in (*self.k, *self.v) or [None] * (2 * self.n_layers):
+            arr = np.zeros((new_rows, *self.tail), dtype=np.float32)
+            if old is not None:
+                arr[: self.rows] = old
+            grown.append(arr)
+        self.k, self.v = grown[: self.n_layers], grown[self.n_layers :]
+        self.rows = new_rows
+
+    def move(self, src: int, dst: int, length: int) -> None:
+        for arr in (*self.k, *self.v):
+            arr[dst, :, :length] = arr[src, :, :length]
+
+
+class OnnxRuntime:
+    backend = "onnx"
+
+    def __init__(self, model_dir: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        d = Path(model_dir)
+        self.cfg = NRMConfig.load(d / "config.json")
+        self._params = int(read_meta(d).get("parameters", 0))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        opts.inter_op_num_threads = 1
+        # Between steps the sidecar waits on its socket: idle worker threads should sleep,
+        # not spin on cores the game needs.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(d / ONNX_FILE), opts, providers=["CPUExecutionProvider"]
+        )
+        self._layers = self.cfg.n_layers
+
+    def num_params(self) -> int:
+        return self._params
+
+    def new_cache(self, rows: int) -> OnnxCache:
+        return OnnxCache(self.cfg, rows)
+
+    def busy(self, rows: int) -> None:
+        pass  # the session keeps its own thread pool
+
+    def forward(
+        self, cache: OnnxCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+    ) -> np.ndarray:
+        b, t = ids.shape
+        if t > 1 and not (pos == np.arange(t)).all():
+            raise ValueError("multi-token forwards must start at position 0 (a prompt)")
+        rows = np.arange(b)
+        logits = np.empty((b, self.cfg.vocab_size), dtype=np.float32)
+        feeds = {  # kept referenced until the run is over
+            "input_ids": np.ascontiguousarray(ids, dtype=np.int64),
+            "seqlens_k": pos[rows, last].astype(np.int32),
+            "total_seq_len": np.array(int(pos.max()) + 1, dtype=np.int32),
+            "last_index": (rows * t + last).astype(np.int64),
+        }
+        io = self.session.io_binding()
+        for name, value in feeds.items():
+            io.bind_cpu_input(name, value)
+        for i in range(self._layers):
+            for part, arr in (("key", cache.k[i]), ("value", cache.v[i])):
+                view = arr[start : start + b]  # leading rows: still one contiguous block
+                shape, ptr = list(view.shape), view.ctypes.data
+                io.bind_input(f"past_{part}.{i}", "cpu", 0, np.float32, shape, ptr)
+                io.bind_output(f"present_{part}.{i}", "cpu", 0, np.float32, shape, ptr)
+        io.bind_output("logits", "cpu", 0, np.float32, list(logits.shape), logits.ctypes.data)
+        self.session.run_with_iobinding(io)
+        return logits
