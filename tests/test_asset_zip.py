@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
+import godot_harness
 import pytest
 from godot_harness import GDSCRIPT_TESTS, assert_passed, require_browser
 from godot_runner import run_pck
@@ -25,28 +26,12 @@ from npc_brain.godot.demo import Sidecar
 from npc_brain.godot.web import build_pack, files_from_dir
 
 REPO = Path(__file__).resolve().parents[1]
-# What the editor writes when the plugin is enabled: the autoload and the plugin entry.
-PROJECT_GODOT = """config_version=5
-
-[application]
-
-config/name="blank game"
-run/main_scene="res://tests/godot/main.tscn"
-config/features=PackedStringArray("4.6", "GL Compatibility")
-
-[autoload]
-
-NPCBrain="*res://addons/npc_brain/brain_client.gd"
-
-[editor_plugins]
-
-enabled=PackedStringArray("res://addons/npc_brain/plugin.cfg")
-
-[rendering]
-
-renderer/rendering_method="gl_compatibility"
-renderer/rendering_method.mobile="gl_compatibility"
-"""
+# The test project with the plugin enabled as the editor records it (the autoload is already
+# registered as the plugin's _enable_plugin does it).
+PROJECT_GODOT = (
+    godot_harness.PROJECT_GODOT
+    + '\n[editor_plugins]\n\nenabled=PackedStringArray("res://addons/npc_brain/plugin.cfg")\n'
+)
 
 
 def _cfg_version(text: str) -> str:
