@@ -15,7 +15,9 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config",
         default="default",
-        help="a preset (default, tiny) or a JSON config file (default: default)",
+        metavar="PRESET|FILE",
+        help="a preset name (default or tiny) or a JSON config file (default: the preset "
+        "named default, which made the bundled model)",
     )
     p.add_argument(
         "--out",
@@ -29,7 +31,11 @@ def add_train(p: argparse.ArgumentParser) -> None:
         help="continue from the checkpoint in OUT (default: start afresh)",
     )
     p.add_argument(
-        "--steps", type=int, default=None, help="number of steps (default: the config's)"
+        "--steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="training steps (default: the config's)",
     )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
     p.add_argument(
