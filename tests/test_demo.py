@@ -18,17 +18,16 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import urllib.request
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from godot_harness import require_browser
 from godot_runner import run_pck
+from PIL import Image
 
 from npc_brain import cli
 from npc_brain.godot.addon import addon_files, addon_source, install_addon
@@ -41,62 +40,6 @@ PROBE = REPO / "tests" / "demo" / "demo_probe.gd"
 PROBE_RES = "res://tests/demo/demo_probe.gd"
 REPORT_PREFIX = "@@demo-report "
 VIEWPORT = (1280, 720)
-
-
-# ----------------------------------------------------------------------------- PNG reading
-
-
-def read_png(path: Path) -> np.ndarray:
-    """An 8-bit RGB or RGBA, non-interlaced PNG (what Chromium writes) as an (h, w, 3) array."""
-    data = path.read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path} is not a PNG")
-    pos, header, idat = 8, b"", bytearray()
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-    width, height, depth, color_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    channels = {2: 3, 6: 4}.get(color_type)
-    if depth != 8 or channels is None or interlace:
-        raise ValueError(f"unsupported PNG: depth {depth}, colour type {color_type}")
-    raw = zlib.decompress(bytes(idat))
-    stride = width * channels
-    out = np.zeros((height, stride), dtype=np.uint8)
-    prev = np.zeros(stride, dtype=np.int32)
-    for y in range(height):
-        start = y * (stride + 1)
-        line = np.frombuffer(raw, np.uint8, stride, start + 1).astype(np.int32)
-        prev = _unfilter(raw[start], line, prev, channels)
-        out[y] = prev
-    return out.reshape(height, width, channels)[:, :, :3]
-
-
-def _unfilter(kind: int, line: np.ndarray, prev: np.ndarray, bpp: int) -> np.ndarray:
-    if kind == 0:
-        return line
-    if kind == 2:
-        return (line + prev) & 0xFF
-    if kind == 1:  # each byte adds the one bpp to its left: a running sum per channel
-        return (np.cumsum(line.reshape(-1, bpp), axis=0) & 0xFF).reshape(-1)
-    cur = line.copy()
-    for i in range(len(cur)):
-        left = cur[i - bpp] if i >= bpp else 0
-        up, up_left = prev[i], (prev[i - bpp] if i >= bpp else 0)
-        if kind == 3:
-            cur[i] = (cur[i] + ((left + up) >> 1)) & 0xFF
-        elif kind == 4:
-            p = left + up - up_left
-            pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
-            pred = left if pa <= pb and pa <= pc else up if pb <= pc else up_left
-            cur[i] = (cur[i] + pred) & 0xFF
-        else:
-            raise ValueError(f"bad PNG filter type {kind}")
-    return cur
 
 
 # --------------------------------------------------------------------------- pixel checks
@@ -264,7 +207,7 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
     assert len(report["decided"]) >= 4 and report["thoughts"] >= 4, report
     assert any(": " in line and "**" not in line for line in report["log"]), report["log"]
 
-    image = read_png(shot)
+    image = np.asarray(Image.open(shot).convert("RGB"))
     height, width = image.shape[:2]
     scale = width / report["viewport"][0]
     assert (width, height) == VIEWPORT and abs(height / scale - report["viewport"][1]) < 1

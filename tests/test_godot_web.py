@@ -1,5 +1,5 @@
-"""npc_brain.godot.web without a browser: pack format, class cache, runtime cache, page server,
-PNG reader. (The packs are also loaded by the real engine in every tests/test_godot_*.py.)"""
+"""npc_brain.godot.web without a browser: pack format, class cache, runtime cache, page server.
+(The packs are also loaded by the real engine in every tests/test_godot_*.py.)"""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import shutil
 import struct
 import urllib.error
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest
-from png import PngError, read_png
 
 from npc_brain.godot.web import (
     PackError,
@@ -181,54 +179,3 @@ def test_page_server_serves_page_runtime_and_pack_on_loopback() -> None:
 def test_render_page_keeps_args_as_data() -> None:
     page = render_page(['"); alert(1); ("'])
     assert 'args: ["\\"); alert(1); (\\""]' in page
-
-
-def _png(width: int, height: int, rows: list[bytes], channels: int) -> bytes:
-    """Encode with a different filter on each row (0..4), as a real encoder might."""
-    stride, bpp, out, prev = width * channels, channels, bytearray(), bytes(width * channels)
-    for y, row in enumerate(rows):
-        kind = y % 5
-        filtered = bytearray()
-        for i in range(stride):
-            left = row[i - bpp] if i >= bpp else 0
-            up, corner = prev[i], prev[i - bpp] if i >= bpp else 0
-            predictor = [0, left, up, (left + up) // 2, _paeth(left, up, corner)][kind]
-            filtered.append((row[i] - predictor) & 0xFF)
-        out += bytes([kind]) + filtered
-        prev = row
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body)
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    colour = {3: 2, 4: 6}[channels]
-    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes(out)))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    return a if pa <= pb and pa <= pc else b if pb <= pc else c
-
-
-@pytest.mark.parametrize("channels", [3, 4])
-def test_read_png_undoes_every_filter(channels: int) -> None:
-    width, height = 7, 10
-    rows = [
-        bytes((x * 37 + y * 91 + c * 13) % 256 for x in range(width) for c in range(channels))
-        for y in range(height)
-    ]
-    image = read_png(_png(width, height, rows, channels))
-    assert (image.width, image.height, image.channels) == (width, height, channels)
-    assert image.data == b"".join(rows)
-    assert image.pixel(3, 4) == tuple(rows[4][3 * channels : 3 * channels + 3])
-    with pytest.raises(IndexError):
-        image.pixel(width, 0)
-    with pytest.raises(PngError):
-        read_png(b"GIF89a")

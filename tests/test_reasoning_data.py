@@ -566,7 +566,7 @@ def test_every_slot_is_asked_trained_and_held_out() -> None:
             used = {slot for ex in sample(task, split) for slot, _, _ in parse_all(task, ex.prompt)}
             assert used == set(PHRASES[task]), (task, split, set(PHRASES[task]) - used)
     wordings_count = sum(len(wordings(t, s)) for t in PHRASES for s in PHRASES[t])
-    assert wordings_count > 1500  # composed, not listed
+    assert wordings_count > 1000  # composed, not listed
 
 
 def test_every_trace_shape_is_used() -> None:

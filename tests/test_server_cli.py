@@ -128,11 +128,15 @@ def test_ask_reports_problems_clearly(model_dir, state_file, tmp_path, capsys) -
         "0.2",
     )
     assert code == 1 and "is `npc-brain serve` running?" in err
+    code, _, err = ask(capsys, str(state_file), "--actions", "dance")
+    assert code == 2 and "unknown action 'dance'" in err and "attack, flee" in err
+    too_healthy = tmp_path / "healthy.json"
+    too_healthy.write_text(json.dumps(npc_state(health=150)))
     with running_server() as server:
         code, _, err = ask(
-            capsys, str(state_file), "--actions", "dance", "--address", server.endpoint
+            capsys, str(too_healthy), "--actions", "flee", "--address", server.endpoint
         )
-        assert code == 1 and err.startswith("error [invalid_field]: actions")
+        assert code == 1 and err.startswith("error [invalid_field]: npc.health"), err
 
 
 def test_serve_refuses_a_missing_model_bad_addresses_and_taken_ports(

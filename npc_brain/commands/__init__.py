@@ -1,1 +1,2 @@
-"""CLI sub-commands. Each module exposes `register(subparsers)`; cli.py lists them."""
+"""CLI commands. Each module maps command names to functions that fill in their parser
+(`PARSERS`); npc_brain/cli.py lists the commands and imports only the one that runs."""

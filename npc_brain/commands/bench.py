@@ -9,14 +9,23 @@ TARGETS = {
     "model": "npc_brain.workshop.bench_model",
     "server": "npc_brain.workshop.bench_server",
 }
+DESCRIPTION = """\
+Print speed figures. `model`: decode tokens/s for 1 to 256 NPCs at once and the time to
+the first thought. `server`: decisions/s and latency through a real sidecar.
+"""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="print throughput/latency benchmarks")
-    p.add_argument("target", choices=sorted(TARGETS))
-    p.add_argument("--model", default=None, help="model directory (default: bundled)")
-    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+def add_bench(p: argparse.ArgumentParser) -> None:
+    p.description = DESCRIPTION
+    p.add_argument("target", choices=sorted(TARGETS), help="what to measure: model or server")
+    p.add_argument(
+        "--model", default=None, metavar="DIR", help="model directory (default: the bundled model)"
+    )
+    p.add_argument("--quick", action="store_true", help="fewer repetitions (default: the full run)")
     p.set_defaults(func=_run)
+
+
+PARSERS = {"bench": add_bench}
 
 
 def _run(args: argparse.Namespace) -> int:

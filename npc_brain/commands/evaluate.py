@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import argparse
 
+DESCRIPTION = """\
+Evaluate a model: the reasoning suites next to the reference card, harder splits, NPC
+decision metrics and the hand-written designer set. Prints a table and writes a JSON report.
+"""
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate a model directory (default: the bundled model)")
-    p.add_argument("model_dir", nargs="?", default=None)
+
+def add_eval(p: argparse.ArgumentParser) -> None:
+    p.description = DESCRIPTION
     p.add_argument(
-        "--items", type=int, default=200, help="items per task and split (>= 200 for reports)"
+        "model_dir", nargs="?", default=None, help="model directory (default: the bundled model)"
     )
-    p.add_argument("--npc-items", type=int, default=400)
-    p.add_argument("--json", default="eval_report.json", help="where to write the JSON report")
+    p.add_argument(
+        "--items",
+        type=int,
+        default=200,
+        help="items per task and split; use 200 or more for reports (default: 200)",
+    )
+    p.add_argument("--npc-items", type=int, default=400, help="NPC decision items (default: 400)")
+    p.add_argument(
+        "--json",
+        default="eval_report.json",
+        metavar="PATH",
+        help="where to write the JSON report (default: eval_report.json)",
+    )
     p.set_defaults(func=_run)
+
+
+PARSERS = {"eval": add_eval}
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "export",
-        help="write model.onnx (the torch-free serving runtime's weights) next to model.pt",
+def add_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "model", nargs="?", default=None, help="model directory (default: the bundled model)"
     )
-    p.add_argument("model", nargs="?", default=None, help="model directory (default: bundled)")
     p.set_defaults(func=export)
+
+
+PARSERS = {"export": add_export}
 
 
 def export(args: argparse.Namespace) -> int:

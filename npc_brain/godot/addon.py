@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # npc_brain/, where the build packs them
+REPO_DIR = PACKAGE_DIR.parent
 ADDON_NAME = "npc_brain"
 ADDON_REPO_PATH = Path("godot_addon") / "addons" / ADDON_NAME
 ADDON_PACKAGE_PATH = Path("addon_src")

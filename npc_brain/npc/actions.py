@@ -89,14 +89,18 @@ def resolve_actions(
     aliases = aliases or {}
     for game_verb, canonical in aliases.items():
         if canonical not in VERB_BY_NAME:
-            raise ValueError(f"alias {game_verb!r} points to unknown verb {canonical!r}")
+            raise ValueError(
+                f"alias {game_verb!r} points to unknown verb {canonical!r}; "
+                f"the verbs are {', '.join(VOCABULARY)}"
+            )
     back: dict[str, str] = {}
     canonical_list: list[str] = []
     for verb in actions:
         canonical = aliases.get(verb, verb)
         if canonical not in VERB_BY_NAME:
             raise ValueError(
-                f"unknown action {verb!r}: not a canonical verb and not declared as an alias"
+                f"unknown action {verb!r}: not a canonical verb and not declared as an alias; "
+                f"the verbs are {', '.join(VOCABULARY)}"
             )
         back.setdefault(canonical, verb)
         canonical_list.append(canonical)
