@@ -614,3 +614,13 @@ def test_bad_task_or_split_is_a_clear_error() -> None:
         generate("arithmetic", random.Random(0), "validation")
     with pytest.raises(ValueError, match="unknown reasoning task"):
         check("chess", "1", "1")
+
+
+@pytest.mark.parametrize("task", ALL_TASKS)
+def test_eval_names_the_procedure_every_trace_runs(task: str) -> None:
+    from npc_brain.workshop.evaluate import procedure
+
+    for split in SPLITS:
+        for ex in sample(task, split):
+            assert procedure(trace_text(ex)) == task, trace_text(ex)
+    assert procedure("<THINK>\n</THINK>\n<ANS>7</ANS>") == "none"

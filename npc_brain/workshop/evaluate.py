@@ -205,16 +205,56 @@ def quick_scores(model: NRMModel, tok: Tokenizer, n: int) -> dict[str, float]:
     return scores
 
 
+# Which procedure a trace ran, told by the shape of its steps (first match wins).
+PROCEDURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(rx))
+    for name, rx in (
+        ("pattern", r"the rule is|the block .* repeats|comes after|after \S+ comes"),
+        ("word_problem", r"starts with \d+|so (?:add|subtract|multiply|divide):"),
+        ("two_step", r"^first \d+|x comes before"),
+        ("even_odd", r"the last digit of"),
+        ("comparison", r"both have|has (?:more|fewer) digits|^start with|, keep \d+"),
+        ("sorting", r"(?:smallest|largest) of .* is"),
+        ("cot_format", r"is digit \d|the first digit of|one (?:more|less) than|^double"),
+        ("arithmetic", r"\d+ [-+x] \d+ = -?\d+"),
+    )
+)
+
+
+def procedure(completion: str) -> str:
+    """The procedure a completion ran ("none" without steps), to tell a question routed to
+    the wrong procedure apart from a slip inside the right one."""
+    steps = re.findall(r"<STEP> ?(.*)", completion)
+    for name, rx in PROCEDURES:
+        if any(rx.search(step) for step in steps):
+            return name
+    return "none"
+
+
+def misses_by_procedure(outcomes: list[Outcome], task: str) -> dict[str, int]:
+    """Missed items of a split counted by the procedure their trace ran."""
+    from npc_brain.workshop.data import reasoning
+
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        if o.parsed is None or not reasoning.check(task, o.parsed.text, o.example.answer):
+            name = procedure(o.completion)
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def evaluate(model: NRMModel, tok: Tokenizer, n: int = 200, npc_n: int = 400) -> dict:
     """Full report: card tasks (test split), hard and held-out-phrasing splits, NPC metrics."""
     t0 = time.perf_counter()
     report: dict = {"items_per_task": n, "parameters": model.num_params(), "tasks": {}}
+    report["misses"] = {}
     all_outcomes: list[Outcome] = []
     for task in ANSWER_TASKS:
         row = {}
         for split in ("test", "heldout_phrasing", "hard"):
             outs = run_examples(model, tok, make_examples(task, n, split), desc=f"{task}/{split}")
             row[split] = task_accuracy(outs, task)
+            report["misses"].setdefault(task, {})[split] = misses_by_procedure(outs, task)
             all_outcomes += outs
         report["tasks"][task] = row
     cot = run_examples(model, tok, make_examples("cot_format", n, "test"), desc="cot_format")
@@ -258,6 +298,14 @@ def format_report(report: dict) -> str:
         "| --- | ---: |",
     ]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in designer.items()]
+    lines += ["", "| Missed items by the procedure they ran | held-out phrasing | harder |"]
+    lines.append("| --- | --- | --- |")
+    for t in ANSWER_TASKS:
+        cells = [
+            ", ".join(f"{p} {k}" for p, k in report.get("misses", {}).get(t, {}).get(s, {}).items())
+            for s in ("heldout_phrasing", "hard")
+        ]
+        lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(cells) + " |")
     n, params = report["items_per_task"], report["parameters"]
     lines.append(f"\n{n} items per task and split; {params:,} parameters.")
     return "\n".join(lines)
