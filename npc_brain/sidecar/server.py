@@ -81,6 +81,9 @@ class ServerConfig(BaseModel):
     curve: CurveKeys | None = None
     # Allows binding beyond loopback without authentication.
     insecure: bool = False
+    # Leave version, model and size out of `pong` (automatic beyond loopback without CURVE;
+    # `npc-brain serve` also sets it when the WebSocket relay is open without a token).
+    hide_facts: bool = False
 
 
 class Server:
@@ -115,7 +118,8 @@ class Server:
         # Where the WebSocket relay connects: `endpoint`, or with CURVE an endpoint of its own.
         self.relay_endpoint: str | None = None
         # Unauthenticated peers beyond loopback learn nothing from `pong`.
-        self.reveal_facts = cfg.curve is not None or endpoint_is_local(cfg.bind)
+        exposed = cfg.curve is None and not endpoint_is_local(cfg.bind)
+        self.reveal_facts = not (cfg.hide_facts or exposed)
 
     @classmethod
     def from_model_dir(
