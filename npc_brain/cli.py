@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "npc_brain.commands.evaluate",
     "npc_brain.commands.bench",
     "npc_brain.commands.serve",
+    "npc_brain.commands.keys",
     "npc_brain.commands.godot",
 )
 

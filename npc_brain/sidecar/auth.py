@@ -128,16 +128,6 @@ def use_curve(sock: zmq.Socket, keys: CurveKeys) -> None:
     sock.curve_server = True
 
 
-def use_curve_client(
-    sock: zmq.Socket, server_public: bytes, client_secret_file: str | Path
-) -> None:
-    """Make the next connect of `sock` a CURVE client of the server with this public key."""
-    public, secret = load_key_pair(client_secret_file)
-    sock.curve_secretkey = secret
-    sock.curve_publickey = public
-    sock.curve_serverkey = server_public
-
-
 __all__ = [
     "CurveKeys",
     "endpoint_is_local",
@@ -150,5 +140,4 @@ __all__ = [
     "start_authenticator",
     "token_matches",
     "use_curve",
-    "use_curve_client",
 ]

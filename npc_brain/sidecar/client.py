@@ -31,7 +31,7 @@ import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
 from npc_brain.npc.state import NPCState
-from npc_brain.sidecar.auth import load_public_key, use_curve_client
+from npc_brain.sidecar.auth import load_key_pair, load_public_key
 from npc_brain.sidecar.protocol import (
     TERMINAL_EVENTS,
     AnswerEvent,
@@ -49,9 +49,14 @@ from npc_brain.sidecar.protocol import (
 DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
 log = logging.getLogger("npc_brain.sidecar.client")
 RequestId = int | str
-# Monitor events that end the requests in flight: the connection dropped, or the sidecar
-# refused our CURVE key (libzmq would otherwise retry silently forever).
-CONNECTION_LOST = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+# Monitor events that end the requests in flight: the connection dropped, or the handshake
+# failed (a refused CURVE key, a mechanism mismatch), which libzmq retries silently forever.
+CONNECTION_LOST = (
+    zmq.EVENT_DISCONNECTED
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
 
 
 class ServerError(Exception):
@@ -94,19 +99,30 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
 def _lost_message(address: str, event: int) -> str:
     if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
         return f"the sidecar at {address} refused this client's CURVE key"
+    if event != zmq.EVENT_DISCONNECTED:
+        return f"the handshake with {address} failed (CURVE keys configured on one side only?)"
     why = "the sidecar stopped, or a message exceeded its transport size cap"
     return f"the connection to {address} dropped ({why})"
 
 
-@dataclass
+@dataclass(frozen=True)
 class CurveClientKeys:
-    """CURVE for `Client`/`AsyncClient`: the server's public key file and our key pair."""
+    """CURVE for `Client`/`AsyncClient`: the server's public key and this client's key pair."""
 
-    server_key: str | Path  # the server's NAME.key (public)
-    client_secret: str | Path  # this client's NAME.key_secret
+    server_public: bytes
+    public: bytes
+    secret: bytes
+
+    @classmethod
+    def from_files(cls, server_key: str | Path, client_secret: str | Path) -> CurveClientKeys:
+        """The server's NAME.key and this client's NAME.key_secret (`npc-brain keys`)."""
+        public, secret = load_key_pair(client_secret)
+        return cls(load_public_key(server_key), public, secret)
 
     def apply(self, sock: zmq.Socket) -> None:
-        use_curve_client(sock, load_public_key(self.server_key), self.client_secret)
+        sock.curve_secretkey = self.secret
+        sock.curve_publickey = self.public
+        sock.curve_serverkey = self.server_public
 
 
 def _open(ctx: zmq.Context, address: str, curve: CurveClientKeys | None) -> tuple[Any, Any]:

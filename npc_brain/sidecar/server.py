@@ -85,6 +85,14 @@ class ServerConfig(BaseModel):
     # `npc-brain serve` also sets it when the WebSocket relay is open without a token).
     hide_facts: bool = False
 
+    def check_exposure(self) -> None:
+        """Refuse a bind beyond loopback that has neither CURVE nor an explicit `insecure`."""
+        if not (self.curve or self.insecure or endpoint_is_local(self.bind)):
+            raise ValueError(
+                f"{self.bind} is reachable beyond this machine: configure CURVE keys "
+                "(--curve-secret, --curve-clients) or allow it with --insecure"
+            )
+
 
 class Server:
     """Bind with `bind()`, run `serve_forever()` in one thread, `stop()` from any thread."""
@@ -134,11 +142,7 @@ class Server:
     def bind(self) -> str:
         """Create and bind the ROUTER; returns the actual endpoint (port `*` or 0 is resolved)."""
         cfg = self.config
-        if not (cfg.curve or cfg.insecure or endpoint_is_local(cfg.bind)):
-            raise ValueError(
-                f"{cfg.bind} is reachable beyond this machine: configure CURVE keys "
-                "(--curve-secret, --curve-clients) or allow it with --insecure"
-            )
+        cfg.check_exposure()
         self._ctx = zmq.Context()
         sock = self._ctx.socket(zmq.ROUTER)
         self._configure(sock)
