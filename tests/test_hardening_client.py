@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from server_harness import TIMEOUT_S, npc_state, running_server, save_tiny_model
 
+from npc_brain.cli import main
 from npc_brain.client import AsyncClient, Client, CurveClientKeys, ServerError
 from npc_brain.sidecar.auth import CurveKeys, make_key_pair
 
@@ -135,3 +137,38 @@ def test_key_files_that_are_missing_or_public_only_are_clear_errors(curve, tmp_p
         CurveKeys.load(curve["server_secret"], tmp_path / "server-empty")
     with pytest.raises(ValueError, match="cannot read"):
         CurveClientKeys.from_files(tmp_path / "nothing.key", curve["game"])
+
+
+def test_serve_refuses_addresses_beyond_loopback_without_authentication(capsys) -> None:
+    for extra in (
+        ["--bind", "tcp://0.0.0.0:5555"],
+        ["--bind", "tcp://*:5555"],
+        ["--ws", "0.0.0.0:5556"],
+    ):
+        assert main(["serve", "--model", "unused", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "reachable beyond this machine" in err and "--insecure" in err
+    assert main(["serve", "--curve-secret", "x.key_secret"]) == 2
+    assert "go together" in capsys.readouterr().err
+
+
+def test_keys_command_writes_pairs_that_serve_and_ask_accept(tmp_path, capsys) -> None:
+    assert main(["keys", str(tmp_path / "k"), "--name", "server", "--name", "game"]) == 0
+    assert main(["keys", str(tmp_path / "k"), "--ws-token", "--name", "spare"]) == 0
+    capsys.readouterr()
+    k = tmp_path / "k"
+    assert (k / "ws.token").stat().st_mode & 0o077 == 0
+    assert (k / "game.key_secret").stat().st_mode & 0o077 == 0
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    (clients / "game.key").write_bytes((k / "game.key").read_bytes())
+    keys = CurveKeys.load(k / "server.key_secret", clients)
+    state = tmp_path / "npc.json"
+    state.write_text(json.dumps(npc_state()))
+    with running_server(curve=keys) as server:
+        args = ["ask", str(state), "--actions", *ACTIONS, "--address", server.endpoint]
+        keyed = ["--server-key", str(k / "server.key"), "--client-key", str(k / "game.key_secret")]
+        assert main([*args, *keyed]) == 0
+        assert "decision:" in capsys.readouterr().out
+        assert main([*args, "--server-key", str(k / "server.key")]) == 2
+        assert "go together" in capsys.readouterr().err
