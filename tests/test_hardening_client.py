@@ -63,7 +63,7 @@ def test_killed_sidecar_fails_every_pending_request_at_once(tmp_path: Path) -> N
 def test_a_frame_over_the_transport_cap_disconnects_and_fails_the_pending_requests() -> None:
     with (
         running_server(max_batch=1, max_frame_bytes=MIB) as server,
-        Client(server.endpoint, timeout=TIMEOUT_S) as client,
+        Client(server.endpoint, timeout=TIMEOUT_S, max_message_bytes=None) as client,
     ):
         decides = [client.decide(npc_state(), ACTIONS, max_tokens=100) for _ in range(5)]
         huge = client.generate("x" * (2 * MIB))
@@ -76,7 +76,7 @@ def test_a_frame_over_the_transport_cap_disconnects_and_fails_the_pending_reques
 
 def test_async_client_fails_pending_requests_when_the_connection_drops() -> None:
     async def scenario(endpoint: str) -> tuple[list[str], str]:
-        async with AsyncClient(endpoint, timeout=TIMEOUT_S) as client:
+        async with AsyncClient(endpoint, timeout=TIMEOUT_S, max_message_bytes=None) as client:
 
             async def run(stream) -> str:
                 try:
@@ -96,6 +96,14 @@ def test_async_client_fails_pending_requests_when_the_connection_drops() -> None
         outcomes, rest = asyncio.run(scenario(server.endpoint))
     assert rest == "disconnected pong"
     assert set(outcomes) <= {"decision", "disconnected"} and "disconnected" in outcomes
+
+
+def test_messages_over_the_sidecar_limit_fail_in_the_client_with_their_id() -> None:
+    with running_server() as server, Client(server.endpoint, timeout=TIMEOUT_S) as client:
+        with pytest.raises(ServerError) as refused:
+            list(client.generate("x" * 70_000, request_id="big"))
+        assert (refused.value.code, refused.value.request_id) == ("too_large", "big")
+        assert client.ping().type == "pong"
 
 
 @pytest.fixture

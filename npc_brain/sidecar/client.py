@@ -33,6 +33,7 @@ from zmq.utils.monitor import parse_monitor_message
 from npc_brain.npc.state import NPCState
 from npc_brain.sidecar.auth import load_key_pair, load_public_key
 from npc_brain.sidecar.protocol import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     TERMINAL_EVENTS,
     AnswerEvent,
     DecisionEvent,
@@ -148,6 +149,15 @@ class _Pending:
             self.ended = event.type in TERMINAL_EVENTS
 
 
+def _oversize(rid: RequestId, payload: bytes, limit: int | None) -> ErrorEvent | None:
+    """The sidecar cannot tell whose message it refuses as too large (its id is unread), so
+    the client refuses it itself and the request still gets its one terminal event."""
+    if limit is None or len(payload) <= limit:
+        return None
+    message = f"message is {len(payload)} bytes; the limit is {limit}"
+    return error_event(ErrorCode.TOO_LARGE, message, rid)
+
+
 def _checked(event: Event) -> Event:
     if isinstance(event, ErrorEvent):
         raise ServerError(event)
@@ -162,9 +172,11 @@ class Client:
         address: str = DEFAULT_ADDRESS,
         timeout: float = 30.0,
         curve: CurveClientKeys | None = None,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.address = address
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes  # the sidecar's; None sends anything
         self._ctx = zmq.Context()
         self._sock, self._monitor = _open(self._ctx, address, curve)
         self._poller = zmq.Poller()
@@ -221,8 +233,13 @@ class Client:
         if rid in self._pending:
             raise ValueError(f"request id {rid!r} is already in flight on this client")
         self._watch(0)  # a drop noticed now concerns earlier requests, not this one
-        self._pending[rid] = _Pending(time.monotonic() + self.timeout)
-        self._sock.send(encode_request(message))
+        pending = self._pending[rid] = _Pending(time.monotonic() + self.timeout)
+        payload = encode_request(message)
+        refusal = _oversize(rid, payload, self.max_message_bytes)
+        if refusal is None:
+            self._sock.send(payload)
+        else:
+            pending.put(refusal)
         return self._events(rid)
 
     def _events(self, rid: RequestId) -> Iterator[Event]:
@@ -279,9 +296,11 @@ class AsyncClient:
         address: str = DEFAULT_ADDRESS,
         timeout: float = 30.0,
         curve: CurveClientKeys | None = None,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.address = address
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes  # the sidecar's; None sends anything
         self._ctx = zmq.asyncio.Context()
         self._sock, self._monitor = _open(self._ctx, address, curve)
         self._ids = itertools.count(1)
@@ -346,7 +365,12 @@ class AsyncClient:
         queue: asyncio.Queue[Event] = asyncio.Queue()
         self._pending[rid] = queue
         try:
-            await self._sock.send(encode_request(message))
+            payload = encode_request(message)
+            refusal = _oversize(rid, payload, self.max_message_bytes)
+            if refusal is None:
+                await self._sock.send(payload)
+            else:
+                queue.put_nowait(refusal)
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), deadline - loop.time())
