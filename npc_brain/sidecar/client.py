@@ -286,6 +286,8 @@ class Client:
             pending.put(event)
         elif isinstance(event, ErrorEvent) and event.id is None:
             log.warning("sidecar error without an id: [%s] %r", event.code, event.message)
+        else:  # a late answer to a request that ended with `disconnected` (or a stray)
+            log.debug("event %s for request %r, which is not in flight", event.type, event.id)
 
 
 class AsyncClient:
