@@ -15,7 +15,7 @@ from server_harness import TIMEOUT_S, npc_state, running_server, save_tiny_model
 
 from npc_brain.cli import main
 from npc_brain.client import AsyncClient, Client, CurveClientKeys, ServerError
-from npc_brain.sidecar.auth import CurveKeys, make_key_pair
+from npc_brain.sidecar.auth import CurveKeys, endpoint_is_local, make_key_pair
 
 ACTIONS = ["attack", "flee", "eat", "call_for_help"]
 MIB = 1 << 20
@@ -180,3 +180,23 @@ def test_keys_command_writes_pairs_that_serve_and_ask_accept(tmp_path, capsys) -
         assert "decision:" in capsys.readouterr().out
         assert main([*args, "--server-key", str(k / "server.key")]) == 2
         assert "go together" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "local"),
+    [
+        ("tcp://127.0.0.1:5555", True),
+        ("tcp://127.3.2.1:5555", True),
+        ("tcp://localhost:5555", True),
+        ("tcp://[::1]:5555", True),
+        ("ipc:///tmp/npc", True),
+        ("tcp://0.0.0.0:5555", False),
+        ("tcp://*:5555", False),
+        ("tcp://[::]:5555", False),
+        ("tcp://192.168.1.5:5555", False),
+        ("tcp://eth0:5555", False),
+        ("tcp://localhost.example.net:5555", False),
+    ],
+)
+def test_which_endpoints_count_as_this_machine_only(endpoint: str, local: bool) -> None:
+    assert endpoint_is_local(endpoint) is local

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import resource
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from npc_brain.sidecar.auth import CurveKeys, make_key_pair
+from npc_brain.sidecar.fd_limit import RESERVED
 from npc_brain.sidecar.ws_relay import WebSocketRelay
 
 TOKEN = "a-long-enough-test-token-0123456789"
@@ -107,3 +111,26 @@ def test_listening_beyond_loopback_needs_a_token_or_insecure() -> None:
         WebSocketRelay("0.0.0.0:0", "tcp://127.0.0.1:5555")
     WebSocketRelay("0.0.0.0:0", "tcp://127.0.0.1:5555", token=TOKEN)  # not started
     WebSocketRelay("0.0.0.0:0", "tcp://127.0.0.1:5555", insecure=True)
+
+
+def test_the_connection_cap_follows_the_descriptor_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (RESERVED + 3 * 4 + 2, hard))
+    try:
+        relay = WebSocketRelay("127.0.0.1:0", "tcp://127.0.0.1:5555", max_connections=512)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert relay.max_connections == 4  # three descriptors each, after the reserve
+
+
+def test_serve_raises_a_low_soft_descriptor_limit() -> None:
+    def lower() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
+
+    code = "from npc_brain.sidecar.fd_limit import raise_soft_limit; print(raise_soft_limit())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], preexec_fn=lower, capture_output=True, text=True, check=True
+    )
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    assert int(out.stdout) == min(hard, 65536) > 512
