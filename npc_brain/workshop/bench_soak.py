@@ -225,8 +225,8 @@ class Soak:
                     self.sidecar.kill_and_restart()
                     self.faults["sidecar killed (SIGKILL) and restarted"] += 1
                     killed = True
-                if killed and "after restart" not in self.rss and done >= total // 2:
-                    self.rss["after restart"] = self.sidecar.rss_mib()
+                if killed and "warm again" not in self.rss and done >= 2 * total // 3:
+                    self.rss["warm again"] = self.sidecar.rss_mib()
                 if "warm" not in self.rss and done >= total // 10:
                     self.rss["warm"] = self.sidecar.rss_mib()
                 time.sleep(0.2)
@@ -312,9 +312,9 @@ def _send_frame(ctx: zmq.Context, endpoint: str, size: int, expect_reply: bool) 
 def classify_strays(strays: StrayEvents, ledger: Ledger) -> tuple[int, int, int]:
     """(late, duplicated, misrouted) among events that arrived for no request in flight.
 
-    Late: a request the client had already ended with `disconnected`, answered after the
-    reconnection (the client ignores it). Duplicated: a second terminal event for a request
-    that had ended normally. Misrouted: an id another worker sent.
+    Late: a request the client had already ended (`disconnected`, or its deadline passed),
+    answered after all (the client ignores it). Duplicated: a second terminal event for a
+    request that had ended with its answer. Misrouted: an id another worker sent.
     """
     late = dup = mis = 0
     for thread, kind, rid in strays.seen:
@@ -322,8 +322,8 @@ def classify_strays(strays: StrayEvents, ledger: Ledger) -> tuple[int, int, int]
             continue  # dropper clients' ids: they left on purpose
         if not thread.startswith("worker-") or rid.split("-")[0][1:] != thread.split("-")[1]:
             mis += 1
-        elif ledger.ended.get(rid) == "disconnected":
-            late += 1
+        elif ledger.ended.get(rid) in ("disconnected", "lost"):
+            late += kind != "step"
         elif kind != "step":
             dup += 1
     return late, dup, mis
@@ -374,13 +374,16 @@ def print_report(soak: Soak, strays: StrayEvents, fairness: dict[str, float]) ->
     ends = Counter(ledger.ended.values())
     print(f"\nrequests {len(ledger.ended)}: " + ", ".join(f"{k} {v}" for k, v in ends.items()))
     print(f"lost {ledger.lost}   duplicated {dup}   misrouted {ledger.misrouted + mis}")
-    print(f"late answers ignored after `disconnected`: {late}")
+    print(f"  (lost: no terminal event within {DEADLINE_S:.0f} s, the client's deadline)")
+    print(f"late answers ignored after `disconnected` or the deadline: {late}")
     print("faults: " + "; ".join(f"{k}: {v}" for k, v in sorted(soak.faults.items())))
     rss = soak.rss
     print(f"after the soak: {soak.after}")
     print("sidecar RSS MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in rss.items()))
-    if "after restart" in rss and "end" in rss:
-        print(f"RSS growth after restart: {rss['end'] - rss['after restart']:+.1f} MiB")
+    if {"warm", "before kill"} <= rss.keys():
+        print(f"RSS growth, first process: {rss['before kill'] - rss['warm']:+.1f} MiB")
+    if {"warm again", "end"} <= rss.keys():
+        print(f"RSS growth, restarted process: {rss['end'] - rss['warm again']:+.1f} MiB")
     ratio = fairness["during burst"] / fairness["alone"]
     print(
         f"first thought p50: alone {fairness['alone']:.1f} ms, during another client's "
