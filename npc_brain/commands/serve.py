@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--seed", type=int, default=None)
     a.add_argument("--max-tokens", type=int, default=None)
     a.add_argument("--max-steps", type=int, default=None)
-    a.add_argument("--timeout", type=float, default=10.0, help="seconds for the whole decision")
+    a.add_argument("--timeout", type=float, default=30.0, help="seconds for the whole decision")
     a.add_argument("--server-key", default=None, help="CURVE: the sidecar's public NAME.key")
     a.add_argument("--client-key", default=None, help="CURVE: this client's NAME.key_secret")
     a.set_defaults(func=ask)
