@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("npc_brain.commands.evaluate", "measure a model on the evaluation suites"),
     "bench": ("npc_brain.commands.bench", "print speed figures for the model or the sidecar"),
     "export": ("npc_brain.commands.export", "write model.onnx, the torch-free runtime's weights"),
+    "keys": ("npc_brain.commands.keys", "make key pairs and a token for serving beyond loopback"),
 }
 
 

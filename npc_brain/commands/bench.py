@@ -1,4 +1,4 @@
-"""`npc-brain bench model|server`: throughput and latency figures (not tests)."""
+"""`npc-brain bench model|server|soak`: throughput, latency and fault figures (not tests)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import importlib
 TARGETS = {
     "model": "npc_brain.workshop.bench_model",
     "server": "npc_brain.workshop.bench_server",
+    "soak": "npc_brain.workshop.bench_soak",
 }
 DESCRIPTION = """\
 Print speed figures. `model`: decode tokens/s for 1 to 256 NPCs at once and the time to

@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import signal
+import ssl
 import sys
 import textwrap
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 from npc_brain.npc.actions import VOCABULARY, resolve_actions
 from npc_brain.npc.state import KINDS
 from npc_brain.nrm.runtime import BACKENDS
-from npc_brain.sidecar.client import DEFAULT_ADDRESS, Client, ServerError
+from npc_brain.sidecar.auth import CurveKeys, is_loopback_host, read_token
+from npc_brain.sidecar.client import DEFAULT_ADDRESS, Client, CurveClientKeys, ServerError
+from npc_brain.sidecar.fd_limit import raise_soft_limit
 from npc_brain.sidecar.protocol import DecideRequest, DecisionEvent, StepEvent
 
 SERVE_DESCRIPTION = """\
@@ -116,6 +119,7 @@ def add_serve(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quiet", action="store_true", help="log warnings only, not every request (default: off)"
     )
+    _add_security_options(p)
     p.set_defaults(func=serve)
 
 
@@ -175,43 +179,75 @@ def add_ask(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
+        default=30.0,
         metavar="SECONDS",
-        help="how long to wait for each thought or the decision (default: 10)",
+        help="how long the whole decision may take (default: 30)",
+    )
+    p.add_argument(
+        "--server-key", default=None, metavar="FILE", help="CURVE: the sidecar's public NAME.key"
+    )
+    p.add_argument(
+        "--client-key", default=None, metavar="FILE", help="CURVE: this client's NAME.key_secret"
     )
     p.set_defaults(func=ask)
+
+
+def _add_security_options(p: argparse.ArgumentParser) -> None:
+    s = p.add_argument_group("security (see `npc-brain keys`)")
+    s.add_argument(
+        "--curve-secret", metavar="FILE", help="CURVE: the sidecar's NAME.key_secret (default: off)"
+    )
+    s.add_argument(
+        "--curve-clients",
+        metavar="DIR",
+        help="CURVE: directory of allowed clients' *.key files (default: off)",
+    )
+    s.add_argument(
+        "--ws-token-file",
+        metavar="FILE",
+        help="WebSocket: token required as the first message (default: none)",
+    )
+    s.add_argument(
+        "--ws-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="WebSocket: also accept pages from ORIGIN, e.g. https://game.example (repeatable;"
+        " default: pages on this machine only)",
+    )
+    s.add_argument(
+        "--ws-cert", metavar="FILE", help="WebSocket: TLS certificate (PEM), for wss (default: off)"
+    )
+    s.add_argument("--ws-key", metavar="FILE", help="WebSocket: TLS private key (default: off)")
+    s.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow addresses beyond loopback without authentication (default: refused)",
+    )
 
 
 PARSERS = {"serve": add_serve, "ask": add_ask}
 
 
 def serve(args: argparse.Namespace) -> int:
-    from npc_brain.sidecar.server import Server, ServerConfig
-    from npc_brain.sidecar.ws_relay import WebSocketRelay, parse_host_port
+    from npc_brain.sidecar.server import Server
 
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    raise_soft_limit()
     try:
-        config = ServerConfig(
-            bind=args.bind,
-            max_in_flight=args.max_in_flight,
-            max_queue=args.max_queue,
-            max_batch=args.max_batch,
-            max_message_bytes=args.max_message_bytes,
-        )
-        if args.ws:
-            parse_host_port(args.ws)  # a typo should fail before the model loads
+        config, relay = _configure(args)
         server = Server.from_model_dir(args.model, config, backend=args.backend)
         endpoint = server.bind()
-    except (OSError, ValueError) as exc:  # missing model, bad option, port in use
+    except (OSError, ValueError) as exc:  # missing model, bad option or key, port in use
         print(f"npc-brain serve: {exc}", file=sys.stderr)
         return 2
-    relay = None
-    if args.ws:
-        relay = WebSocketRelay(args.ws, endpoint)
+    if relay is not None:
+        assert server.relay_endpoint is not None
+        relay.target = server.relay_endpoint
         try:
             ws_host, ws_port = relay.start()
         except OSError as exc:
@@ -221,7 +257,8 @@ def serve(args: argparse.Namespace) -> int:
     previous = {
         sig: signal.signal(sig, lambda *_: server.stop()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
-    ws = f", WebSocket ws://{ws_host}:{ws_port}/" if relay else ""
+    scheme = "wss" if args.ws_cert else "ws"
+    ws = f", WebSocket {scheme}://{ws_host}:{ws_port}/" if relay else ""
     model = f"model {server.model_name}, {server.params:,} parameters, {server.backend}"
     banner = f"serving {endpoint}{ws} ({model})"
     print(banner, file=sys.stderr, flush=True)
@@ -234,6 +271,61 @@ def serve(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print("stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def _configure(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Server settings and the (unstarted) relay; every problem is a ValueError or OSError."""
+    from npc_brain.sidecar.server import ServerConfig
+    from npc_brain.sidecar.ws_relay import WebSocketRelay, parse_host_port
+
+    if bool(args.curve_secret) != bool(args.curve_clients):
+        raise ValueError("--curve-secret and --curve-clients go together")
+    curve = CurveKeys.load(args.curve_secret, args.curve_clients) if args.curve_secret else None
+    token = read_token(args.ws_token_file) if args.ws_token_file else None
+    ws_exposed = bool(args.ws) and not is_loopback_host(parse_host_port(args.ws)[0])
+    config = ServerConfig(
+        bind=args.bind,
+        max_in_flight=args.max_in_flight,
+        max_queue=args.max_queue,
+        max_batch=args.max_batch,
+        max_message_bytes=args.max_message_bytes,
+        curve=curve,
+        insecure=args.insecure,
+        hide_facts=ws_exposed and token is None,
+    )
+    config.check_exposure()  # before the model loads
+    if not args.ws:
+        return config, None
+    relay = WebSocketRelay(
+        args.ws,
+        config.bind,
+        origins=args.ws_origin,
+        token=token,
+        insecure=args.insecure,
+        ssl_context=_tls(args.ws_cert, args.ws_key),
+    )
+    return config, relay
+
+
+def _tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ValueError("--ws-cert and --ws-key go together")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load the TLS certificate {cert} / key {key}: {exc}") from None
+    return context
+
+
+def _client_keys(server_key: str | None, client_key: str | None) -> CurveClientKeys | None:
+    if not server_key and not client_key:
+        return None
+    if not (server_key and client_key):
+        raise ValueError("--server-key and --client-key go together")
+    return CurveClientKeys.from_files(server_key, client_key)
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -250,7 +342,12 @@ def ask(args: argparse.Namespace) -> int:
         "max_tokens": args.max_tokens,
         "max_steps": args.max_steps,
     }
-    with Client(args.address, timeout=args.timeout) as client:
+    try:
+        curve = _client_keys(args.server_key, args.client_key)
+    except ValueError as exc:
+        print(f"npc-brain ask: {exc}", file=sys.stderr)
+        return 2
+    with Client(args.address, timeout=args.timeout, curve=curve) as client:
         try:
             for event in client.decide(state, args.actions, aliases, **options):
                 _print_event(event)

@@ -3,7 +3,10 @@
 Both use one DEALER socket, so any number of requests may be in flight at once; events are
 routed to the request they belong to by id. `decide()` and `generate()` yield `StepEvent`s
 as the thoughts arrive and end with the `DecisionEvent` / `AnswerEvent`; an `error` event
-is raised as `ServerError` (code `cancelled` after `cancel()`).
+is raised as `ServerError` (code `cancelled` after `cancel()`). `timeout` is one deadline
+for the whole request. A socket monitor watches the connection: when it drops (sidecar
+stopped or killed, or a message over the sidecar's transport cap), every request in flight
+ends at once with `ServerError` code `disconnected` instead of waiting out its deadline.
 
     with Client() as client:
         for event in client.decide(npc_state, ["attack", "flee", "eat"]):
@@ -19,27 +22,42 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import zmq
 import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
 
 from npc_brain.npc.state import NPCState
+from npc_brain.sidecar.auth import load_key_pair, load_public_key
 from npc_brain.sidecar.protocol import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     TERMINAL_EVENTS,
     AnswerEvent,
     DecisionEvent,
+    ErrorCode,
     ErrorEvent,
     Event,
     PongEvent,
     StepEvent,
     decode_event,
     encode_request,
+    error_event,
 )
 
 DEFAULT_ADDRESS = "tcp://127.0.0.1:5555"
 log = logging.getLogger("npc_brain.sidecar.client")
 RequestId = int | str
+# Monitor events that end the requests in flight: the connection dropped, or the handshake
+# failed (a refused CURVE key, a mechanism mismatch), which libzmq retries silently forever.
+CONNECTION_LOST = (
+    zmq.EVENT_DISCONNECTED
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
 
 
 class ServerError(Exception):
@@ -79,6 +97,67 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
+def _lost_message(address: str, event: int) -> str:
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return f"the sidecar at {address} refused this client's CURVE key"
+    if event != zmq.EVENT_DISCONNECTED:
+        return f"the handshake with {address} failed (CURVE keys configured on one side only?)"
+    why = "the sidecar stopped, or a message exceeded its transport size cap"
+    return f"the connection to {address} dropped ({why})"
+
+
+@dataclass(frozen=True)
+class CurveClientKeys:
+    """CURVE for `Client`/`AsyncClient`: the server's public key and this client's key pair."""
+
+    server_public: bytes
+    public: bytes
+    secret: bytes
+
+    @classmethod
+    def from_files(cls, server_key: str | Path, client_secret: str | Path) -> CurveClientKeys:
+        """The server's NAME.key and this client's NAME.key_secret (`npc-brain keys`)."""
+        public, secret = load_key_pair(client_secret)
+        return cls(load_public_key(server_key), public, secret)
+
+    def apply(self, sock: zmq.Socket) -> None:
+        sock.curve_secretkey = self.secret
+        sock.curve_publickey = self.public
+        sock.curve_serverkey = self.server_public
+
+
+def _open(ctx: zmq.Context, address: str, curve: CurveClientKeys | None) -> tuple[Any, Any]:
+    """A DEALER connected to `address` and a monitor socket watching its connection."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.apply(sock)
+    monitor = sock.get_monitor_socket(CONNECTION_LOST)
+    sock.connect(address)
+    return sock, monitor
+
+
+@dataclass
+class _Pending:
+    deadline: float
+    events: deque[Event] = field(default_factory=deque)
+    ended: bool = False  # its terminal event is queued
+
+    def put(self, event: Event) -> None:
+        if not self.ended:
+            self.events.append(event)
+            self.ended = event.type in TERMINAL_EVENTS
+
+
+def _oversize(rid: RequestId, payload: bytes, limit: int | None) -> ErrorEvent | None:
+    """The sidecar cannot tell whose message it refuses as too large (its id is unread), so
+    the client refuses it itself and the request still gets its one terminal event."""
+    if limit is None or len(payload) <= limit:
+        return None
+    message = f"message is {len(payload)} bytes; the limit is {limit}"
+    return error_event(ErrorCode.TOO_LARGE, message, rid)
+
+
 def _checked(event: Event) -> Event:
     if isinstance(event, ErrorEvent):
         raise ServerError(event)
@@ -86,17 +165,25 @@ def _checked(event: Event) -> Event:
 
 
 class Client:
-    """Blocking client. `timeout` is the longest wait, in seconds, for any single event."""
+    """Blocking client. `timeout`: seconds from sending a request to its terminal event."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float = 30.0,
+        curve: CurveClientKeys | None = None,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes  # the sidecar's; None sends anything
         self._ctx = zmq.Context()
-        self._sock = self._ctx.socket(zmq.DEALER)
-        self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.connect(address)
+        self._sock, self._monitor = _open(self._ctx, address, curve)
+        self._poller = zmq.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
         self._ids = itertools.count(1)
-        self._pending: dict[RequestId, deque[Event]] = {}
+        self._pending: dict[RequestId, _Pending] = {}
 
     def __enter__(self) -> Client:
         return self
@@ -105,6 +192,8 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        self._sock.disable_monitor()
+        self._monitor.close(0)
         self._sock.close(0)
         self._ctx.term()
 
@@ -143,8 +232,14 @@ class Client:
         rid = message["id"]
         if rid in self._pending:
             raise ValueError(f"request id {rid!r} is already in flight on this client")
-        self._pending[rid] = deque()
-        self._sock.send(encode_request(message))
+        self._watch(0)  # a drop noticed now concerns earlier requests, not this one
+        pending = self._pending[rid] = _Pending(time.monotonic() + self.timeout)
+        payload = encode_request(message)
+        refusal = _oversize(rid, payload, self.max_message_bytes)
+        if refusal is None:
+            self._sock.send(payload)
+        else:
+            pending.put(refusal)
         return self._events(rid)
 
     def _events(self, rid: RequestId) -> Iterator[Event]:
@@ -158,16 +253,27 @@ class Client:
             self._pending.pop(rid, None)
 
     def _next_event(self, rid: RequestId) -> Event:
-        queue = self._pending[rid]
-        deadline = time.monotonic() + self.timeout
-        while not queue:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._sock.poll(left * 1000, zmq.POLLIN):
+        pending = self._pending[rid]
+        while not pending.events:
+            left = pending.deadline - time.monotonic()
+            ready = dict(self._poller.poll(left * 1000)) if left > 0 else {}
+            if not ready:
                 raise TimeoutError(
-                    f"no event for request {rid!r} from {self.address} in {self.timeout} s"
+                    f"request {rid!r} to {self.address} did not finish in {self.timeout} s"
                 )
-            self._route(self._sock.recv())
-        return queue.popleft()
+            if self._sock in ready:
+                self._route(self._sock.recv())
+            if self._monitor in ready:
+                self._watch(0)
+        return pending.events.popleft()
+
+    def _watch(self, timeout_ms: int) -> None:
+        """Read waiting monitor events; a lost connection ends every request in flight."""
+        while self._monitor.poll(timeout_ms, zmq.POLLIN):
+            event = parse_monitor_message(self._monitor.recv_multipart())["event"]
+            message = _lost_message(self.address, event)
+            for rid, pending in self._pending.items():
+                pending.put(error_event(ErrorCode.DISCONNECTED, message, rid))
 
     def _route(self, payload: bytes) -> None:
         try:
@@ -175,26 +281,33 @@ class Client:
         except ValueError as exc:
             log.warning("ignoring a message that is not a sidecar event: %s", exc)
             return
-        queue = self._pending.get(event.id) if event.id is not None else None
-        if queue is not None:
-            queue.append(event)
+        pending = self._pending.get(event.id) if event.id is not None else None
+        if pending is not None:
+            pending.put(event)
         elif isinstance(event, ErrorEvent) and event.id is None:
-            log.warning("sidecar error without an id: [%s] %s", event.code, event.message)
+            log.warning("sidecar error without an id: [%s] %r", event.code, event.message)
+        else:  # a late answer to a request that ended with `disconnected` (or a stray)
+            log.debug("event %s for request %r, which is not in flight", event.type, event.id)
 
 
 class AsyncClient:
     """asyncio client; `async for event in client.decide(...)` sends when iteration starts."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float = 30.0,
+        curve: CurveClientKeys | None = None,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
         self.address = address
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes  # the sidecar's; None sends anything
         self._ctx = zmq.asyncio.Context()
-        self._sock = self._ctx.socket(zmq.DEALER)
-        self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.connect(address)
+        self._sock, self._monitor = _open(self._ctx, address, curve)
         self._ids = itertools.count(1)
         self._pending: dict[RequestId, asyncio.Queue[Event]] = {}
-        self._reader: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -203,10 +316,12 @@ class AsyncClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+                await task
+        self._sock.disable_monitor()
+        self._monitor.close(0)
         self._sock.close(0)
         self._ctx.term()
 
@@ -241,18 +356,29 @@ class AsyncClient:
         rid = message["id"]
         if rid in self._pending:
             raise ValueError(f"request id {rid!r} is already in flight on this client")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._read_forever()),
+                asyncio.create_task(self._watch_forever()),
+            ]
+        await self._watch_waiting()  # a drop noticed now concerns earlier requests only
         queue: asyncio.Queue[Event] = asyncio.Queue()
         self._pending[rid] = queue
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_forever())
         try:
-            await self._sock.send(encode_request(message))
+            payload = encode_request(message)
+            refusal = _oversize(rid, payload, self.max_message_bytes)
+            if refusal is None:
+                await self._sock.send(payload)
+            else:
+                queue.put_nowait(refusal)
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), self.timeout)
+                    event = await asyncio.wait_for(queue.get(), deadline - loop.time())
                 except asyncio.TimeoutError:
                     raise TimeoutError(
-                        f"no event for request {rid!r} from {self.address} in {self.timeout} s"
+                        f"request {rid!r} to {self.address} did not finish in {self.timeout} s"
                     ) from None
                 yield _checked(event)
                 if event.type in TERMINAL_EVENTS:
@@ -271,3 +397,16 @@ class AsyncClient:
             queue = self._pending.get(event.id) if event.id is not None else None
             if queue is not None:
                 queue.put_nowait(event)
+
+    async def _watch_forever(self) -> None:
+        while True:
+            self._lost(await self._monitor.recv_multipart())
+
+    async def _watch_waiting(self) -> None:
+        while await self._monitor.poll(0, zmq.POLLIN):
+            self._lost(await self._monitor.recv_multipart())
+
+    def _lost(self, frames: list[bytes]) -> None:
+        message = _lost_message(self.address, parse_monitor_message(frames)["event"])
+        for rid, queue in self._pending.items():
+            queue.put_nowait(error_event(ErrorCode.DISCONNECTED, message, rid))

@@ -7,11 +7,13 @@ leniently on the client side (unknown fields ignored) so newer servers stay comp
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 import msgpack
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -54,7 +56,11 @@ class ErrorCode(str, Enum):
     CANCELLED = "cancelled"
     NO_ANSWER = "no_answer"
     SHUTTING_DOWN = "shutting_down"
+    RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
+    # Never sent by the sidecar: the Python client ends a request with it when the
+    # connection drops (server gone, or a frame over the transport cap).
+    DISCONNECTED = "disconnected"
 
 
 RequestId = (
@@ -83,7 +89,18 @@ class _Request(BaseModel):
     id: RequestId
 
 
-Verb = Annotated[StrictStr, Field(min_length=1, max_length=MAX_VERB_CHARS)]
+# Same rule as NPC text: verbs reach the prompt, the answer and the log, so tag brackets
+# and control characters (line breaks, ANSI escapes) could forge any of them.
+_FORBIDDEN = re.compile(r"[<>\x00-\x1f\x7f-\x9f]")
+
+
+def _plain(text: str) -> str:
+    if _FORBIDDEN.search(text):
+        raise ValueError("must not contain '<', '>' or control characters")
+    return text
+
+
+Verb = Annotated[StrictStr, Field(min_length=1, max_length=MAX_VERB_CHARS), AfterValidator(_plain)]
 
 
 class _Sampling(_Request):
@@ -194,9 +211,10 @@ class PongEvent(_Event):
     type: Literal["pong"] = "pong"
     id: int | str
     protocol: int
-    version: str
-    model: str
-    params: int
+    # Left out by a sidecar reachable beyond loopback without authentication.
+    version: str | None = None
+    model: str | None = None
+    params: int | None = None
     in_flight: int
     active: int
     queued: int
@@ -225,12 +243,22 @@ def error_event(code: ErrorCode, message: str, request_id: int | str | None = No
 def unpack(payload: bytes) -> Any:
     """One msgpack value; raises ValueError for anything that is not exactly that."""
     try:
-        return msgpack.unpackb(payload, raw=False, strict_map_key=True, use_list=True)
+        return msgpack.unpackb(
+            payload, raw=False, strict_map_key=True, use_list=True, object_pairs_hook=_str_keys
+        )
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         # msgpack reports truncation, trailing bytes, bad UTF-8, deep nesting and
         # non-str keys with several ValueError subclasses (and TypeError for some ext data).
         name = type(exc).__name__
         raise ValueError(f"{name}: {exc}" if str(exc) else name) from None
+
+
+def _str_keys(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
+    # strict_map_key still lets bin keys through; the protocol allows str keys only.
+    for key, _ in pairs:
+        if not isinstance(key, str):
+            raise ValueError(f"map keys must be str, got {_msgpack_kind(key)}")
+    return dict(pairs)
 
 
 def decode_request(payload: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:

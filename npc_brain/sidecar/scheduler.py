@@ -96,6 +96,20 @@ def make_job(
     return Job(envelope, rid, gen, received, plan, clamped=budget < request.max_tokens)
 
 
+@dataclass(frozen=True)
+class Fairness:
+    """How much of the sidecar one client may hold, so no client can starve another."""
+
+    # Sequences one client may have in the batch; its other requests wait in its queue.
+    max_client_batch: int = 64
+    # Clients with requests in flight; a request from one more gets `server_busy`.
+    max_clients: int = 1024
+    # The last `reserved_queue` places of the global queue only take requests from clients
+    # with fewer than `small_client` requests in flight, so a flood cannot lock others out.
+    reserved_queue: int = 512
+    small_client: int = 16
+
+
 class Scheduler:
     """Fair admission into one engine; not thread-safe (the server loop drives it)."""
 
@@ -104,13 +118,16 @@ class Scheduler:
         engine_factory: Callable[[], Engine],
         max_in_flight: int = 256,
         max_queue: int = 4096,
+        fairness: Fairness | None = None,
     ) -> None:
         self._engine_factory = engine_factory
         self.engine = engine_factory()
         self.max_in_flight = max_in_flight
         self.max_queue = max_queue
+        self.fair = fairness or Fairness()
         self._jobs: dict[tuple[bytes, int | str], Job] = {}
         self._per_client: dict[bytes, int] = {}
+        self._active_per_client: dict[bytes, int] = {}
         self._queues: dict[bytes, deque[Job]] = {}
         self._turns: deque[bytes] = deque()  # clients with queued jobs, round-robin order
         self._queued = 0
@@ -147,7 +164,19 @@ class Scheduler:
                 f"this client already has {self.max_in_flight} requests in flight",
                 request_id,
             )
-        if self._queued >= self.max_queue:
+        self._check_room(client, request_id)
+
+    def _check_room(self, client: bytes, request_id: int | str) -> None:
+        held = self.in_flight(client)
+        if not held and len(self._per_client) >= self.fair.max_clients:
+            raise ProtocolError(
+                ErrorCode.SERVER_BUSY,
+                f"{len(self._per_client)} clients have requests in flight; try again later",
+                request_id,
+            )
+        free = self.max_queue - self._queued
+        reserved = min(self.fair.reserved_queue, self.max_queue // 8)
+        if free <= 0 or (free <= reserved and held >= self.fair.small_client):
             raise ProtocolError(
                 ErrorCode.SERVER_BUSY,
                 f"{self._queued} requests are waiting; try again later",
@@ -209,7 +238,8 @@ class Scheduler:
         """Remove a job wherever it is: the client's queue or the engine."""
         self._release(job)
         if job.handle is not None:
-            self._by_handle.pop(job.handle, None)
+            if self._by_handle.pop(job.handle, None) is not None:
+                self._count_active(job.client, -1)
             if stop_engine:
                 self.engine.cancel(job.handle)
             return
@@ -239,17 +269,18 @@ class Scheduler:
         return out
 
     def _admit(self) -> list[Outgoing]:
+        """Round-robin over clients with queued jobs, each up to its share of the batch."""
         out: list[Outgoing] = []
         room = self.engine.max_batch - self.engine.active
-        while room > 0 and self._turns:
+        skipped = 0  # clients in a row passed over because they hold their full share
+        while room > 0 and skipped < len(self._turns):
             client = self._turns.popleft()
-            queue = self._queues[client]
-            job = queue.popleft()
-            self._queued -= 1
-            if queue:
+            if self._active_per_client.get(client, 0) >= self.fair.max_client_batch:
                 self._turns.append(client)
-            else:
-                del self._queues[client]
+                skipped += 1
+                continue
+            skipped = 0
+            job = self._next_queued(client)
             try:
                 job.handle = self.engine.submit(job.gen)
             except ValueError as exc:
@@ -257,8 +288,26 @@ class Scheduler:
                 self._release(job)
                 continue
             self._by_handle[job.handle] = job
+            self._count_active(client, 1)
             room -= 1
         return out
+
+    def _next_queued(self, client: bytes) -> Job:
+        queue = self._queues[client]
+        job = queue.popleft()
+        self._queued -= 1
+        if queue:
+            self._turns.append(client)
+        else:
+            del self._queues[client]
+        return job
+
+    def _count_active(self, client: bytes, delta: int) -> None:
+        left = self._active_per_client.get(client, 0) + delta
+        if left > 0:
+            self._active_per_client[client] = left
+        else:
+            self._active_per_client.pop(client, None)
 
     def _restart_engine(self) -> list[Outgoing]:
         """After an engine fault: fail what it was generating, keep the queue, start afresh."""
@@ -269,6 +318,7 @@ class Scheduler:
             )
             self._release(job)
         self._by_handle.clear()
+        self._active_per_client.clear()
         self.engine = self._engine_factory()
         return out
 

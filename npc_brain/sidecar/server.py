@@ -12,6 +12,8 @@ no lock anywhere. See docs/protocol.md for the wire format.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 import time
 from importlib import metadata
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING
 
 import zmq
 from pydantic import BaseModel, Field
+from zmq.auth.thread import ThreadAuthenticator
 
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
 from npc_brain.nrm.engine import Engine
 from npc_brain.nrm.runtime import Runtime, load_runtime
 from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.sidecar.auth import CurveKeys, endpoint_is_local, start_authenticator, use_curve
 from npc_brain.sidecar.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -40,7 +44,7 @@ from npc_brain.sidecar.protocol import (
     encode_event,
     error_event,
 )
-from npc_brain.sidecar.scheduler import Envelope, Outgoing, Scheduler
+from npc_brain.sidecar.scheduler import Envelope, Fairness, Outgoing, Scheduler
 
 if TYPE_CHECKING:
     from npc_brain.nrm.model import NRMModel
@@ -68,6 +72,30 @@ class ServerConfig(BaseModel):
     send_buffer: int = Field(0, ge=0)
     # Messages read between two engine steps, so a flood cannot stall generation.
     reads_per_step: int = Field(512, ge=1)
+    # Transport cap: a frame up to this size is read and answered with `too_large`; a
+    # larger one makes libzmq drop the connection (the client sees it disconnect).
+    max_frame_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    # Messages libzmq buffers per connection before it stops reading that socket, which
+    # bounds what a client can park in the sidecar's memory (up to this x the frame cap).
+    receive_hwm: int = Field(64, ge=1)
+    fairness: Fairness = Field(default_factory=Fairness)
+    # Pings one client may send per second (burst of as many); more get `rate_limited`.
+    pings_per_second: float = Field(20.0, gt=0)
+    # CURVE authentication for `bind`; None serves without it (loopback only, or insecure).
+    curve: CurveKeys | None = None
+    # Allows binding beyond loopback without authentication.
+    insecure: bool = False
+    # Leave version, model and size out of `pong` (automatic beyond loopback without CURVE;
+    # `npc-brain serve` also sets it when the WebSocket relay is open without a token).
+    hide_facts: bool = False
+
+    def check_exposure(self) -> None:
+        """Refuse a bind beyond loopback that has neither CURVE nor an explicit `insecure`."""
+        if not (self.curve or self.insecure or endpoint_is_local(self.bind)):
+            raise ValueError(
+                f"{self.bind} is reachable beyond this machine: configure CURVE keys "
+                "(--curve-secret, --curve-clients) or allow it with --insecure"
+            )
 
 
 class Server:
@@ -91,11 +119,20 @@ class Server:
             lambda: Engine(model, tokenizer, max_batch=cfg.max_batch),
             max_in_flight=cfg.max_in_flight,
             max_queue=cfg.max_queue,
+            fairness=cfg.fairness,
         )
         self._ctx: zmq.Context | None = None
         self._sock: zmq.Socket | None = None
+        self._auth: ThreadAuthenticator | None = None
+        self._relay_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._pings = PingLimiter(cfg.pings_per_second)
         self._stopping = threading.Event()
         self.endpoint: str | None = None
+        # Where the WebSocket relay connects: `endpoint`, or with CURVE an endpoint of its own.
+        self.relay_endpoint: str | None = None
+        # Unauthenticated peers beyond loopback learn nothing from `pong`.
+        exposed = cfg.curve is None and not endpoint_is_local(cfg.bind)
+        self.reveal_facts = not (cfg.hide_facts or exposed)
 
     @classmethod
     def from_model_dir(
@@ -114,28 +151,48 @@ class Server:
     def bind(self) -> str:
         """Create and bind the ROUTER; returns the actual endpoint (port `*` or 0 is resolved)."""
         cfg = self.config
+        cfg.check_exposure()
         self._ctx = zmq.Context()
         sock = self._ctx.socket(zmq.ROUTER)
+        self._configure(sock)
+        try:
+            if cfg.curve is not None:
+                self._auth = start_authenticator(self._ctx, cfg.curve)
+                use_curve(sock, cfg.curve)
+            sock.bind(cfg.bind)  # port 0 or * picks a free port
+            self.endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+            self.relay_endpoint = self._bind_relay_endpoint(sock)
+        except zmq.ZMQError as exc:
+            self._sock = sock
+            self.close()
+            raise OSError(f"cannot bind {cfg.bind}: {exc}") from None
+        self._sock = sock
+        return self.endpoint
+
+    def _configure(self, sock: zmq.Socket) -> None:
+        cfg = self.config
         # Sends to a vanished peer raise EHOSTUNREACH instead of vanishing silently, which is
         # how we learn to cancel its requests.
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
         sock.setsockopt(zmq.SNDHWM, cfg.max_queued_events)
-        sock.setsockopt(zmq.RCVHWM, 100_000)
-        # Payloads over the cap still get a `too_large` error; absurd ones (over 4x) make
-        # libzmq drop the connection before buffering them.
-        sock.setsockopt(zmq.MAXMSGSIZE, max(4 * cfg.max_message_bytes, 1 << 20))
+        sock.setsockopt(zmq.RCVHWM, cfg.receive_hwm)
+        sock.setsockopt(zmq.MAXMSGSIZE, max(cfg.max_frame_bytes, cfg.max_message_bytes))
         sock.setsockopt(zmq.LINGER, 200)
         if cfg.send_buffer:
             sock.setsockopt(zmq.SNDBUF, cfg.send_buffer)
-        try:
-            sock.bind(cfg.bind)  # port 0 or * picks a free port
-        except zmq.ZMQError as exc:
-            sock.close(0)
-            self._ctx.term()
-            raise OSError(f"cannot bind {cfg.bind}: {exc}") from None
-        self._sock = sock
-        self.endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
-        return self.endpoint
+
+    def _bind_relay_endpoint(self, sock: zmq.Socket) -> str:
+        """With CURVE, a NULL endpoint only this machine's relay can reach (token-checked)."""
+        assert self.endpoint is not None
+        if self.config.curve is None:
+            return self.endpoint
+        sock.curve_server = False  # options apply per bind: this endpoint speaks NULL
+        if zmq.has("ipc") and os.name == "posix":
+            self._relay_dir = tempfile.TemporaryDirectory(prefix="npc-brain-")
+            sock.bind(f"ipc://{self._relay_dir.name}/relay")  # the directory is owner-only
+        else:
+            sock.bind("tcp://127.0.0.1:0")
+        return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
     def stop(self) -> None:
         """Ask the loop to finish; in-flight requests end with `shutting_down`."""
@@ -162,12 +219,19 @@ class Server:
         """End every request in flight with `shutting_down` and release the socket."""
         if self._sock is None or self._ctx is None:
             return
-        self._send_all(
-            self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "the sidecar is shutting down")
-        )
+        if self.endpoint is not None:
+            self._send_all(
+                self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "the sidecar is shutting down")
+            )
         self._sock.close()
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
         self._ctx.term()
         self._sock = self._ctx = None
+        if self._relay_dir is not None:
+            self._relay_dir.cleanup()
+            self._relay_dir = None
 
     # ------------------------------------------------------------ input
 
@@ -176,12 +240,13 @@ class Server:
         assert sock is not None
         for _ in range(self.config.reads_per_step):
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                # Frames stay in libzmq's buffers: an oversized one is measured, never copied.
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
             self._handle(frames, time.perf_counter())
 
-    def _handle(self, frames: list[bytes], received: float) -> None:
+    def _handle(self, frames: list[zmq.Frame], received: float) -> None:
         envelope, payload = _envelope(frames)
         if payload is None:
             n = len(frames) - 1
@@ -190,7 +255,8 @@ class Server:
             return
         request_id = None
         try:
-            request = decode_request(payload, self.config.max_message_bytes)
+            limit = self.config.max_message_bytes
+            request = decode_request(_small_bytes(payload, limit), limit)
             request_id = request.id
             self._dispatch(envelope, request, received)
         except ProtocolError as exc:
@@ -204,6 +270,9 @@ class Server:
     def _dispatch(self, envelope: Envelope, request: Request, received: float) -> None:
         client = envelope[0]
         if isinstance(request, PingRequest):
+            if not self._pings.allow(client, received):
+                limit = f"{self.config.pings_per_second:g} pings per second"
+                raise ProtocolError(ErrorCode.RATE_LIMITED, f"more than {limit}", request.id)
             self._send(envelope, self._pong(client, request.id))
         elif isinstance(request, CancelRequest):
             job = self.scheduler.cancel(client, request.id)
@@ -214,12 +283,13 @@ class Server:
 
     def _pong(self, client: bytes, request_id: int | str) -> PongEvent:
         s = self.scheduler
+        facts = self.reveal_facts
         return PongEvent(
             id=request_id,
             protocol=PROTOCOL_VERSION,
-            version=self.version,
-            model=self.model_name,
-            params=self.params,
+            version=self.version if facts else None,
+            model=self.model_name if facts else None,
+            params=self.params if facts else None,
             in_flight=s.in_flight(client),
             active=s.active,
             queued=s.queued,
@@ -264,14 +334,51 @@ class Server:
             log.warning("client %s %s: cancelled its %d request(s)", client.hex(), why, dropped)
 
 
-def _envelope(frames: list[bytes]) -> tuple[Envelope, bytes | None]:
+class PingLimiter:
+    """A token bucket per client: `rate` pings a second, bursts of up to `rate`."""
+
+    MAX_CLIENTS = 4096  # buckets kept before idle (full) ones are forgotten
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._buckets: dict[bytes, tuple[float, float]] = {}  # client -> (tokens, time)
+
+    def allow(self, client: bytes, now: float) -> bool:
+        tokens, then = self._buckets.get(client, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - then) * self.rate)
+        if len(self._buckets) >= self.MAX_CLIENTS:
+            self._forget_idle(now)
+        if tokens < 1.0:
+            self._buckets[client] = (tokens, now)
+            return False
+        self._buckets[client] = (tokens - 1.0, now)
+        return True
+
+    def _forget_idle(self, now: float) -> None:
+        refill = 1.0  # a bucket untouched this long is full again: forgetting it changes nothing
+        self._buckets = {c: b for c, b in self._buckets.items() if now - b[1] < refill}
+
+
+def _envelope(frames: list[zmq.Frame]) -> tuple[Envelope, zmq.Frame | None]:
     """Routing frames to reply with, and the payload (None when the shape is wrong)."""
-    client, body = frames[0], frames[1:]
+    client, body = frames[0].bytes, frames[1:]
     if len(body) == 1:
         return (client,), body[0]
-    if body and body[0] == b"":
+    if body and len(body[0]) == 0:
         return (client, b""), (body[1] if len(body) == 2 else None)
     return (client,), None
+
+
+def _small_bytes(frame: zmq.Frame, max_bytes: int) -> bytes:
+    """The payload as bytes, refusing an oversized one before it is copied."""
+    size = len(frame)
+    if not size:
+        raise ProtocolError(ErrorCode.EMPTY, "empty message")
+    if size > max_bytes:
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE, f"message is {size} bytes; the limit is {max_bytes}"
+        )
+    return frame.bytes
 
 
 def _log_terminal(client: bytes, event: Event) -> None:
@@ -279,9 +386,9 @@ def _log_terminal(client: bytes, event: Event) -> None:
         log.debug("ping id=%r client=%s", event.id, client.hex())
     elif event.type == "decision":
         log.info(
-            "decide id=%r client=%s tokens=%d latency_ms=%.1f steps=%d -> %s%s",
+            "decide id=%r client=%s tokens=%d latency_ms=%.1f steps=%d -> %r %r",
             event.id, client.hex(), event.tokens, event.latency_ms, len(event.steps),
-            event.action, f" {event.target}" if event.target else "",
+            event.action, event.target,
         )  # fmt: skip
     elif event.type == "answer":
         log.info(
@@ -290,7 +397,7 @@ def _log_terminal(client: bytes, event: Event) -> None:
         )  # fmt: skip
     else:
         log.info(
-            "error id=%r client=%s code=%s: %s", event.id, client.hex(), event.code, event.message
+            "error id=%r client=%s code=%s: %r", event.id, client.hex(), event.code, event.message
         )
 
 

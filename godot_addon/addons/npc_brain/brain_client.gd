@@ -71,6 +71,9 @@ var max_resends: int = 3
 var request_timeout: float = 60.0
 ## Largest request accepted (the sidecar's limit; updated from every pong).
 var max_message_bytes: int = 65536
+## Token the sidecar's WebSocket relay requires ([code]npc-brain serve --ws-token-file[/code]),
+## sent as the first message on ws:// and wss:// links. Empty sends none.
+var ws_token: String = ""
 ## Why the link last closed or failed to open.
 var last_error: String = ""
 
@@ -223,6 +226,7 @@ func _send(request: _Request) -> void:
 
 func _open_link() -> void:
 	_link = ZmtpLink.new()
+	_link.ws_token = ws_token
 	_link.opened.connect(_on_link_opened)
 	_link.closed.connect(_on_link_closed.bind(_link))
 	_link.payload_received.connect(_on_payload_received)

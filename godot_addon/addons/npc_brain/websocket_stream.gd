@@ -8,6 +8,9 @@ extends "byte_stream.gd"
 const BUFFER_BYTES := 1 << 20
 const MAX_QUEUED_PACKETS := 4096
 
+## Sent as the first message when the relay requires a token ([code]--ws-token-file[/code]).
+var token: String = ""
+
 var _url: String
 var _peer := WebSocketPeer.new()
 var _was_open: bool = false
@@ -33,6 +36,8 @@ func poll() -> Status:
 		WebSocketPeer.STATE_CONNECTING:
 			return Status.CONNECTING
 		WebSocketPeer.STATE_OPEN:
+			if not _was_open and not token.is_empty():
+				_peer.send_text(token)  # before any ZMTP byte, as the relay expects
 			_was_open = true
 			return Status.OPEN if error_message.is_empty() else Status.CLOSED
 	if error_message.is_empty():

@@ -25,6 +25,8 @@ var connect_timeout: float = 5.0
 var heartbeat_interval: float = 2.5
 ## Seconds of silence after which the peer counts as gone (a frozen or half-open link).
 var heartbeat_timeout: float = 10.0
+## Token for the WebSocket relay (ws:// and wss:// only); empty sends none.
+var ws_token: String = ""
 
 var state: State = State.IDLE
 var address: String = ""
@@ -71,6 +73,9 @@ func open(url: String) -> void:
 	if _stream == null:
 		_finish("invalid address '%s': use tcp://HOST:PORT or ws://HOST:PORT" % url)
 		return
+	var web_stream := _stream as WebSocketStream
+	if web_stream != null:
+		web_stream.token = ws_token
 	_session.handshake_completed.connect(_on_handshake_completed)
 	_session.message_received.connect(_on_message_received)
 	_session.failed.connect(_on_session_failed)
