@@ -184,10 +184,16 @@ def add_ask(p: argparse.ArgumentParser) -> None:
         help="how long the whole decision may take (default: 30)",
     )
     p.add_argument(
-        "--server-key", default=None, metavar="FILE", help="CURVE: the sidecar's public NAME.key"
+        "--server-key",
+        default=None,
+        metavar="FILE",
+        help="CURVE: the sidecar's public NAME.key (default: none, plain loopback)",
     )
     p.add_argument(
-        "--client-key", default=None, metavar="FILE", help="CURVE: this client's NAME.key_secret"
+        "--client-key",
+        default=None,
+        metavar="FILE",
+        help="CURVE: this client's NAME.key_secret (default: none)",
     )
     p.set_defaults(func=ask)
 
