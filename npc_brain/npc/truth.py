@@ -61,7 +61,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
         fillers=fillers,
         names=tuple(dict.fromkeys(f" {n}" for n in capitalised)),
         numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
-        numbers_of={f" {p.name}": _entity_numbers(p) for p in state.shown_entities()},
+        numbers_of={f" {name}": nums for name, nums in _numbers_by_name(state).items()},
         openers=tuple(dict.fromkeys(f" {w}" for w in (*OPENERS, *names))),
     )
 
@@ -80,6 +80,14 @@ def _possessions(state: NPCState) -> tuple[str, ...]:
 
 def _entity_numbers(p: Perception) -> tuple[str, ...]:
     return tuple(str(n) for n in (p.meters, p.health, p.strength) if n is not None)
+
+
+def _numbers_by_name(state: NPCState) -> dict[str, tuple[str, ...]]:
+    """Each perceived name's numbers; two entities of one name ("wolf", "wolf") share them."""
+    out: dict[str, tuple[str, ...]] = {}
+    for p in state.shown_entities():
+        out[p.name] = tuple(dict.fromkeys((*out.get(p.name, ()), *_entity_numbers(p))))
+    return out
 
 
 def _context_words(state: NPCState) -> list[str]:
@@ -166,7 +174,7 @@ def _starts_with_word(text: str, word: str) -> bool:
 
 def _misplaced_numbers(state: NPCState, step: str) -> list[str]:
     """Numbers said after naming a perceived entity that are not that entity's own."""
-    entities = {p.name: _entity_numbers(p) for p in state.shown_entities()}
+    entities = _numbers_by_name(state)
     if not entities:
         return []
     names = "|".join(re.escape(n) for n in sorted(entities, key=len, reverse=True))
