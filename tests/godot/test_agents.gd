@@ -6,9 +6,13 @@ extends Node
 const Check := preload("res://tests/godot/check.gd")
 const BrainClient := preload("res://addons/npc_brain/brain_client.gd")
 const Settings := preload("res://addons/npc_brain/settings.gd")
+const ThoughtLog := preload("res://addons/npc_brain/editor/thought_log.gd")
+const BrainRequest := preload("res://addons/npc_brain/brain_request.gd")
 const ACTIONS: PackedStringArray = ["attack", "flee", "eat", "call_for_help"]
 
 var _brain: BrainClient
+var _log := ThoughtLog.new()
+var _agent_requests: Dictionary = {}
 
 
 func run(check: Check) -> void:
@@ -16,6 +20,10 @@ func run(check: Check) -> void:
 	if not check.is_true(_brain != null, "the NPCBrain autoload is running"):
 		check.done()
 		return
+	# What the editor's panel would receive, through the same message encoding.
+	_brain.debug_sink = func(kind: String, data: Dictionary) -> void:
+		var message := BrainClient.debug_message(kind, data)
+		_log.capture_message(message[0], message[1])
 	_check_settings_read(check)
 	if not check.is_true(await _wait(_brain.is_brain_connected, 60.0), "connected to the relay"):
 		check.done()
@@ -23,6 +31,7 @@ func run(check: Check) -> void:
 	await _check_one_owner(check)
 	await _check_refusals_warn_once(check)
 	await _check_unreachable_warns_once(check)
+	_check_thought_log(check)
 	_check_configuration_warnings(check)
 	_check_settings_registered(check)
 	check.done()
@@ -77,6 +86,7 @@ func _check_one_owner(check: Check) -> void:
 		check.equal(texts, own, "%s heard exactly its own thoughts" % who)
 		check.equal(made.get(who), own, "%s's decision carries them" % who)
 		check.equal(requests[who].npc_id(), who.to_snake_case(), "%s owns its request" % who)
+	_agent_requests = requests
 	var distinct := {}
 	for who: String in requests:
 		distinct["|".join(requests[who].steps)] = true
@@ -119,6 +129,39 @@ func _check_unreachable_warns_once(check: Check) -> void:
 	_brain.address = url
 	check.is_true(await _wait(_brain.is_brain_connected, 60.0), "back once it is reachable")
 	_brain.connection_state_changed.disconnect(count_drop)
+
+
+func _check_thought_log(check: Check) -> void:
+	check.section("the panel's stream of thoughts per NPC")
+	check.equal(_log.npcs(), PackedStringArray(["bram", "mira", "pip", "typo", "x"]),
+			"every NPC that asked, by id")
+	check.equal(_log.connection.get("state"), 2.0, "connection state streamed (connected)")
+	for who: String in _agent_requests:
+		var request: BrainRequest = _agent_requests[who]
+		var entries := _log.entries(who.to_snake_case())
+		check.equal(entries.size(), 1, "%s: one request" % who)
+		var entry := _log.entry(request.id)
+		check.equal(entry.get("steps"), request.steps, "%s: its thoughts, in order" % who)
+		check.equal(entry.get("status"), "done", "%s: done" % who)
+		check.equal(entry.get("message", {}).get("actions"), Array(ACTIONS), "%s: actions" % who)
+		var trace := _log.trace_text(request.id)
+		check.is_true(trace.contains("Actions: attack, flee, eat, call_for_help"), trace)
+		for i: int in request.steps.size():
+			var line := "  %d. %s" % [i + 1, request.steps[i]]
+			check.is_true(trace.contains(line), "%s: trace shows '%s'" % [who, line])
+		var action := str(entry.get("result", {}).get("action"))
+		check.is_true(_log.summary(request.id).begins_with("%s: %s" % [who, action]),
+				_log.summary(request.id))
+	var typo := _log.entries("typo")
+	check.equal(typo.size(), 3, "the refused agent: three requests")
+	if not typo.is_empty():
+		check.equal(typo[0].status, "failed", "failed")
+		check.equal(_log.summary(typo[0].id), "Typo: failed (invalid_field)", "summary")
+		check.is_true(_log.trace_text(typo[0].id).contains("Failed: invalid_field: "), "why")
+	check.equal(_log.entries("x").map(func(e: Dictionary) -> String: return e.status),
+			["cancelled", "cancelled"], "cancelled requests shown as such")
+	_log.clear()
+	check.equal(_log.entries().size(), 0, "cleared for a new run")
 
 
 func _check_configuration_warnings(check: Check) -> void:

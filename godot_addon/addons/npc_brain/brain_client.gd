@@ -370,7 +370,14 @@ func _debug(kind: String, data: Dictionary) -> void:
 
 
 func _send_to_editor(kind: String, data: Dictionary) -> void:
-	EngineDebugger.send_message("%s:%s" % [DEBUG_CAPTURE, kind], [_debuggable(data)])
+	var message := debug_message(kind, data)
+	EngineDebugger.send_message(message[0], message[1])
+
+
+## The debugger message for one event: [name, [data]] with plain values only, as the editor's
+## NPC Brain panel receives it.
+static func debug_message(kind: String, data: Dictionary) -> Array:
+	return ["%s:%s" % [DEBUG_CAPTURE, kind], [_debuggable(data)]]
 
 
 ## Packed arrays and the like as plain values, so the debugger and logs carry them as sent.
