@@ -8,9 +8,10 @@ signal left(defeated: bool)
 
 ## How strong the villagers' brains are told it is (perception "strength", 0-100).
 const STRENGTH := 60
-const SPEED := 62.0
-const RETREAT_SPEED := 120.0
-const BITE_RANGE := 28.0
+## Prowling and running speeds, and how close it must be to bite, in metres (per second).
+const SPEED := 3.9 * Village.PIXELS_PER_METER
+const RETREAT_SPEED := 7.5 * Village.PIXELS_PER_METER
+const BITE_RANGE := 1.75 * Village.PIXELS_PER_METER
 const BITE_DAMAGE := 12.0
 const BITE_INTERVAL := 1.6
 ## Below this health it gives up and runs.

@@ -69,10 +69,15 @@ var _duration: float = 0.0
 var _box_size: Vector2 = Vector2.ZERO
 ## Where the layout moved the box, in screen pixels from its usual place over the NPC.
 var _shift: Vector2 = Vector2.ZERO
+## Tails are drawn one layer below every box, so a long one never covers another bubble.
+var _tail_layer := Node2D.new()
 
 
 func _init() -> void:
 	z_index = 100
+	_tail_layer.z_index = -1
+	_tail_layer.draw.connect(_draw_tail)
+	add_child(_tail_layer, false, Node.INTERNAL_MODE_FRONT)
 
 
 func _enter_tree() -> void:
@@ -94,12 +99,12 @@ func _process(delta: float) -> void:
 
 
 func _draw() -> void:
+	_tail_layer.queue_redraw()
 	if _current.is_empty():
 		return
 	var alpha := _alpha()
 	var used_font := _font()
 	var rect := _local_box()
-	_draw_tail(rect, alpha)
 	_box(alpha).draw(get_canvas_item(), rect)
 	var baseline := rect.position + padding + Vector2(0.0, used_font.get_ascent(font_size))
 	draw_multiline_string(used_font, baseline, _current, HORIZONTAL_ALIGNMENT_LEFT,
@@ -143,25 +148,48 @@ static func _lay_out_on(bubbles: Array, screen: Rect2) -> void:
 		placed.append(rect)
 
 
-## [param rect] moved clear of [param placed] and inside [param screen]: up first, then down.
+## [param rect] moved clear of [param placed] and inside [param screen]: up, or beside the
+## bubble in the way, whichever moves it least; down when neither fits.
 func _placed(rect: Rect2, placed: Array[Rect2], screen: Rect2) -> Rect2:
 	var inner := screen.grow(-spacing)
 	var start := _clamped(rect, inner)
-	var up := start
+	var starts: Array[Rect2] = [start]
+	var hit := _first_hit(start.grow(spacing * 0.99), placed)
+	if hit.size != Vector2.ZERO:
+		var left := Vector2(hit.position.x - start.size.x - spacing, start.position.y)
+		var right := Vector2(hit.end.x + spacing, start.position.y)
+		starts.append(_clamped(Rect2(left, start.size), inner))
+		starts.append(_clamped(Rect2(right, start.size), inner))
+	var best := Rect2()
+	var best_move := INF
+	for candidate: Rect2 in starts:
+		var up := _climbed(candidate, placed, inner)
+		var move := up.position.distance_to(start.position)
+		if up.size != Vector2.ZERO and move < best_move:
+			best = up
+			best_move = move
+	if best.size != Vector2.ZERO:
+		return best
+	var down := start
+	for i: int in placed.size() + 1:
+		hit = _first_hit(down.grow(spacing * 0.99), placed)
+		if hit.size == Vector2.ZERO or down.end.y > inner.end.y:
+			break
+		down.position.y = hit.end.y + spacing
+	return _clamped(down, inner)
+
+
+## [param rect] moved up until clear of [param placed]; empty when it would leave [param area].
+func _climbed(rect: Rect2, placed: Array[Rect2], area: Rect2) -> Rect2:
+	var up := rect
 	for i: int in placed.size() + 1:
 		var hit := _first_hit(up.grow(spacing * 0.99), placed)
 		if hit.size == Vector2.ZERO:
 			return up
 		up.position.y = hit.position.y - up.size.y - spacing
-		if up.position.y < inner.position.y:
+		if up.position.y < area.position.y:
 			break
-	var down := start
-	for i: int in placed.size() + 1:
-		var hit := _first_hit(down.grow(spacing * 0.99), placed)
-		if hit.size == Vector2.ZERO or down.end.y > inner.end.y:
-			break
-		down.position.y = hit.end.y + spacing
-	return _clamped(down, inner)
+	return Rect2()
 
 
 static func _first_hit(rect: Rect2, placed: Array[Rect2]) -> Rect2:
@@ -266,10 +294,12 @@ func _box(alpha: float) -> StyleBoxFlat:
 
 
 ## From the box edge nearest the NPC to the NPC (the node's origin), wherever the box went.
-func _draw_tail(rect: Rect2, alpha: float) -> void:
+func _draw_tail() -> void:
+	var rect := _local_box()
 	var tip := Vector2.ZERO
-	if rect.has_point(tip):
+	if _current.is_empty() or rect.has_point(tip):
 		return
+	var alpha := _alpha()
 	var below := tip.y >= rect.end.y
 	var edge_y := rect.end.y if below else rect.position.y
 	var inset := float(border_width) if below else -float(border_width)
@@ -278,11 +308,12 @@ func _draw_tail(rect: Rect2, alpha: float) -> void:
 			rect.end.x - corner_radius - half)
 	var left := Vector2(x - half, edge_y - inset)
 	var right := Vector2(x + half, edge_y - inset)
-	draw_colored_polygon(PackedVector2Array([left, right, tip]), _faded(background_color, alpha))
+	_tail_layer.draw_colored_polygon(PackedVector2Array([left, right, tip]),
+			_faded(background_color, alpha))
 	if border_width > 0:
 		var edge := _faded(border_color, alpha)
-		draw_line(Vector2(x - half, edge_y), tip, edge, border_width, true)
-		draw_line(Vector2(x + half, edge_y), tip, edge, border_width, true)
+		_tail_layer.draw_line(Vector2(x - half, edge_y), tip, edge, border_width, true)
+		_tail_layer.draw_line(Vector2(x + half, edge_y), tip, edge, border_width, true)
 
 
 func _follow_camera() -> void:
