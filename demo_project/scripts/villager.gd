@@ -16,8 +16,8 @@ const WALK_SPEED := 5.0 * Village.PIXELS_PER_METER
 const RUN_SPEED := 8.5 * Village.PIXELS_PER_METER
 ## Close enough to touch, talk or hand something over (2 m).
 const REACH := 2.0 * Village.PIXELS_PER_METER
-## A question about a hostile creature is asked again when it came this much closer while the
-## brain was thinking, so thoughts speak of where it is, not where it was.
+## A question is asked again when the wolf, within danger range, came this much closer while
+## the brain was thinking, so thoughts speak of where it is, not where it was.
 const STALE_METERS := 4.0
 ## Seconds the "!" over the head shows after an event.
 const STARTLE_TIME := 1.5
@@ -229,8 +229,8 @@ func _watch_for_danger() -> void:
 	var near := meters <= Village.DANGER_METERS
 	if near and not _danger_near:
 		request_think(true)
-	elif brain.is_thinking() and meters < _wolf_meters_asked - STALE_METERS:
-		request_think(true)  # it came much closer than the brain was told: ask afresh
+	elif near and brain.is_thinking() and meters < _wolf_meters_asked - STALE_METERS:
+		request_think(true)  # close, and much closer than the brain was told: ask afresh
 	_danger_near = near
 
 
