@@ -8,6 +8,8 @@ const BrainClient := preload("res://addons/npc_brain/brain_client.gd")
 const Settings := preload("res://addons/npc_brain/settings.gd")
 const ThoughtLog := preload("res://addons/npc_brain/editor/thought_log.gd")
 const BrainRequest := preload("res://addons/npc_brain/brain_request.gd")
+const BrainPanel := preload("res://addons/npc_brain/editor/brain_panel.gd")
+const SidecarProcess := preload("res://addons/npc_brain/editor/sidecar_process.gd")
 const ACTIONS: PackedStringArray = ["attack", "flee", "eat", "call_for_help"]
 
 var _brain: BrainClient
@@ -160,8 +162,35 @@ func _check_thought_log(check: Check) -> void:
 		check.is_true(_log.trace_text(typo[0].id).contains("Failed: invalid_field: "), "why")
 	check.equal(_log.entries("x").map(func(e: Dictionary) -> String: return e.status),
 			["cancelled", "cancelled"], "cancelled requests shown as such")
+	await _check_panel(check)
 	_log.clear()
 	check.equal(_log.entries().size(), 0, "cleared for a new run")
+
+
+## The editor panel's controls run in the game runtime too (only its plugin needs the editor).
+func _check_panel(check: Check) -> void:
+	check.section("the NPC Brain panel shows the stream")
+	var panel := BrainPanel.new()
+	panel.setup(_log, SidecarProcess.new())
+	add_child(panel)
+	await get_tree().process_frame
+	await get_tree().process_frame
+	check.equal(panel._list.item_count, _log.entries().size(), "one row per request")
+	check.is_true(panel._status.text.begins_with("Game connected to ws://"), panel._status.text)
+	check.equal(panel._sidecar_button.text, "Start sidecar", "sidecar not started here")
+	var bram := range(panel._filter.item_count).filter(
+			func(i: int) -> bool: return panel._filter.get_item_text(i) == "bram")
+	check.equal(bram.size(), 1, "bram in the NPC filter")
+	if bram.size() == 1:
+		panel._filter.select(bram[0])
+		panel._filter.item_selected.emit(bram[0])
+		await get_tree().process_frame
+		check.equal(panel._list.item_count, 1, "filtered to Bram's request")
+		panel._list.select(0)
+		panel._list.item_selected.emit(0)
+		var id: String = _agent_requests["Bram"].id
+		check.equal(panel._detail.text, _log.trace_text(id), "the selected request's trace")
+	panel.queue_free()
 
 
 func _check_configuration_warnings(check: Check) -> void:
@@ -186,6 +215,9 @@ func _check_configuration_warnings(check: Check) -> void:
 	var bubble := SpeechBubble.new()
 	bubble.name = "Bubble"
 	npc.add_child(bubble)
+	agent.bubble_path = ^""
+	check.is_true(agent.configuration_problems()[-1].contains("bubble_path is empty"),
+			"an unwired bubble is pointed out")
 	agent.bubble_path = ^"../Bubble"
 	agent.actions = ["eat", "chop_wood"]
 	agent.aliases = {"chop_wood": "work"}

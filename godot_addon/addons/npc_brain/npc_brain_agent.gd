@@ -125,7 +125,19 @@ func configuration_problems() -> PackedStringArray:
 		problems.append("Aliases must map to a known verb: %s." % ", ".join(bad))
 	if not bubble_path.is_empty() and not get_node_or_null(bubble_path) is SpeechBubble:
 		problems.append("bubble_path (%s) does not lead to a SpeechBubble." % bubble_path)
+	elif bubble_path.is_empty() and bubble == null and _sibling_bubble() != null:
+		problems.append("The NPC has a SpeechBubble (%s) but bubble_path is empty: set it to " % [
+				_sibling_bubble().name] + "show the thoughts there.")
 	return problems
+
+
+func _sibling_bubble() -> SpeechBubble:
+	if get_parent() == null:
+		return null
+	for sibling: Node in get_parent().get_children():
+		if sibling is SpeechBubble:
+			return sibling
+	return null
 
 
 ## Asks the brain what to do now. [param state] is the NPC's state (docs/protocol.md §8:
