@@ -19,6 +19,8 @@ const REACH := 2.0 * Village.PIXELS_PER_METER
 ## A question is asked again when the wolf, within danger range, came this much closer while
 ## the brain was thinking, so thoughts speak of where it is, not where it was.
 const STALE_METERS := 4.0
+## An adult's shapes (32 px from feet to the top of the head) drawn 1.7 m tall.
+const DRAW_SCALE := 1.7 * Village.PIXELS_PER_METER / 32.0
 ## Seconds the "!" over the head shows after an event.
 const STARTLE_TIME := 1.5
 ## Fewest seconds between two questions to the brain about ordinary things.
@@ -114,7 +116,7 @@ func _process(delta: float) -> void:
 
 
 func _draw() -> void:
-	draw_set_transform(Vector2.ZERO, 0.0, Vector2.ONE * body_scale)
+	draw_set_transform(Vector2.ZERO, 0.0, Vector2.ONE * body_scale * DRAW_SCALE)
 	_draw_ellipse(Vector2(0, 14), Vector2(11, 4), Color(0, 0, 0, 0.25))
 	var cloth := body_color.lerp(Color.RED, 0.7) if is_hurt_flashing() else body_color
 	var body := PackedVector2Array([Vector2(-10, 13), Vector2(10, 13), Vector2(6, -5),
