@@ -6,7 +6,9 @@ tests/demo/demo_probe.gd, added as an autoload, sends a wolf in, waits until the
 decided and their thought bubbles show, freezes the game and has the runner screenshot the
 canvas to docs/demo.png. The PNG's pixels are then checked against where the probe says every
 villager, bubble and the wolf is: each body in its clothes' colour, each bubble its background
-colour with dark text on it, and a picture that is clearly not a blank canvas.
+colour with dark text on it, no two bubbles overlapping, and a picture that is clearly not a
+blank canvas. The probe then lets the food run out and night fall; the decision log shows
+the villagers deciding anew after each event.
 
 NPC_BRAIN_TEST_MODEL may point at another model directory (default: the bundled model).
 """
@@ -86,7 +88,7 @@ def test_demo_pack_installs_the_addon_from_its_one_source(tmp_path: Path) -> Non
     assert not (demo_source() / "addons").exists()
     pack = read_pck(build_pack(files))
     cache = pack["res://.godot/global_script_class_cache.cfg"].decode()
-    for name in ("Village", "Villager", "VillagerBrain", "Wolf", "NPCBrainAgent", "SpeechBubble"):
+    for name in ("Village", "Villager", "Wolf", "NPCBrainAgent", "SpeechBubble"):
         assert f'"class": &"{name}"' in cache, name
 
 
@@ -195,7 +197,7 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
         build_pack(files),
         args=ENGINE_ARGS,
         user_args=[f"{BRAIN_ARG}={sidecar.ws_address}"],
-        timeout_s=300,
+        timeout_s=600,
         screenshot_path=shot,
         viewport=VIEWPORT,
     )
@@ -206,6 +208,7 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
     assert report["status"] == f"Brain: connected to {sidecar.ws_address}", report["status"]
     assert len(report["decided"]) >= 4 and report["thoughts"] >= 4, report
     assert any(": " in line and "**" not in line for line in report["log"]), report["log"]
+    _check_reactions(report)
 
     image = np.asarray(Image.open(shot).convert("RGB"))
     height, width = image.shape[:2]
@@ -214,6 +217,9 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
     _check_not_blank(image)
     overlays = [_scaled(r, scale) for r in report["overlays"]]
     bubbles = [_scaled(v["bubble"]["rect"], scale) for v in report["villagers"] if v["bubble"]]
+    for i, box in enumerate(bubbles):
+        x, y, w, h = box
+        assert not _overlaps((x, y, x + w, y + h), bubbles[:i]), f"bubbles overlap: {bubbles}"
     _check_villagers(image, report, scale, overlays + bubbles)
     _check_bubbles(image, report, scale, overlays)
     if report["wolf"] and not report["wolf"]["flashing"]:
@@ -222,6 +228,17 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
             assert _matches(image, box, "737380", 12) >= 40, "the wolf is not on screen"
     # Only a picture that passed every check replaces the one the docs show.
     shutil.copyfile(shot, SCREENSHOT)
+
+
+def _check_reactions(report: dict) -> None:
+    """Every event is followed by fresh decisions; the wolf makes some villager change what
+    it does (whether food or night does is the model's call, not the demo's)."""
+    for event in ("wolf", "food", "night"):
+        reactions = report["events"].get(event, {})
+        assert len(reactions) >= 3, f"after {event}: {reactions}"
+    wolf = report["events"]["wolf"]
+    changed = [name for name, (before, after) in wolf.items() if after.split()[0] != before]
+    assert changed, f"after the wolf nobody changed what they do: {wolf}"
 
 
 def _check_not_blank(image: np.ndarray) -> None:

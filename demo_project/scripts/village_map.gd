@@ -64,6 +64,7 @@ func _draw() -> void:
 	if dark > 0.0:
 		draw_rect(Rect2(0, 0, 1280, 720), Color(NIGHT, dark))
 	_draw_campfire(dark)
+	_draw_scale_bar()
 
 
 func _draw_roads() -> void:
@@ -173,6 +174,17 @@ func _draw_campfire(dark: float) -> void:
 	draw_colored_polygon(PackedVector2Array([
 		fire + Vector2(-4, 2), fire + Vector2(0, -11 - flicker), fire + Vector2(4, 2),
 	]), Color(1.0, 0.9, 0.3))
+
+
+## 10 m as the brains are told distances (Village.PIXELS_PER_METER), bottom right.
+func _draw_scale_bar() -> void:
+	var length := 10.0 * Village.PIXELS_PER_METER
+	var start := Vector2(1280 - 24 - length, 706)
+	var bar_color := Color(1, 1, 1, 0.85)
+	draw_line(start, start + Vector2(length, 0), bar_color, 2.0)
+	for x: float in [0.0, length / 2.0, length]:
+		draw_line(start + Vector2(x, -4), start + Vector2(x, 2), bar_color, 2.0)
+	_label(start + Vector2(length / 2.0, -8), "10 m")
 
 
 func _label(center: Vector2, text: String) -> void:

@@ -1,17 +1,28 @@
 class_name Villager
 extends Node2D
-## A villager's body: needs that change over time, and the decisions of its [VillagerBrain]
-## carried out in the world (walk, eat, sleep, fight, flee, hide, trade, heal...).
+## A villager's body: needs that change over time, and the decisions of its [NPCBrainAgent]
+## (the child node "Brain") carried out in the world (walk, eat, sleep, fight, flee, hide,
+## trade, heal...).
 ##
-## The brain is asked when something changes (an event, a need crossing a threshold, the
-## wolf coming close, the last action finished), never every frame.
+## The villager calls its brain down ([method NPCBrainAgent.think] with [method snapshot]) when
+## something changes (an event, a need crossing a threshold, the wolf coming close, the last
+## action finished), never every frame, and hears back through the brain's signals. Every
+## distance is in metres ([constant Village.PIXELS_PER_METER]), as the brain is told.
 
 ## The villager started carrying out a decision.
 signal action_started(action: String, target: String)
 
-const WALK_SPEED := 80.0
-const RUN_SPEED := 135.0
-const REACH := 30.0
+const WALK_SPEED := 5.0 * Village.PIXELS_PER_METER
+const RUN_SPEED := 8.5 * Village.PIXELS_PER_METER
+## Close enough to touch, talk or hand something over (2 m).
+const REACH := 2.0 * Village.PIXELS_PER_METER
+## A question is asked again when the wolf, within danger range, came this much closer while
+## the brain was thinking, so thoughts speak of where it is, not where it was.
+const STALE_METERS := 4.0
+## An adult's shapes (32 px from feet to the top of the head) drawn 1.7 m tall.
+const DRAW_SCALE := 1.7 * Village.PIXELS_PER_METER / 32.0
+## Seconds the "!" over the head shows after an event.
+const STARTLE_TIME := 1.5
 ## Fewest seconds between two questions to the brain about ordinary things.
 const THINK_GAP := 2.5
 const HUNGRY := 70.0
@@ -19,29 +30,6 @@ const TIRED := 20.0
 const WOUNDED := 30.0
 const SKIN := Color(0.96, 0.8, 0.65)
 const OUTLINE := Color(0.12, 0.1, 0.1)
-## Game verb -> [method _begin_...] handler, one per verb the demo villagers use.
-const HANDLERS := {
-	"attack": "_begin_attack",
-	"flee": "_begin_flee",
-	"hide": "_begin_hide",
-	"call_for_help": "_begin_call_for_help",
-	"eat": "_begin_eat",
-	"sleep": "_begin_sleep",
-	"rest": "_begin_rest",
-	"heal": "_begin_heal",
-	"trade": "_begin_meet",
-	"talk": "_begin_meet",
-	"give": "_begin_meet",
-	"follow": "_begin_meet",
-	"patrol": "_begin_patrol",
-	"guard": "_begin_guard",
-	"investigate": "_begin_investigate",
-	"work": "_begin_work",
-	"wander": "_begin_wander",
-	"play": "_begin_play",
-	"go_home": "_begin_go_home",
-	"wait": "_begin_wait",
-}
 
 ## The colour of the villager's clothes (also how tests find it on screen).
 @export var body_color: Color = Color(0.3, 0.4, 0.8)
@@ -64,12 +52,18 @@ var village: Village
 var npc_name: String:
 	get:
 		return brain.npc_name
+## The brain's verbs as designed in the scene; the brain is offered those allowed right now.
+var designed_actions: PackedStringArray
 ## Inside a house: the wolf cannot see it, nor can the others.
 var in_hiding: bool = false
 var sleeping: bool = false
 var activity: String = ""
 var activity_target: String = ""
 
+## Verb -> what starts it (action, target), one per verb the demo villagers use.
+var _handlers: Dictionary = {}
+## What the current activity does every frame.
+var _tick: Callable
 var _timer: float = 0.0
 var _goal: Vector2 = Vector2.ZERO
 var _arrived: bool = false
@@ -80,14 +74,28 @@ var _help_cooldown: float = 0.0
 var _danger_near: bool = false
 var _bitten_flash: float = 0.0
 var _shout: float = 0.0
+var _startled: float = 0.0
+## How far the wolf was when the brain was last asked (INF: not seen then).
+var _wolf_meters_asked: float = INF
 
-@onready var brain: VillagerBrain = $Brain
+@onready var brain: NPCBrainAgent = $Brain
 @onready var bubble: SpeechBubble = $Bubble
 
 
 func _ready() -> void:
 	village = get_parent().get_parent() as Village
 	_think_cooldown = randf_range(0.2, 1.5)  # the villagers do not all speak at once
+	designed_actions = brain.actions.duplicate()
+	_handlers = {
+		"attack": _begin_attack, "flee": _begin_flee, "hide": _begin_hide,
+		"call_for_help": _begin_call_for_help, "eat": _begin_eat, "sleep": _begin_sleep,
+		"rest": _begin_rest, "heal": _begin_heal, "trade": _begin_meet.bind(_do_trade),
+		"talk": _begin_meet.bind(_do_talk), "give": _begin_meet.bind(_do_give),
+		"follow": _begin_meet.bind(_do_follow), "patrol": _begin_patrol,
+		"guard": _begin_guard, "investigate": _begin_investigate, "work": _begin_work,
+		"wander": _begin_wander, "play": _begin_play, "go_home": _begin_go_home,
+		"wait": _begin_wait,
+	}
 	brain.decision_made.connect(_on_decision_made)
 	brain.decision_failed.connect(_on_decision_failed)
 	village.event_happened.connect(_on_event_happened)
@@ -97,17 +105,18 @@ func _process(delta: float) -> void:
 	_update_needs(delta)
 	_watch_for_danger()
 	if not activity.is_empty():
-		call("_do_" + activity, delta)
+		_tick.call(delta)
 	_maybe_think(delta)
 	_bitten_flash = maxf(_bitten_flash - delta, 0.0)
 	_shout = maxf(_shout - delta, 0.0)
+	_startled = maxf(_startled - delta, 0.0)
 	_help_cooldown = maxf(_help_cooldown - delta, 0.0)
 	modulate.a = 0.4 if in_hiding else 1.0
 	queue_redraw()
 
 
 func _draw() -> void:
-	draw_set_transform(Vector2.ZERO, 0.0, Vector2.ONE * body_scale)
+	draw_set_transform(Vector2.ZERO, 0.0, Vector2.ONE * body_scale * DRAW_SCALE)
 	_draw_ellipse(Vector2(0, 14), Vector2(11, 4), Color(0, 0, 0, 0.25))
 	var cloth := body_color.lerp(Color.RED, 0.7) if is_hurt_flashing() else body_color
 	var body := PackedVector2Array([Vector2(-10, 13), Vector2(10, 13), Vector2(6, -5),
@@ -129,9 +138,12 @@ func _draw() -> void:
 	if _shout > 0.0:
 		draw_string(font, Vector2(-24, -26), "HELP!", HORIZONTAL_ALIGNMENT_CENTER, 48, 14,
 				Color(1, 0.3, 0.2))
+	elif _startled > 0.0:
+		draw_string(font, Vector2(-12, -24), "!", HORIZONTAL_ALIGNMENT_CENTER, 24, 18,
+				Color(1, 0.85, 0.2))
 
 
-## The state the brain reads (docs/protocol.md §8); [VillagerBrain] adds id, name, role, traits.
+## The state the brain reads (docs/protocol.md §8); the brain adds id, name, role, traits.
 func snapshot() -> Dictionary:
 	var memory := village.recent_events(4)
 	return {
@@ -163,13 +175,13 @@ func is_hurt_flashing() -> bool:
 
 
 func can_fight() -> bool:
-	return "attack" in brain.actions and health > WOUNDED and not sleeping
+	return "attack" in designed_actions and health > WOUNDED and not sleeping
 
 
 ## Someone called for help: run to them, then ask the brain what to do there.
 func answer_call(caller: Villager) -> void:
 	_stop_activity()
-	_start("answer_call", caller.npc_name)
+	_start("answer_call", _do_answer_call, caller.npc_name)
 	_goal = caller.position
 
 
@@ -215,9 +227,12 @@ func _update_needs(delta: float) -> void:
 
 func _watch_for_danger() -> void:
 	var wolf := village.wolf
-	var near := wolf != null and village.meters(position, wolf.position) <= Village.DANGER_METERS
+	var meters := village.meters(position, wolf.position) if wolf != null else INF
+	var near := meters <= Village.DANGER_METERS
 	if near and not _danger_near:
 		request_think(true)
+	elif near and brain.is_thinking() and meters < _wolf_meters_asked - STALE_METERS:
+		request_think(true)  # close, and much closer than the brain was told: ask afresh
 	_danger_near = near
 
 
@@ -229,18 +244,23 @@ func _maybe_think(delta: float) -> void:
 		return
 	_think_wanted = false
 	_think_cooldown = THINK_GAP
-	brain.think_now()
+	var wolf := village.wolf
+	_wolf_meters_asked = village.meters(position, wolf.position) if wolf != null else INF
+	brain.actions = allowed_actions(designed_actions)
+	brain.think(snapshot())
 
 
+## Every event startles the villager ("!") and makes it think again at once.
 func _on_event_happened(_text: String) -> void:
+	_startled = STARTLE_TIME
 	request_think(true)
 
 
 func _on_decision_made(action: String, target: String, _steps: PackedStringArray) -> void:
 	village.log_decision(self, action, target)
 	_stop_activity()
-	var handler: String = HANDLERS.get(action, "_begin_wait")
-	call(handler, action, target)
+	var begin: Callable = _handlers.get(action, _begin_wait)
+	begin.call(action, target)
 	action_started.emit(action, target)
 
 
@@ -253,8 +273,9 @@ func _on_decision_failed(code: String, message: String) -> void:
 
 # --- carrying out decisions: _begin_<kind> starts it, _do_<kind> runs it every frame.
 
-func _start(kind: String, target: String, seconds: float = 0.0) -> void:
+func _start(kind: String, tick: Callable, target: String, seconds: float = 0.0) -> void:
 	activity = kind
+	_tick = tick
 	activity_target = target
 	_timer = seconds
 	_arrived = false
@@ -275,7 +296,7 @@ func _finish() -> void:
 
 
 func _begin_attack(_action: String, target: String) -> void:
-	_start("attack", target)
+	_start("attack", _do_attack, target)
 
 
 func _do_attack(delta: float) -> void:
@@ -292,12 +313,12 @@ func _do_attack(delta: float) -> void:
 
 
 func _begin_flee(_action: String, _target: String) -> void:
-	_start("flee", "", 4.0)
+	_start("flee", _do_flee, "", 4.0)
 	var threat := village.wolf.position if village.wolf != null else Village.GATE
 	var away := (position - threat).normalized()
 	if away == Vector2.ZERO:
 		away = Vector2.RIGHT
-	_goal = _clamp_to_world(position + away * 260.0)
+	_goal = _clamp_to_world(position + away * 16.0 * Village.PIXELS_PER_METER)
 
 
 func _do_flee(delta: float) -> void:
@@ -307,7 +328,7 @@ func _do_flee(delta: float) -> void:
 
 
 func _begin_hide(_action: String, _target: String) -> void:
-	_start("hide", "", 30.0)
+	_start("hide", _do_hide, "", 30.0)
 	_goal = home_position
 
 
@@ -321,7 +342,7 @@ func _do_hide(delta: float) -> void:
 
 
 func _begin_call_for_help(_action: String, _target: String) -> void:
-	_start("call_for_help", "", 1.5)
+	_start("call_for_help", _do_call_for_help, "", 1.5)
 	_shout = 1.5
 	_help_cooldown = 20.0
 	village.call_for_help(self)
@@ -339,7 +360,7 @@ func _do_answer_call(delta: float) -> void:
 
 
 func _begin_eat(_action: String, target: String) -> void:
-	_start("eat", target, 2.0)
+	_start("eat", _do_eat, target, 2.0)
 	if int(inventory.get(target, 0)) > 0:
 		_goal = position
 	elif target == Village.GRANARY_FOOD and village.granary_food > 0:
@@ -370,7 +391,7 @@ func _do_eat(delta: float) -> void:
 
 
 func _begin_sleep(_action: String, _target: String) -> void:
-	_start("sleep", "")
+	_start("sleep", _do_sleep, "")
 	_goal = home_position
 
 
@@ -384,7 +405,7 @@ func _do_sleep(delta: float) -> void:
 
 
 func _begin_rest(_action: String, _target: String) -> void:
-	_start("rest", "", 6.0)
+	_start("rest", _do_rest, "", 6.0)
 
 
 func _do_rest(delta: float) -> void:
@@ -394,7 +415,7 @@ func _do_rest(delta: float) -> void:
 
 
 func _begin_heal(_action: String, target: String) -> void:
-	_start("heal", target, 2.0)
+	_start("heal", _do_heal, target, 2.0)
 
 
 func _do_heal(delta: float) -> void:
@@ -416,8 +437,8 @@ func _do_heal(delta: float) -> void:
 
 
 ## trade, talk, give and follow all start by walking up to the other villager.
-func _begin_meet(action: String, target: String) -> void:
-	_start(action, target, 8.0 if action == "follow" else 2.5)
+func _begin_meet(action: String, target: String, tick: Callable) -> void:
+	_start(action, tick, target, 8.0 if action == "follow" else 2.5)
 
 
 func _do_trade(delta: float) -> void:
@@ -485,7 +506,7 @@ func _trade_with(other: Villager) -> void:
 
 
 func _begin_patrol(_action: String, _target: String) -> void:
-	_start("patrol", "")
+	_start("patrol", _do_patrol, "")
 	_waypoints = [Village.INSIDE_GATE, Village.WELL + Vector2(0, -60), Village.MARKET
 			+ Vector2(0, 60), Village.INSIDE_GATE + Vector2(30, 30)]
 
@@ -498,7 +519,7 @@ func _do_patrol(delta: float) -> void:
 
 
 func _begin_guard(_action: String, _target: String) -> void:
-	_start("guard", "", 10.0)
+	_start("guard", _do_guard, "", 10.0)
 	_goal = work_position
 
 
@@ -510,7 +531,7 @@ func _do_guard(delta: float) -> void:
 
 
 func _begin_investigate(_action: String, target: String) -> void:
-	_start("investigate", target, 2.0)
+	_start("investigate", _do_investigate, target, 2.0)
 
 
 func _do_investigate(delta: float) -> void:
@@ -522,7 +543,7 @@ func _do_investigate(delta: float) -> void:
 
 
 func _begin_work(_action: String, _target: String) -> void:
-	_start("work", "", 12.0)
+	_start("work", _do_work, "", 12.0)
 	_goal = work_position
 
 
@@ -545,8 +566,10 @@ func _do_work(delta: float) -> void:
 
 
 func _begin_wander(_action: String, _target: String) -> void:
-	_start("wander", "")
-	_goal = _clamp_to_world(position + Vector2.from_angle(randf() * TAU) * randf_range(80, 180))
+	_start("wander", _do_wander, "")
+	var meters := randf_range(5.0, 11.0)
+	_goal = _clamp_to_world(position + Vector2.from_angle(randf() * TAU) * meters
+			* Village.PIXELS_PER_METER)
 
 
 func _do_wander(delta: float) -> void:
@@ -555,20 +578,21 @@ func _do_wander(delta: float) -> void:
 
 
 func _begin_play(_action: String, _target: String) -> void:
-	_start("play", "", 8.0)
+	_start("play", _do_play, "", 8.0)
 	_goal = position
 
 
 func _do_play(delta: float) -> void:
 	_timer -= delta
 	if _walk_to(_goal, RUN_SPEED * 0.8, delta):
-		_goal = _clamp_to_world(Village.WELL + Vector2.from_angle(randf() * TAU) * 70.0)
+		_goal = _clamp_to_world(Village.WELL + Vector2.from_angle(randf() * TAU) * 4.5
+				* Village.PIXELS_PER_METER)
 	if _timer <= 0.0:
 		_finish()
 
 
 func _begin_go_home(_action: String, _target: String) -> void:
-	_start("go_home", "")
+	_start("go_home", _do_go_home, "")
 	_goal = home_position
 
 
@@ -578,7 +602,7 @@ func _do_go_home(delta: float) -> void:
 
 
 func _begin_wait(_action: String, _target: String) -> void:
-	_start("wait", "", 4.0)
+	_start("wait", _do_wait, "", 4.0)
 
 
 func _do_wait(delta: float) -> void:
@@ -587,7 +611,8 @@ func _do_wait(delta: float) -> void:
 		_finish()
 
 
-## Moves toward [param goal]; true once within [param within] pixels.
+## Moves toward [param goal] at [param speed] pixels a second; true once within
+## [param within] pixels.
 func _walk_to(goal: Vector2, speed: float, delta: float, within: float = 4.0) -> bool:
 	var step := goal - position
 	if step.length() <= within:

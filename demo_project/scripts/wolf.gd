@@ -8,15 +8,18 @@ signal left(defeated: bool)
 
 ## How strong the villagers' brains are told it is (perception "strength", 0-100).
 const STRENGTH := 60
-const SPEED := 62.0
-const RETREAT_SPEED := 120.0
-const BITE_RANGE := 28.0
+## Prowling and running speeds, and how close it must be to bite, in metres (per second).
+const SPEED := 3.9 * Village.PIXELS_PER_METER
+const RETREAT_SPEED := 7.5 * Village.PIXELS_PER_METER
+const BITE_RANGE := 1.75 * Village.PIXELS_PER_METER
 const BITE_DAMAGE := 12.0
 const BITE_INTERVAL := 1.6
 ## Below this health it gives up and runs.
 const FLEE_HEALTH := 30.0
 ## Seconds it prowls before going back to the forest on its own.
 const PATIENCE := 75.0
+## Its shapes (65 px nose to tail) drawn 2 m long, to the metre scale the brains are told.
+const DRAW_SCALE := 2.0 * Village.PIXELS_PER_METER / 65.0
 const FUR := Color(0.45, 0.45, 0.5)
 const FUR_DARK := Color(0.3, 0.3, 0.35)
 const EYE := Color(0.95, 0.8, 0.1)
@@ -45,7 +48,7 @@ func _process(delta: float) -> void:
 
 func _draw() -> void:
 	var fur := FUR.lerp(Color.RED, 0.6) if is_hurt_flashing() else FUR
-	draw_set_transform(Vector2.ZERO, 0.0, Vector2(_facing, 1.0))
+	draw_set_transform(Vector2.ZERO, 0.0, Vector2(_facing, 1.0) * DRAW_SCALE)
 	_draw_ellipse(Vector2(0, 12), Vector2(24, 6), Color(0, 0, 0, 0.25))
 	draw_colored_polygon(PackedVector2Array([
 		Vector2(-22, -2), Vector2(-34, -10), Vector2(-30, 0), Vector2(-20, 4),
@@ -61,7 +64,7 @@ func _draw() -> void:
 	]), FUR_DARK)
 	draw_circle(Vector2(22, -3), 2.0, EYE)
 	draw_set_transform(Vector2.ZERO)
-	var bar := Rect2(-18, -26, 36, 4)
+	var bar := Rect2(-12, -14, 24, 3)
 	draw_rect(bar, Color(0.1, 0.1, 0.1, 0.8))
 	draw_rect(Rect2(bar.position, Vector2(bar.size.x * health / 100.0, bar.size.y)),
 			Color(0.85, 0.15, 0.15))

@@ -3,8 +3,10 @@ extends Node
 ## autoload (the demo itself carries no test code).
 ##
 ## It sends a wolf in, waits until enough villagers have decided and enough thought bubbles
-## are on screen, pauses the game so nothing moves, asks the runner for a screenshot, prints
-## where everything is on screen as one [code]@@demo-report {json}[/code] line and quits:
+## are on screen, pauses the game so nothing moves, asks the runner for a screenshot, notes
+## where everything is on screen, then lets the food run out and night fall, each time
+## recording what every villager decides next (and what it was doing before). It prints it
+## all as one [code]@@demo-report {json}[/code] line and quits:
 ## 0 when everything was seen, 1 (with FAIL lines) otherwise. The web runtime is a release
 ## build, so failures are printed, never asserted.
 
@@ -13,6 +15,9 @@ const REPORT_PREFIX := "@@demo-report "
 const MIN_DECIDED := 4
 const MIN_BUBBLES := 3
 const TIMEOUT_S := 150.0
+## Villagers that must decide anew after each later event.
+const MIN_REACTING := 3
+const EVENT_TIMEOUT_S := 150.0
 
 var _decided: Dictionary = {}
 ## When each villager's current thought appeared, in seconds of game time: the bubbles
@@ -21,6 +26,10 @@ var _shown_at: Dictionary = {}
 var _game_time: float = 0.0
 var _thoughts: int = 0
 var _failed: bool = false
+## The event being watched, and per event: villager -> [doing before, decision after].
+var _event: String = "wolf"
+var _reactions: Dictionary = {"wolf": {}}
+var _doing_before: Dictionary = {}
 
 
 func _init() -> void:
@@ -46,6 +55,7 @@ func _run() -> void:
 		villager.brain.thought_received.connect(_on_thought_received)
 		villager.brain.decision_made.connect(_on_decision_made.bind(villager.brain.npc_name))
 		villager.bubble.thought_shown.connect(_on_thought_shown.bind(villager.brain.npc_name))
+	_note_activities(village)
 	village.trigger_event("wolf")
 	var deadline := Time.get_ticks_msec() + int(TIMEOUT_S * 1000.0)
 	while not _scene_ready(village):
@@ -58,8 +68,33 @@ func _run() -> void:
 	get_tree().paused = true
 	if not await _screenshot():
 		_fail("the runner did not take the screenshot")
-	print(REPORT_PREFIX + JSON.stringify(_report(village)))
+	var report := _report(village)
+	get_tree().paused = false
+	for event: String in ["food", "night"]:
+		await _watch_event(village, event)
+	report["events"] = _reactions
+	report["log"] = Array(village.log_lines)
+	print(REPORT_PREFIX + JSON.stringify(report))
 	_finish()
+
+
+## Triggers [param event] and waits until enough villagers decided what to do about it.
+func _watch_event(village: Village, event: String) -> void:
+	_note_activities(village)
+	_event = event
+	_reactions[event] = {}
+	village.trigger_event(event)
+	var deadline := Time.get_ticks_msec() + int(EVENT_TIMEOUT_S * 1000.0)
+	while _reactions[event].size() < MIN_REACTING:
+		if Time.get_ticks_msec() > deadline:
+			_fail("after '%s' only %s decided" % [event, _reactions[event].keys()])
+			return
+		await get_tree().process_frame
+
+
+func _note_activities(village: Village) -> void:
+	for villager: Villager in village.villagers():
+		_doing_before[villager.npc_name] = villager.activity
 
 
 func _village() -> Village:
@@ -146,21 +181,14 @@ func _report(village: Village) -> Dictionary:
 	}
 
 
-## The bubble's box on screen, computed exactly as SpeechBubble._draw lays it out.
+## The bubble's box on screen, where the layout placed it.
 func _bubble_report(bubble: SpeechBubble) -> Dictionary:
 	if not bubble.is_showing():
 		return {}
-	var text := bubble.current_thought()
-	var font := bubble.font if bubble.font != null else ThemeDB.fallback_font
-	var text_width := bubble.max_width - 2.0 * bubble.padding.x
-	var text_size := font.get_multiline_string_size(text, HORIZONTAL_ALIGNMENT_LEFT, text_width,
-			bubble.font_size)
-	var size := text_size + 2.0 * bubble.padding
-	var local := Rect2(Vector2(-size.x / 2.0, -bubble.tail_size.y - size.y), size)
-	var screen := bubble.get_global_transform_with_canvas() * local
+	var screen := bubble.screen_rect()
 	return {
 		"rect": [screen.position.x, screen.position.y, screen.size.x, screen.size.y],
-		"text": text,
+		"text": bubble.current_thought(),
 		"background": bubble.background_color.to_html(false),
 		"text_color": bubble.text_color.to_html(false),
 	}
@@ -172,7 +200,10 @@ func _on_thought_received(_index: int, _text: String) -> void:
 
 func _on_decision_made(action: String, target: String, _steps: PackedStringArray,
 		npc_name: String) -> void:
-	_decided[npc_name] = action if target.is_empty() else "%s %s" % [action, target]
+	var what := action if target.is_empty() else "%s %s" % [action, target]
+	_decided[npc_name] = what
+	if not _reactions[_event].has(npc_name):
+		_reactions[_event][npc_name] = [_doing_before.get(npc_name, ""), what]
 
 
 func _on_thought_shown(_text: String, npc_name: String) -> void:

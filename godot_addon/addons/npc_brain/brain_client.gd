@@ -2,15 +2,19 @@ extends Node
 ## The [code]NPCBrain[/code] autoload: the game's one connection to the npc-brain sidecar.
 ##
 ## Registered by the plugin as the autoload [code]NPCBrain[/code]. It connects by itself
-## (to [member address]), reconnects with backoff, and turns the sidecar's event stream into
-## signals. Most games use [NPCBrainAgent] nodes instead of calling it directly.
+## (to [member address], from Project Settings > npc_brain), reconnects with backoff, and turns
+## the sidecar's event stream into signals. Most games use [NPCBrainAgent] nodes instead.
+## [method decide] returns a request object whose signals carry only that request's events:
 ## [codeblock]
-## var id := NPCBrain.request_decision(
+## var request := NPCBrain.decide(
 ##     {"id": "bram", "name": "Bram", "role": "guard", "health": 80, "hunger": 20, "energy": 70},
 ##     ["attack", "flee", "call_for_help"])
-## NPCBrain.step_received.connect(func(rid, i, text): if rid == id: print(text))
-## NPCBrain.decision_received.connect(func(rid, d): if rid == id: print(d.action, " ", d.target))
+## request.step_received.connect(func(i, text): print(text))
+## request.finished.connect(func(d): print(d.action, " ", d.target))
 ## [/codeblock]
+## The autoload's own signals below see every request (for logs and tools).
+## A failure is also reported once per cause with [method @GlobalScope.push_warning] (the
+## sidecar unreachable, a request refused and why), so it shows even when nothing listens.
 ## No request is lost silently: one in flight when the link drops is sent again after the
 ## reconnect (at most [member max_resends] times), and every request ends in exactly one of
 ## [signal decision_received], [signal answer_received], [signal pong_received] or
@@ -49,6 +53,10 @@ const DEFAULT_TCP_ADDRESS := "tcp://127.0.0.1:5555"
 const DEFAULT_WEB_ADDRESS := "ws://127.0.0.1:5556"
 const MsgPackCodec := preload("msgpack.gd")
 const ZmtpLink := preload("zmtp_link.gd")
+const BrainRequest := preload("brain_request.gd")
+const Settings := preload("settings.gd")
+## Prefix of the messages sent to the editor's NPC Brain panel through the debugger.
+const DEBUG_CAPTURE := "npc_brain"
 ## Option keys that cannot be overridden through the [code]options[/code] dictionary.
 const RESERVED_KEYS: Array[String] = ["type", "id", "npc", "actions", "prompt"]
 
@@ -76,6 +84,15 @@ var max_message_bytes: int = 65536
 var ws_token: String = ""
 ## Why the link last closed or failed to open.
 var last_error: String = ""
+## Temperature of requests whose options set none (Project Settings:
+## npc_brain/generation/default_temperature); 0 is greedy.
+var default_temperature: float = 0.0
+## Report failures with [method @GlobalScope.push_warning], once per cause.
+var warnings_enabled: bool = true
+## Receives [code](kind: String, data: Dictionary)[/code] for every request, thought, result,
+## failure and connection change. By default, while the game runs from the editor, it sends
+## them to the editor's NPC Brain panel; an empty Callable turns that off.
+var debug_sink: Callable
 
 var _state: ConnectionState = ConnectionState.DISCONNECTED
 var _link: ZmtpLink
@@ -84,10 +101,14 @@ var _id_prefix: String = "%06x" % (randi() & 0xffffff)
 var _id_counter: int = 0
 var _failed_attempts: int = 0
 var _next_attempt_ms: int = 0
+var _warned: Dictionary = {}
 
 
 func _init() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS
+	apply_project_settings()
+	if EngineDebugger.is_active() and Settings.value(Settings.SEND_TO_EDITOR):
+		debug_sink = _send_to_editor
 
 
 func _process(_delta: float) -> void:
@@ -111,27 +132,35 @@ func _exit_tree() -> void:
 ## [code]seed[/code], [code]max_tokens[/code], [code]max_steps[/code]. Returns the request
 ## id used by every signal about it.
 func request_decision(npc: Dictionary, actions: Array, options: Dictionary = {}) -> String:
-	var message := {"type": "decide", "id": "", "npc": npc, "actions": actions}
-	return _submit(message, options)
+	return decide(npc, actions, options).id
+
+
+## As [method request_decision], but returns the request itself: its signals
+## ([code]step_received[/code], [code]finished[/code], [code]failed[/code]) carry this
+## request's events only, so each NPC hears its own thoughts and nobody else's.
+func decide(npc: Dictionary, actions: Array, options: Dictionary = {}) -> BrainRequest:
+	return _submit({"type": "decide", "id": "", "npc": npc, "actions": actions}, options)
 
 
 ## Free reasoning on a raw instruction such as [code]"What is 17 + 25?"[/code]; ends with
 ## [signal answer_received]. [param options] as for [method request_decision], minus aliases.
 func request_generate(prompt: String, options: Dictionary = {}) -> String:
-	return _submit({"type": "generate", "id": "", "prompt": prompt}, options)
+	return _submit({"type": "generate", "id": "", "prompt": prompt}, options).id
 
 
 ## Liveness check; ends with [signal pong_received] carrying the sidecar's facts.
 func ping() -> String:
-	return _submit({"type": "ping", "id": ""}, {})
+	return _submit({"type": "ping", "id": ""}, {}).id
 
 
 ## Stops a request; no further signal is emitted for it. Returns false for an unknown id.
 func cancel(request_id: String) -> bool:
-	var request: _Request = _pending.get(request_id)
+	var request: BrainRequest = _pending.get(request_id)
 	if request == null:
 		return false
 	_pending.erase(request_id)
+	request.done = true
+	_debug("cancelled", {"id": request_id})
 	if request.sent and _link != null and _link.is_ready():
 		_link.send(MsgPackCodec.encode({"type": "cancel", "id": request_id}))
 	return true
@@ -140,6 +169,11 @@ func cancel(request_id: String) -> bool:
 func cancel_all() -> void:
 	for request_id: String in _pending.keys():
 		cancel(request_id)
+
+
+## The request object of a pending [param request_id], or null.
+func get_request(request_id: String) -> BrainRequest:
+	return _pending.get(request_id)
 
 
 ## True while [param request_id] waits for its final event.
@@ -177,7 +211,7 @@ func disconnect_from_brain() -> void:
 	auto_connect = false
 	if _link != null:
 		_link.close("disconnect_from_brain() was called")
-	for request: _Request in _pending.values():
+	for request: BrainRequest in _pending.values():
 		_fail(request, "disconnected", "disconnect_from_brain() was called")
 
 
@@ -191,34 +225,50 @@ func set_address(value: String) -> void:
 	_next_attempt_ms = 0
 
 
-func _submit(message: Dictionary, options: Dictionary) -> String:
+## Reads Project Settings > npc_brain (the plugin registers them; defaults when absent).
+func apply_project_settings() -> void:
+	var key := Settings.WEB_ADDRESS if OS.has_feature("web") else Settings.ADDRESS
+	var configured := str(Settings.value(key))
+	if not configured.is_empty():
+		address = configured
+	auto_connect = Settings.value(Settings.AUTO_CONNECT)
+	request_timeout = Settings.value(Settings.REQUEST_TIMEOUT)
+	default_temperature = Settings.value(Settings.DEFAULT_TEMPERATURE)
+	warnings_enabled = Settings.value(Settings.WARNINGS)
+
+
+func _submit(message: Dictionary, options: Dictionary) -> BrainRequest:
 	_id_counter += 1
 	var request_id := "%s-%d" % [_id_prefix, _id_counter]
 	message["id"] = request_id
 	for key: Variant in options:
 		if str(key) not in RESERVED_KEYS:
 			message[key] = options[key]
+	if message.type != "ping" and default_temperature > 0.0 and not message.has("temperature"):
+		message["temperature"] = default_temperature
 	var payload := MsgPackCodec.encode(message)
+	var request := BrainRequest.new(request_id, message["type"], message, payload)
+	_debug("request", {"id": request_id, "kind": request.kind, "npc_id": request.npc_id(),
+			"message": message})
 	if payload.is_empty():
-		_fail_soon(request_id, "encode_failed",
+		_fail_soon(request, "encode_failed",
 				"the request holds a value msgpack cannot carry (an Object or Callable?)")
 	elif payload.size() > max_message_bytes:
-		_fail_soon(request_id, "too_large",
+		_fail_soon(request, "too_large",
 				"request is %d bytes; the sidecar accepts %d" % [payload.size(), max_message_bytes])
 	else:
-		var request := _Request.new(request_id, message["type"], payload)
 		request.deadline_ms = Time.get_ticks_msec() + int(request_timeout * 1000.0)
 		_pending[request_id] = request
 		_send(request)
-	return request_id
+	return request
 
 
-## Failing before the caller even has the id would be unobservable: emit on the next idle.
-func _fail_soon(request_id: String, code: String, message: String) -> void:
-	request_failed.emit.call_deferred(request_id, code, message)
+## Failing before the caller even has the request would be unobservable: fail on the next idle.
+func _fail_soon(request: BrainRequest, code: String, message: String) -> void:
+	_end_with_failure.call_deferred(request, code, message)
 
 
-func _send(request: _Request) -> void:
+func _send(request: BrainRequest) -> void:
 	if _link != null and _link.is_ready() and _link.send(request.payload):
 		request.sent = true
 		request.deadline_ms = Time.get_ticks_msec() + int(request_timeout * 1000.0)
@@ -237,15 +287,17 @@ func _open_link() -> void:
 func _set_state(value: ConnectionState) -> void:
 	if value != _state:
 		_state = value
+		_debug("state", {"state": value, "address": address, "error": last_error})
 		connection_state_changed.emit(value)
 
 
 func _on_link_opened() -> void:
 	_failed_attempts = 0
 	last_error = ""
+	_warned.erase("unreachable")  # the next outage is a new cause
 	_set_state(ConnectionState.CONNECTED)
 	connected.emit()
-	for request: _Request in _pending.values():
+	for request: BrainRequest in _pending.values():
 		if not request.sent:
 			_send(request)
 
@@ -256,7 +308,10 @@ func _on_link_closed(reason: String, link: ZmtpLink) -> void:
 	_link = null
 	last_error = reason
 	var was_connected := _state == ConnectionState.CONNECTED
-	for request: _Request in _pending.values():
+	if not was_connected and auto_connect:
+		_warn_once("unreachable", "cannot reach the sidecar at %s (%s); start it with " % [
+			address, reason] + "`npc-brain serve`, or check Project Settings > npc_brain")
+	for request: BrainRequest in _pending.values():
 		if request.sent:
 			_resend_later(request, reason)
 	var delay := minf(reconnect_max_delay, reconnect_min_delay * pow(2.0, _failed_attempts))
@@ -268,7 +323,7 @@ func _on_link_closed(reason: String, link: ZmtpLink) -> void:
 
 
 ## The request's reply can no longer come on this link: send it again later, within limits.
-func _resend_later(request: _Request, reason: String) -> void:
+func _resend_later(request: BrainRequest, reason: String) -> void:
 	request.sent = false
 	request.resends += 1
 	if request.resends > max_resends:
@@ -276,13 +331,67 @@ func _resend_later(request: _Request, reason: String) -> void:
 				"sent %d times, the link dropped each time (%s)" % [request.resends, reason])
 
 
-func _fail(request: _Request, code: String, message: String) -> void:
+func _fail(request: BrainRequest, code: String, message: String) -> void:
 	if _pending.erase(request.id):
-		request_failed.emit(request.id, code, message)
+		_end_with_failure(request, code, message)
+
+
+func _end_with_failure(request: BrainRequest, code: String, message: String) -> void:
+	request.done = true
+	if code != "disconnected":
+		_warn_once("%s: %s" % [code, message], "a request failed (%s): %s" % [code, message])
+	_debug("failure", {"id": request.id, "code": code, "message": message})
+	request.failed.emit(code, message)
+	request_failed.emit(request.id, code, message)
+
+
+## The result of [param request]: its own signal first, then the autoload's.
+func _finish(request: BrainRequest, event: Dictionary) -> void:
+	_pending.erase(request.id)
+	request.done = true
+	var result := _normalised_result(event)
+	_debug("result", {"id": request.id, "result": result})
+	request.finished.emit(result)
+	match request.kind:
+		"decide":
+			decision_received.emit(request.id, result)
+		"generate":
+			answer_received.emit(request.id, result)
+		"ping":
+			pong_received.emit(request.id, event)
+
+
+## One warning per cause for the life of the game (per outage for "unreachable").
+func _warn_once(cause: String, text: String) -> void:
+	if warnings_enabled and not _warned.has(cause):
+		_warned[cause] = true
+		push_warning("NPCBrain: " + text)
+
+
+func _debug(kind: String, data: Dictionary) -> void:
+	if debug_sink.is_valid():
+		debug_sink.call(kind, data)
+
+
+func _send_to_editor(kind: String, data: Dictionary) -> void:
+	var message := debug_message(kind, data)
+	EngineDebugger.send_message(message[0], message[1])
+
+
+## The debugger message for one event: [name, [data]] with plain values only, as the editor's
+## NPC Brain panel receives it.
+static func debug_message(kind: String, data: Dictionary) -> Array:
+	return ["%s:%s" % [DEBUG_CAPTURE, kind], [_debuggable(data)]]
+
+
+## Packed arrays and the like as plain values, so the debugger and logs carry them as sent.
+static func _debuggable(value: Dictionary) -> Dictionary:
+	var parsed: Variant = JSON.parse_string(JSON.stringify(value))
+	return parsed if parsed is Dictionary else {}
 
 
 func _expire_requests(now: int) -> void:
-	for request: _Request in _pending.values():
+	for request: BrainRequest in _pending.values():
 		if now <= request.deadline_ms:
 			continue
 		if request.sent and _link != null and _link.is_ready():
@@ -302,36 +411,34 @@ func _on_payload_received(payload: PackedByteArray) -> void:
 		if kind == "error":
 			server_error_received.emit(str(event.get("code", "")), str(event.get("message", "")))
 		return
-	var request: _Request = _pending.get(str(event.id))
+	var request: BrainRequest = _pending.get(str(event.id))
 	if request == null:
 		return  # finished, cancelled, or the echo of a cancel
 	request.deadline_ms = Time.get_ticks_msec() + int(request_timeout * 1000.0)
 	match kind:
 		"step":
 			_on_step(request, event)
-		"decision":
-			_pending.erase(request.id)
-			decision_received.emit(request.id, _normalised_result(event))
-		"answer":
-			_pending.erase(request.id)
-			answer_received.emit(request.id, _normalised_result(event))
+		"decision", "answer":
+			_finish(request, event)
 		"pong":
-			_pending.erase(request.id)
 			max_message_bytes = int(event.get("max_message_bytes", max_message_bytes))
-			pong_received.emit(request.id, event)
+			_finish(request, event)
 		"error":
 			_on_error(request, event)
 
 
-func _on_step(request: _Request, event: Dictionary) -> void:
+func _on_step(request: BrainRequest, event: Dictionary) -> void:
 	var index: Variant = event.get("index")
-	if typeof(index) != TYPE_INT or index < request.steps_seen:
+	if typeof(index) != TYPE_INT or index < request.steps.size():
 		return  # already delivered before a resend
-	request.steps_seen = index + 1
-	step_received.emit(request.id, index, str(event.get("text", "")))
+	var text := str(event.get("text", ""))
+	request.steps.append(text)
+	_debug("step", {"id": request.id, "index": index, "text": text})
+	request.step_received.emit(index, text)
+	step_received.emit(request.id, index, text)
 
 
-func _on_error(request: _Request, event: Dictionary) -> void:
+func _on_error(request: BrainRequest, event: Dictionary) -> void:
 	var code := str(event.get("code", "internal"))
 	var message := str(event.get("message", ""))
 	if code == "shutting_down":
@@ -353,20 +460,3 @@ static func _normalised_result(event: Dictionary) -> Dictionary:
 	result.steps = steps
 	return result
 
-
-## One request waiting for its final event.
-class _Request:
-	extends RefCounted
-
-	var id: String
-	var kind: String
-	var payload: PackedByteArray
-	var sent: bool = false
-	var resends: int = 0
-	var steps_seen: int = 0
-	var deadline_ms: int = 0
-
-	func _init(request_id: String, request_kind: String, bytes: PackedByteArray) -> void:
-		id = request_id
-		kind = request_kind
-		payload = bytes

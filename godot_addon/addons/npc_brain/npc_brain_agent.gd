@@ -1,3 +1,5 @@
+@tool
+@icon("res://addons/npc_brain/icons/npc_brain_agent.svg")
 class_name NPCBrainAgent
 extends Node
 ## Gives one NPC a mind: sends its state to the sidecar and reports its thoughts and choice.
@@ -14,7 +16,10 @@ extends Node
 ##     brain.think({"health": health, "hunger": hunger, "energy": energy,
 ##             "perception": [{"name": "wolf", "kind": "animal", "distance": 4, "hostile": true}]})
 ## [/codeblock]
-## Needs the [code]NPCBrain[/code] autoload (enable the npc_brain plugin).
+## Needs the [code]NPCBrain[/code] autoload (enable the npc_brain plugin). Each think is a
+## request of its own ([method NPCBrain.decide]): this agent hears its own thoughts only.
+## The inspector offers the known verbs for [member actions] and warns about unknown verbs,
+## a missing autoload and a bubble path that leads nowhere.
 
 ## One line of inner monologue, as soon as the model finished it.
 signal thought_received(index: int, text: String)
@@ -26,6 +31,11 @@ signal decision_made(action: String, target: String, steps: PackedStringArray)
 signal decision_failed(code: String, message: String)
 
 const BrainClient := preload("brain_client.gd")
+const BrainRequest := preload("brain_request.gd")
+const Verbs := preload("verbs.gd")
+const AUTOLOAD_SETTING := "autoload/NPCBrain"
+
+static var _warned_no_brain: bool = false
 
 ## Display name sent to the model (defaults to the parent node's name).
 @export var npc_name: String = ""
@@ -34,16 +44,27 @@ const BrainClient := preload("brain_client.gd")
 ## Personality words the model weighs, e.g. "brave", "greedy", "timid".
 @export var traits: PackedStringArray = PackedStringArray()
 ## Verbs this NPC may choose from (canonical verbs such as attack, flee, eat, sleep, trade,
-## or game verbs declared in [member aliases]).
-@export var actions: PackedStringArray = PackedStringArray()
+## or game verbs declared in [member aliases]); the inspector lists them.
+@export var actions: PackedStringArray = PackedStringArray():
+	set(value):
+		actions = value
+		_update_warnings()
 ## Game verb -> canonical verb, e.g. {"chop_wood": "work"}; decisions report the game verb.
-@export var aliases: Dictionary = {}
+@export var aliases: Dictionary = {}:
+	set(value):
+		aliases = value
+		notify_property_list_changed()  # the verb list offered for actions changes
+		_update_warnings()
 ## A [SpeechBubble] that shows each thought as it arrives (optional).
-@export var bubble_path: NodePath
+@export var bubble_path: NodePath:
+	set(value):
+		bubble_path = value
+		_update_warnings()
 
 @export_group("Generation")
-## 0 = always the most likely thought (deterministic); higher = more varied.
-@export_range(0.0, 2.0, 0.05) var temperature: float = 0.0
+## 0 = always the most likely thought (deterministic); higher = more varied; below 0 uses
+## Project Settings > npc_brain/generation/default_temperature.
+@export_range(-1.0, 2.0, 0.05) var temperature: float = -1.0
 ## Most thoughts before the decision; 0 keeps the sidecar's default.
 @export_range(0, 16) var max_steps: int = 0
 ## Token budget for the whole trace; 0 keeps the sidecar's default.
@@ -57,16 +78,12 @@ var bubble: SpeechBubble
 var last_decision: Dictionary = {}
 
 var _brain: BrainClient
-var _request_id: String = ""
+var _request: BrainRequest
 
 
 func _enter_tree() -> void:
-	_brain = get_node_or_null(^"/root/NPCBrain") as BrainClient
-	if _brain == null:
-		return
-	_brain.step_received.connect(_on_step_received)
-	_brain.decision_received.connect(_on_decision_received)
-	_brain.request_failed.connect(_on_request_failed)
+	if not Engine.is_editor_hint():
+		_brain = get_node_or_null(^"/root/NPCBrain") as BrainClient
 
 
 func _ready() -> void:
@@ -76,11 +93,51 @@ func _ready() -> void:
 
 func _exit_tree() -> void:
 	cancel()
-	if _brain != null:
-		_brain.step_received.disconnect(_on_step_received)
-		_brain.decision_received.disconnect(_on_decision_received)
-		_brain.request_failed.disconnect(_on_request_failed)
-		_brain = null
+	_brain = null
+
+
+func _validate_property(property: Dictionary) -> void:
+	if property.name == "actions":
+		# Each entry is picked from the known verbs (any text may still be typed in code).
+		property.hint = PROPERTY_HINT_TYPE_STRING
+		property.hint_string = "%d/%d:%s" % [TYPE_STRING, PROPERTY_HINT_ENUM,
+				",".join(Verbs.known(aliases))]
+
+
+func _get_configuration_warnings() -> PackedStringArray:
+	return configuration_problems()
+
+
+## What would keep this agent from thinking, in words (the inspector shows them as warnings).
+func configuration_problems() -> PackedStringArray:
+	var problems := PackedStringArray()
+	if not ProjectSettings.has_setting(AUTOLOAD_SETTING):
+		problems.append("The NPCBrain autoload is missing: enable the NPC Brain plugin in "
+				+ "Project > Project Settings > Plugins.")
+	if actions.is_empty():
+		problems.append("No actions: list the verbs this NPC may choose from.")
+	var unknown := Verbs.unknown(actions, aliases)
+	if not unknown.is_empty():
+		problems.append("Unknown verbs in actions: %s. Pick known verbs, or declare game " % [
+				", ".join(unknown)] + "verbs in aliases (game verb -> known verb).")
+	var bad := Verbs.bad_aliases(aliases)
+	if not bad.is_empty():
+		problems.append("Aliases must map to a known verb: %s." % ", ".join(bad))
+	if not bubble_path.is_empty() and not get_node_or_null(bubble_path) is SpeechBubble:
+		problems.append("bubble_path (%s) does not lead to a SpeechBubble." % bubble_path)
+	elif bubble_path.is_empty() and bubble == null and _sibling_bubble() != null:
+		problems.append("The NPC has a SpeechBubble (%s) but bubble_path is empty: set it to " % [
+				_sibling_bubble().name] + "show the thoughts there.")
+	return problems
+
+
+func _sibling_bubble() -> SpeechBubble:
+	if get_parent() == null:
+		return null
+	for sibling: Node in get_parent().get_children():
+		if sibling is SpeechBubble:
+			return sibling
+	return null
 
 
 ## Asks the brain what to do now. [param state] is the NPC's state (docs/protocol.md §8:
@@ -95,14 +152,20 @@ func think(state: Dictionary = {}) -> String:
 	var npc := describe()
 	npc.merge(state if not state.is_empty() else gather_state(), true)
 	if _brain == null:
-		decision_failed.emit.call_deferred("no_brain",
-				"the NPCBrain autoload is missing: enable the npc_brain plugin")
+		var why := "the NPCBrain autoload is missing: enable the npc_brain plugin"
+		if not _warned_no_brain:
+			_warned_no_brain = true
+			push_warning("NPCBrainAgent: " + why)
+		decision_failed.emit.call_deferred("no_brain", why)
 		return ""
 	if actions.is_empty():
 		decision_failed.emit.call_deferred("no_actions", "%s has no actions to choose from" % name)
 		return ""
-	_request_id = _brain.request_decision(npc, Array(actions), _options())
-	return _request_id
+	_request = _brain.decide(npc, Array(actions), _options())
+	_request.step_received.connect(_on_step_received)
+	_request.finished.connect(_on_decision_received)
+	_request.failed.connect(_on_request_failed)
+	return _request.id
 
 
 ## Override to report the NPC's current state when [method think] gets none.
@@ -125,21 +188,21 @@ func describe() -> Dictionary:
 
 ## True between [method think] and its decision or failure.
 func is_thinking() -> bool:
-	return not _request_id.is_empty()
+	return _request != null
 
 
 ## Abandons the current thought process, if any; no signal follows for it.
 func cancel() -> void:
-	if not _request_id.is_empty() and _brain != null:
-		_brain.cancel(_request_id)
-	_request_id = ""
+	if _request != null and _brain != null:
+		_brain.cancel(_request.id)
+	_request = null
 
 
 func _options() -> Dictionary:
 	var options := {}
 	if not aliases.is_empty():
 		options.aliases = aliases
-	if temperature > 0.0:
+	if temperature >= 0.0:
 		options.temperature = temperature
 	if max_steps > 0:
 		options.max_steps = max_steps
@@ -150,25 +213,24 @@ func _options() -> Dictionary:
 	return options
 
 
-func _on_step_received(request_id: String, index: int, text: String) -> void:
-	if request_id != _request_id:
-		return
+func _update_warnings() -> void:
+	if Engine.is_editor_hint() and is_inside_tree():
+		update_configuration_warnings()
+
+
+func _on_step_received(index: int, text: String) -> void:
 	thought_received.emit(index, text)
 	if bubble != null:
 		bubble.show_thought(text)
 
 
-func _on_decision_received(request_id: String, decision: Dictionary) -> void:
-	if request_id != _request_id:
-		return
-	_request_id = ""
+func _on_decision_received(decision: Dictionary) -> void:
+	_request = null
 	last_decision = decision
 	decision_made.emit(str(decision.get("action", "")), str(decision.get("target", "")),
 			decision.get("steps", PackedStringArray()))
 
 
-func _on_request_failed(request_id: String, code: String, message: String) -> void:
-	if request_id != _request_id:
-		return
-	_request_id = ""
+func _on_request_failed(code: String, message: String) -> void:
+	_request = null
 	decision_failed.emit(code, message)
