@@ -297,3 +297,18 @@ def test_a_thought_begins_with_an_opener_a_name_or_a_number() -> None:
     assert not writable(START, " urb is 2 m away", plan)
     assert not writable(START, " drunk Hob is", plan)
     assert not writable(START, " wolves", plan)
+
+
+def test_the_spelled_out_as_a_first_word_still_needs_a_state_name() -> None:
+    """" " then "the" (the opener spelled token by token) is held to the fillers of " the"
+    just as the whole token " the" is: "the dragon" cannot start a thought about a wolf."""
+    ids = {TOK.token_bytes(i): i for i in range(TOK.vocab_size)}
+    c = after(START)
+    for tid in [ids[b" "], *TOK.encode("the")]:
+        mask = c.allowed()
+        assert mask is not None and mask[tid], TOK.token_bytes(tid)
+        c.advance(tid)
+    fillers = (" wolf", " bread", " inn", " cook from the inn")
+    assert prefixes_of(allowed(c) - {b"r", b"y", b"re", b"y"}, fillers)  # or "there", "they"
+    assert refused(c, " dragon") is not None
+    assert refused(c, " wolf is close\n") is None

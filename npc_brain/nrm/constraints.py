@@ -312,6 +312,9 @@ class _Rules:
             mask = v.spell_mask(slot.typed, slot.targets)
             if slot.complete:  # what may follow the filler obeys the free-text rules too
                 after = v.only(v.newline) if slot.decision else v.boundary & self._free(c, base)
+                fills = self._fills_after(slot)
+                if fills:  # an opener spelled out as a trigger ("the"): its filler comes next
+                    after = v.spell_mask(b"", fills)
                 mask = mask | after
             return mask & base
         mask = self._free(c, base)
@@ -319,6 +322,12 @@ class _Rules:
             return mask
         # A thought begins with an opener word, a name or a number.
         return mask & (v.spell_mask(b"", self.openers) | v.digit_mask)
+
+    def _fills_after(self, slot: _Slot) -> tuple[bytes, ...]:
+        """The fillers due after a complete opener slot that spelled a trigger ("the")."""
+        if slot.decision or not slot.complete:
+            return ()
+        return self.fillers.get(slot.typed, ())
 
     def _free(self, c: TraceConstraint, base: np.ndarray) -> np.ndarray:
         """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
@@ -375,7 +384,10 @@ class _Rules:
                 c.decided = c.line_decision = self.decisions[slot.typed]
             elif slot.complete and slot.typed in self.numbers_of:
                 c.entity = slot.typed  # later numbers in this thought are the thing's own
-            c.slot = None
+            fills = self._fills_after(slot)
+            c.slot = _Slot(b, fills, decision=False) if fills else None
+            if fills:
+                return
         if tid == c.v.newline:
             return
         if c.line == b and self.openers and b not in self.openers:
