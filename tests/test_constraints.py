@@ -309,6 +309,6 @@ def test_the_spelled_out_as_a_first_word_still_needs_a_state_name() -> None:
         assert mask is not None and mask[tid], TOK.token_bytes(tid)
         c.advance(tid)
     fillers = (" wolf", " bread", " inn", " cook from the inn")
-    assert prefixes_of(allowed(c) - {b"r", b"y", b"re", b"y"}, fillers)  # or "there", "they"
+    assert prefixes_of(allowed(c) - {b"r", b"y", b"re"}, fillers)  # or "there", "they"
     assert refused(c, " dragon") is not None
     assert refused(c, " wolf is close\n") is None
