@@ -42,6 +42,21 @@ def _arith(symbols: tuple[str, ...], words: tuple[str, ...], commands: tuple[str
     return Slot(frames=(*_ASK, *commands), parts={"X": (*symbols, *words)})
 
 
+# Comparison frames shared by "larger"/"smaller" and "max"/"min"; [W] is the word's part.
+_PAIR_FRAMES = ("Which is [W], {a} or {b}?", "Which number is [W]: {a} or {b}?",
+                "What is the [W] of {a} and {b}?", "Pick the [W] number: {a}, {b}",
+                "Between {a} and {b}, which is [W]?", "{a} or {b}: which is [W]?",
+                "Tell me which is [W], {a} or {b}.",
+                "!Name the [W] of {a} and {b}.", "!Of {a} and {b}, which one is [W]?")  # fmt: skip
+_LIST_FRAMES = ("What is the [W] of {nums}?", "Which is the [W]: {nums}?",
+                "Find the [W] number in {nums}.", "Pick the [W] of {nums}.",
+                "!Out of {nums}, which is the [W]?")  # fmt: skip
+
+
+def _which(frames: tuple[str, ...], part: str, words: tuple[str, ...]) -> Slot:
+    return Slot(frames=tuple(f.replace("[W]", f"[{part}]") for f in frames), parts={part: words})
+
+
 # fmt: off
 PHRASES: dict[str, dict[str, Slot]] = {
     "arithmetic": {
@@ -103,22 +118,8 @@ PHRASES: dict[str, dict[str, Slot]] = {
         ),
     },
     "comparison": {
-        "larger": Slot(
-            frames=("Which is [BIG], {a} or {b}?", "Which number is [BIG]: {a} or {b}?",
-                    "What is the [BIG] of {a} and {b}?", "Pick the [BIG] number: {a}, {b}",
-                    "Between {a} and {b}, which is [BIG]?", "{a} or {b}: which is [BIG]?",
-                    "Tell me which is [BIG], {a} or {b}.",
-                    "!Name the [BIG] of {a} and {b}.", "!Of {a} and {b}, which one is [BIG]?"),
-            parts={"BIG": ("larger", "bigger", "greater", "!higher")},
-        ),
-        "smaller": Slot(
-            frames=("Which is [SMALL], {a} or {b}?", "Which number is [SMALL]: {a} or {b}?",
-                    "What is the [SMALL] of {a} and {b}?", "Pick the [SMALL] number: {a}, {b}",
-                    "Between {a} and {b}, which is [SMALL]?", "{a} or {b}: which is [SMALL]?",
-                    "Tell me which is [SMALL], {a} or {b}.",
-                    "!Name the [SMALL] of {a} and {b}.", "!Of {a} and {b}, which one is [SMALL]?"),
-            parts={"SMALL": ("smaller", "less", "lower", "!lesser")},
-        ),
+        "larger": _which(_PAIR_FRAMES, "BIG", ("larger", "bigger", "greater", "!higher")),
+        "smaller": _which(_PAIR_FRAMES, "SMALL", ("smaller", "less", "lower", "!lesser")),
         "yes_larger": Slot(
             frames=("Is {a} [BIG] than {b}?", "Is {a} > {b}?",
                     "True or false: {a} is [BIG] than {b}.",
@@ -132,18 +133,8 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "!Would you say {a} is [SMALL] than {b}?"),
             parts={"SMALL": ("smaller", "less", "lower", "!fewer")},
         ),
-        "max": Slot(
-            frames=("What is the [BIG] of {nums}?", "Which is the [BIG]: {nums}?",
-                    "Find the [BIG] number in {nums}.", "Pick the [BIG] of {nums}.",
-                    "!Out of {nums}, which is the [BIG]?"),
-            parts={"BIG": ("largest", "biggest", "greatest", "!highest")},
-        ),
-        "min": Slot(
-            frames=("What is the [SMALL] of {nums}?", "Which is the [SMALL]: {nums}?",
-                    "Find the [SMALL] number in {nums}.", "Pick the [SMALL] of {nums}.",
-                    "!Out of {nums}, which is the [SMALL]?"),
-            parts={"SMALL": ("smallest", "least", "lowest", "!tiniest")},
-        ),
+        "max": _which(_LIST_FRAMES, "BIG", ("largest", "biggest", "greatest", "!highest")),
+        "min": _which(_LIST_FRAMES, "SMALL", ("smallest", "least", "lowest", "!tiniest")),
     },
     "pattern": {
         "q": Slot(
@@ -246,12 +237,17 @@ def _combo_held(task: str, slot: str, frame: str, parts: tuple[str, ...]) -> boo
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % HELD_MODULUS == 0
 
 
+def _fill(frame: str, chosen: dict[str, str]) -> tuple[str, bool]:
+    """The frame with its parts filled (held-out marks dropped), and whether any was held."""
+    held = _held(frame) or any(_held(p) for p in chosen.values())
+    return _PART.sub(lambda m: chosen[m.group(1)].lstrip("!"), frame.lstrip("!")), held
+
+
 def _compose(rng: random.Random, slot: Slot) -> tuple[str, tuple[str, ...], bool]:
     """A random frame with its parts filled: (template, chosen parts, any whole form held)."""
     frame = rng.choice(slot.frames)
     chosen = {name: rng.choice(slot.parts[name]) for name in _PART.findall(frame)}
-    held = _held(frame) or any(_held(p) for p in chosen.values())
-    text = _PART.sub(lambda m: chosen[m.group(1)].lstrip("!"), frame.lstrip("!"))
+    text, held = _fill(frame, chosen)
     return text, tuple(chosen.values()), held
 
 
@@ -278,9 +274,7 @@ def wordings(task: str, slot: str) -> dict[str, bool]:
     for frame in PHRASES[task][slot].frames:
         names = _PART.findall(frame)
         for parts in itertools.product(*(PHRASES[task][slot].parts[n] for n in names)):
-            fill = dict(zip(names, parts, strict=True))
-            text = _PART.sub(lambda m, f=fill: f[m.group(1)].lstrip("!"), frame.lstrip("!"))
-            held = _held(frame) or any(_held(p) for p in parts)
+            text, held = _fill(frame, dict(zip(names, parts, strict=True)))
             out[text] = held or (bool(parts) and _combo_held(task, slot, text, parts))
     return out
 

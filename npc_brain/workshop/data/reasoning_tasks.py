@@ -22,6 +22,11 @@ from npc_brain.workshop.data.reasoning_phrasings import pick
 from npc_brain.workshop.data.reasoning_words import word_problem
 
 
+def _weighted(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
+    """One name from a (name, weight) table."""
+    return rng.choices([name for name, _ in table], weights=[w for _, w in table])[0]
+
+
 def _number(rng: random.Random, min_digits: int, max_digits: int) -> int:
     """A number whose digit count is uniform in [min_digits, max_digits]."""
     n = rng.randint(min_digits, max_digits)
@@ -102,7 +107,7 @@ def even_odd(rng: random.Random, split: str) -> Example:
     last = str(n)[-1]
     parity = "even" if int(last) % 2 == 0 else "odd"
     steps = [f"the last digit of {n} is {last}", f"{last} is {parity}"]
-    form = rng.choices([f for f, _ in _PARITY_FORMS], [w for _, w in _PARITY_FORMS])[0]
+    form = _weighted(rng, _PARITY_FORMS)
     prompt = pick(rng, "even_odd", form, split).format(n=n)
     if form == "q":
         return Example("even_odd", prompt, steps, parity)
@@ -129,7 +134,7 @@ def comparison(rng: random.Random, split: str) -> Example:
     """Larger/smaller of two 1-4 digit numbers (hard: 5-7), most pairs sharing a prefix;
     yes/no forms ("Is 45 greater than 38?"), and the largest/smallest of 3-5 numbers."""
     lo, hi = (5, 7) if split == "hard" else (1, 4)
-    form = rng.choices([f for f, _ in _COMPARE_FORMS], [w for _, w in _COMPARE_FORMS])[0]
+    form = _weighted(rng, _COMPARE_FORMS)
     which = rng.choice(("larger", "smaller"))
     if form == "list":
         return _extreme(rng, split, which)
@@ -227,7 +232,7 @@ def pattern(rng: random.Random, split: str) -> Example:
     """Next term of +k, -k, x2 sequences, or of a repeating block of words/letters/digits;
     some +k/-k questions ask for a blank in the middle instead ("2, 5, __, 11, 14")."""
     hard = split == "hard"
-    kind = rng.choices([k for k, _ in _PATTERN_KINDS], weights=[w for _, w in _PATTERN_KINDS])[0]
+    kind = _weighted(rng, _PATTERN_KINDS)
     if kind in ("up", "down") and rng.random() < 0.25:
         return _blank(rng, split, kind, _numeric_sequence(rng, kind, hard))
     if kind == "repeat":
