@@ -21,15 +21,15 @@ from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.mixture import Mixture
 
 DEFAULT_MIXTURE = {
-    "npc": 0.40,
-    "arithmetic": 0.094,
-    "two_step": 0.075,
-    "even_odd": 0.04,
-    "comparison": 0.07,
-    "pattern": 0.10,
-    "word_problem": 0.095,
-    "sorting": 0.10,
-    "cot_format": 0.026,
+    "npc": 0.46,
+    "arithmetic": 0.085,
+    "two_step": 0.067,
+    "even_odd": 0.036,
+    "comparison": 0.063,
+    "pattern": 0.09,
+    "word_problem": 0.085,
+    "sorting": 0.09,
+    "cot_format": 0.024,
 }
 
 

@@ -101,20 +101,31 @@ def _story(
     cont, one = rng.choice(CONTAINERS)
     ctx = {"name": name, "other": other, "item": item, "cont": cont, "one": one}
     if kind == "mul":
-        first = pick(rng, "word_problem", "x", split).format(**ctx, k=events[0][1], n=base)
+        first = _say(pick(rng, "word_problem", "x", split), ctx, k=events[0][1], n=base)
         rest = events[1:]
     else:
-        first = pick(rng, "word_problem", "start", split).format(**ctx, n=base)
+        first = _say(pick(rng, "word_problem", "start", split), ctx, n=base)
         rest = events
     sentences = [first]
     for op, n in rest:
-        sentence = pick(rng, "word_problem", op, split).format(**ctx, n=n, k=n)
+        sentence = _say(pick(rng, "word_problem", op, split), ctx, n=n, k=n)
         sentences.append(_joined(rng, sentences.pop(), sentence, name))
     ask = pick(rng, "word_problem", "ask_share" if kind == "share" else "ask", split)
-    sentences.append(ask.format(**ctx))
+    sentences.append(_say(ask, ctx))
     if split == "heldout_phrasing" and rng.random() < 0.3:
         sentences.insert(0, sentences.pop())  # a held-out order: the question first
     return " ".join(sentences), ctx
+
+
+def _say(frame: str, ctx: dict[str, str], **numbers: int) -> str:
+    """The frame filled in, the actor capitalised only at a sentence start ("The baker buys
+    ...", "Then the baker buys ...", "How many does the baker have?")."""
+    mid = ctx["name"].lower() if " " in ctx["name"] else ctx["name"]
+    head, *rest = frame.split("{name}")
+    for part in rest:
+        at_start = head == "" or head.endswith(". ")
+        head += (ctx["name"] if at_start else mid) + part
+    return head.format(**ctx, **numbers)
 
 
 def _joined(rng: random.Random, before: str, sentence: str, name: str) -> str:
