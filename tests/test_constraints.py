@@ -120,13 +120,36 @@ def test_every_teacher_trace_is_accepted_token_by_token(examples: list[Example])
 # ------------------------------------------------------------------------------ fillers
 
 
-def test_my_health_is_can_only_be_followed_by_the_value() -> None:
+def test_my_health_is_can_only_be_followed_by_the_value_and_what_it_means() -> None:
+    sayings = (" 80, I can fight", " 80, I am ready")
     c = after(f"{START} my health is")
-    assert allowed(c) and prefixes_of(allowed(c), (" 80",))
+    assert allowed(c) and prefixes_of(allowed(c), sayings)
     assert writable(f"{START} my health is", " 80, I can fight\n")
     assert not writable(f"{START} my health is", " 4")
     assert not writable(f"{START} my health is", " 60")
     assert refused(after(f"{START} my health is"), " 8, I can fight") == ","
+    assert refused(after(f"{START} my health is"), " 80, I am badly hurt") is not None
+    assert refused(after(f"{START} my health is"), " 80 and I am badly hurt") is not None
+    weak = plan_decision(make(health=20, hunger=90), ACTIONS)
+    assert writable(f"{START} my health is", " 20, I am badly hurt\n", weak)
+    assert not writable(f"{START} my health is", " 20, I can fight", weak)
+    assert writable(f"{START} my hunger is", " 90, I need food\n", weak)
+
+
+def test_only_someone_whose_health_says_so_can_be_called_hurt() -> None:
+    assert not writable(START, " Tom is hurt")
+    assert not writable(f"{START} I see", " poor")
+    hurt = plan_decision(make(perception=[WOLF, PEOPLE[0] | {"health": 20}]), ACTIONS)
+    assert writable(START, " Tom is hurt, health 20\n", hurt)
+    assert writable(START, " poor Tom, health 20\n", hurt)
+    assert not writable(START, " the wolf is hurt", hurt)
+
+
+def test_i_have_is_followed_by_what_is_held_or_a_known_turn_of_phrase() -> None:
+    assert writable(f"{START} I have", " bread with me\n")
+    assert writable(f"{START} too close, I have", " to run\n")
+    assert not writable(f"{START} I have", " to with me")
+    assert not writable(f"{START} I have", " gold")
 
 
 def test_an_unset_stat_or_role_cannot_be_stated() -> None:

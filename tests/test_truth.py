@@ -120,6 +120,25 @@ def test_unset_fields_cannot_be_stated() -> None:
     assert kinds(["I am an old wizard", "so I flee"], "flee") == {"role"}
 
 
+def test_what_a_stat_means_must_hold_at_its_value() -> None:
+    assert kinds(["my health is 80, I can fight", "so I attack the wolf"], "attack wolf") == set()
+    for saying in ("I am badly hurt", "too weak to fight", "it hurts so much"):
+        assert kinds([f"my health is 80, {saying}", "so I flee"], "flee") == {"stat"}, saying
+    weak = make(health=25, hunger=40)
+    assert kinds(["my health is 25, I am badly hurt", "so I flee"], "flee", weak) == set()
+    assert kinds(["my health is 25, I am ready", "so I flee"], "flee", weak) == {"stat"}
+    assert kinds(["my hunger is 40, I need food", "so I flee"], "flee", weak) == {"stat"}
+
+
+def test_only_someone_whose_health_says_so_is_hurt() -> None:
+    assert kinds(["Tom is hurt", "so I talk to Tom"], "talk Tom") == {"hurt"}
+    assert kinds(["poor Tom", "so I talk to Tom"], "talk Tom") == {"hurt"}
+    hurt = make(perception=[WOLF, TOM | {"health": 20}])
+    assert kinds(["Tom is hurt, health 20", "so I talk to Tom"], "talk Tom", hurt) == set()
+    assert kinds(["poor Tom, health 20", "so I talk to Tom"], "talk Tom", hurt) == set()
+    assert kinds(["the wolf is hurt", "so I flee"], "flee", hurt) == {"hurt"}
+
+
 def test_names_holding_the_or_capitals_are_not_claims() -> None:
     assert kinds(["cook from the inn is here, so I wait"], "wait") == set()
     assert kinds(["Sir Aldous looks tired, so I wait"], "wait") == set()
@@ -135,7 +154,7 @@ def test_thought_rules_hold_exactly_what_the_state_says() -> None:
     rules = plan.rules
     assert state_names(STATE) == ["wolf", "Tom", "cook from the inn", "Sir Aldous", "bread"]
     assert set(rules.fillers[" the"]) == {" wolf", " cook from the inn", " inn", " bread"}
-    assert rules.fillers[" my health is"] == (" 80",)
+    assert rules.fillers[" my health is"] == (" 80, I can fight", " 80, I am ready")
     assert rules.fillers[" my hunger is"] == rules.fillers[" my energy is"] == ()
     # The role comes with its own article: "a wizard", never "an wizard".
     assert (rules.fillers[" I am a"], rules.fillers[" I am an"]) == ((" wizard",), ())

@@ -12,8 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from npc_brain.npc.actions import answer_options, check_actions, closing_phrase, decision_phrases
+from npc_brain.npc.actions import (
+    answer_options,
+    check_actions,
+    closing_phrase,
+    decision_phrases,
+    refer,
+)
 from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.stat_sayings import STAT_SAYINGS, injured, true_sayings
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.nrm.thought_rules import ThoughtRules
 
@@ -45,9 +52,11 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     after_the = [n for n in names if n[:1].islower()]
     after_the += [n.split(" the ", 1)[1] for n in names if " the " in n]
     fillers: dict[str, tuple[str, ...]] = {" the": tuple(dict.fromkeys(f" {n}" for n in after_the))}
+    # "my health is 25, I am badly hurt": the stat's own value, then a saying true of it.
     for stat in OWN_STATS:
         value = getattr(state, stat)
-        fillers[f" my {stat} is"] = (f" {value}",) if value is not None else ()
+        fillers[f" my {stat} is"] = tuple(f" {value}, {s}" for s in true_sayings(stat, value))
+    fillers.update(_hurt_rules(state))
     # "I am a guard", "I am an innkeeper": the role, with its own article.
     vowel = bool(state.role) and state.role[:1] in "aeiou"
     fillers[" I am a"] = (f" {state.role}",) if state.role and not vowel else ()
@@ -66,11 +75,27 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     )
 
 
+def _hurt_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
+    """Only someone whose health says so is hurt: "poor" names them, "X is hurt" is banned
+    for everyone else."""
+    hurt = _hurt_names(state)
+    rules = {" poor": tuple(f" {refer(n, person)}" for n, person in hurt.items())}
+    for p in state.shown_entities():
+        if p.name not in hurt:
+            rules[f" {refer(p.name, p.kind == 'person')} is hurt"] = ()
+    return rules
+
+
+def _hurt_names(state: NPCState) -> dict[str, bool]:
+    """Perceived names with someone hurt among them -> whether that one is a person."""
+    return {p.name: p.kind == "person" for p in state.shown_entities() if injured(p.health)}
+
+
 def _possessions(state: NPCState) -> tuple[str, ...]:
     """What may follow "I have": a held item ("bread", "a potion"), the gold, or the words
     that make it no claim about belongings ("I have to run", "I have a post to keep")."""
     items = [k for k, _ in state.shown_inventory()]
-    out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post", " to"]
+    out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post", " to run"]
     if state.gold is not None:
         out.append(f" {state.gold}")
     if items:
@@ -130,13 +155,15 @@ class _Known:
     words: set[str]  # words of names and free text a capitalised word may be
     items: list[str]
     numbers: set[str]
+    hurt: set[str]  # perceived names someone hurt goes by
 
     @classmethod
     def of(cls, state: NPCState, actions: list[str]) -> _Known:
         names = state_names(state)
         words = {w for n in names for w in n.split()} | set(_context_words(state))
         items = [k for k, _ in state.shown_inventory()]
-        return cls(names, words, items, state_numbers(state, actions))
+        hurt = set(_hurt_names(state))
+        return cls(names, words, items, state_numbers(state, actions), hurt)
 
 
 def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str, str]]:
@@ -144,9 +171,12 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
     step = _without_names(said, known.names)
     out = [("number", n) for n in re.findall(r"\d+", step) if n not in known.numbers]
     for stat in OWN_STATS:
-        for n in re.findall(rf"\bmy {stat} is (\d+)", step):
+        for n, rest in re.findall(rf"\bmy {stat} is (\d+)(.*)", step):
             if str(getattr(state, stat)) != n:
                 out.append(("stat", f"my {stat} is {n}"))
+            out += [("stat", f"my {stat} is {n}, {text}") for text, holds in STAT_SAYINGS[stat]
+                    if text in rest and not holds(int(n))]  # fmt: skip
+    out += [("hurt", n) for n in _said_hurt(said, known.names) if n not in known.hurt]
     for word in _CAPITAL_WORD.findall(step):
         if word[:1].isupper() and word not in I_WORDS | {"NAME"} and word not in known.words:
             out.append(("name", word))
@@ -164,6 +194,16 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
         out.append(("menu", step))
     if _ARITHMETIC.search(step):
         out.append(("arithmetic", step))
+    return out
+
+
+def _said_hurt(said: str, names: list[str]) -> list[str]:
+    """The perceived names a thought calls hurt ("Gorm is hurt", "poor the calf")."""
+    out = []
+    for name in names:
+        n = re.escape(name)
+        if re.search(rf"(?<![\w']){n} is hurt\b|\bpoor (?:the )?{n}(?![\w'])", said):
+            out.append(name)
     return out
 
 

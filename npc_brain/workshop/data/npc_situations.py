@@ -12,6 +12,7 @@ import random
 from typing import TypeVar
 
 from npc_brain.npc.actions import VOCABULARY, answer_options
+from npc_brain.npc.stat_sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_roles import (
     CATEGORY_OF,
@@ -21,17 +22,7 @@ from npc_brain.workshop.data.npc_roles import (
     POTIONS,
     VOICE_TRAITS,
 )
-from npc_brain.workshop.data.npc_teacher import (
-    CLOSE,
-    HUNGRY,
-    INJURED,
-    LAZY_TIRED,
-    LOW_HEALTH,
-    NEAR,
-    RULES,
-    TIRED,
-    Facts,
-)
+from npc_brain.workshop.data.npc_teacher import CLOSE, NEAR, RULES, Facts
 
 T = TypeVar("T")
 ROLES = tuple(CATEGORY_OF)

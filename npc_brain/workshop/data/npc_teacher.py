@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
 from npc_brain.npc.actions import refer as _refer
+from npc_brain.npc.stat_sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, TIRED, injured
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_roles import (
     FIERCE_TRAITS,
@@ -27,15 +28,10 @@ from npc_brain.workshop.data.npc_roles import (
     category,
 )
 
-# Thresholds (docs/teacher.md).
+# Thresholds (docs/teacher.md); those of the NPC's own stats live with their sayings.
 NEAR = 15  # a hostile within this many meters is a danger
 CLOSE = 5  # ...and this close, an ordinary NPC runs instead of hiding
-LOW_HEALTH = 30
 STRONG = 70
-HUNGRY = 70
-TIRED = 20
-LAZY_TIRED = 40
-INJURED = 40
 BUY_GOLD = 10
 CREATURES = ("enemy", "monster", "animal", "person")
 
@@ -61,9 +57,7 @@ class Facts:
         self.threat = next((p for p in creatures if p.hostile), None)
         friends = [p for p in creatures if not p.hostile]
         self.person = next((p for p in friends if p.kind == "person"), None)
-        self.injured = next(
-            (p for p in friends if p.health is not None and p.health <= INJURED), None
-        )
+        self.injured = next((p for p in friends if injured(p.health)), None)
         self.prey = next((p for p in friends if p.kind == "animal"), None)
         self.food_seen = next((p for p in seen if p.kind == "food"), None)
         self.item_seen = next((p for p in seen if p.kind == "item"), None)
@@ -339,7 +333,7 @@ RULES: tuple[Rule, ...] = (
       "call_for_help flee hide", "threat_near too_strong"),
     R("danger/brave", "threat_near brave", FIGHT, "threat_near brave"),
     R("danger/fierce", "threat_near fierce", FIGHT, "threat_near fierce"),
-    R("danger/fight", "threat_near fighter has_role health_known", FIGHT,
+    R("danger/fight", "threat_near fighter has_role health_known not_health_low", FIGHT,
       "threat_near fighter strong_enough"),
     R("danger/fight", "threat_near fighter has_role", FIGHT, "threat_near fighter"),
     R("danger/thief", "threat_near role_thief", "hide flee wait", "threat_near stay_hidden"),
