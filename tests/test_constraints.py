@@ -145,6 +145,16 @@ def test_only_someone_whose_health_says_so_can_be_called_hurt() -> None:
     assert not writable(START, " the wolf is hurt", hurt)
 
 
+def test_what_is_said_of_a_named_thing_fits_its_kind() -> None:
+    scroll = {"name": "scroll", "kind": "item", "distance": 2}
+    pie = {"name": "pie", "kind": "food", "distance": 3}
+    seen = plan_decision(make(perception=[WOLF, scroll, pie]), ACTIONS)
+    assert writable(START, " the pie is 3 m away, looks tasty\n", seen)
+    assert not writable(START, " the scroll is 2 m away, looks tasty", seen)
+    assert not writable(START, " the wolf is 4 m away, looks tasty", seen)
+    assert writable(START, " the scroll is 2 m away, worth taking\n", seen)
+
+
 def test_i_have_is_followed_by_what_is_held_or_a_known_turn_of_phrase() -> None:
     assert writable(f"{START} I have", " bread with me\n")
     assert writable(f"{START} too close, I have", " to run\n")

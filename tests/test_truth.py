@@ -139,6 +139,16 @@ def test_only_someone_whose_health_says_so_is_hurt() -> None:
     assert kinds(["the wolf is hurt", "so I flee"], "flee", hurt) == {"hurt"}
 
 
+def test_what_is_said_of_a_thing_fits_its_kind() -> None:
+    scroll = {"name": "scroll", "kind": "item", "distance": 2}
+    pie = {"name": "pie", "kind": "food", "distance": 3}
+    seen = make(perception=[WOLF, scroll, pie])
+    assert kinds(["the pie is 3 m away, looks tasty", "so I wait"], "wait", seen) == set()
+    assert kinds(["the scroll is 2 m away, looks tasty", "so I wait"], "wait", seen) == {"kind"}
+    assert kinds(["the wolf is 4 m away, an easy mark", "so I wait"], "wait", seen) == {"kind"}
+    assert kinds(["the scroll is 2 m away, worth taking", "so I wait"], "wait", seen) == set()
+
+
 def test_names_holding_the_or_capitals_are_not_claims() -> None:
     assert kinds(["cook from the inn is here, so I wait"], "wait") == set()
     assert kinds(["Sir Aldous looks tired, so I wait"], "wait") == set()

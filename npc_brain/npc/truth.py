@@ -20,7 +20,7 @@ from npc_brain.npc.actions import (
     refer,
 )
 from npc_brain.npc.prompt import npc_prompt
-from npc_brain.npc.stat_sayings import STAT_SAYINGS, injured, true_sayings
+from npc_brain.npc.sayings import KIND_SAYINGS, STAT_SAYINGS, injured, true_sayings, untrue_sayings
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.nrm.thought_rules import ThoughtRules
 
@@ -72,6 +72,10 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
         numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
         numbers_of={f" {name}": nums for name, nums in _numbers_by_name(state).items()},
         openers=tuple(dict.fromkeys(f" {w}" for w in (*OPENERS, *names))),
+        untrue_of={
+            f" {name}": tuple(f" {s}" for s in untrue_sayings(kinds))
+            for name, kinds in _kinds_by_name(state).items()
+        },
     )
 
 
@@ -115,6 +119,14 @@ def _numbers_by_name(state: NPCState) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _kinds_by_name(state: NPCState) -> dict[str, set[str]]:
+    """Each perceived name's kinds ("wolf" may be an animal and an enemy)."""
+    out: dict[str, set[str]] = {}
+    for p in state.shown_entities():
+        out.setdefault(p.name, set()).add(p.kind)
+    return out
+
+
 def _context_words(state: NPCState) -> list[str]:
     """Words of the state's free text (goal, location, role) a thought may repeat."""
     text = " ".join(x for x in (state.goal, state.location, state.role) if x)
@@ -126,7 +138,7 @@ class FalseClaim:
     """A thought that says something the state does not support."""
 
     step: int  # index of the thought
-    kind: str  # number, stat, name, role, menu, arithmetic, decision
+    kind: str  # number, stat, hurt, kind, name, item, role, menu, arithmetic, decision
     text: str  # the offending part
 
     def __str__(self) -> str:
@@ -187,6 +199,7 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
         if held not in known.items:
             out.append(("item", f"I have {held}"))
     out += [("number", n) for n in _misplaced_numbers(state, said)]
+    out += [("kind", s) for s in _untrue_of_named(state, said)]
     for rest in re.findall(r"\bI am an? (.+)", said):
         if not state.role or not _starts_with_word(rest, state.role):
             out.append(("role", rest.split(",")[0]))
@@ -224,6 +237,23 @@ def _misplaced_numbers(state: NPCState, step: str) -> list[str]:
             current = m.group(1)
         elif current is not None and m.group(2) not in entities[current]:
             out.append(f"{m.group(2)} (said of {current})")
+    return out
+
+
+def _untrue_of_named(state: NPCState, step: str) -> list[str]:
+    """Sayings that do not fit the kind of the thing the thought last named ("the scroll is
+    2 m away, looks tasty")."""
+    kinds = _kinds_by_name(state)
+    if not kinds:
+        return []
+    names = "|".join(re.escape(n) for n in sorted(kinds, key=len, reverse=True))
+    sayings = "|".join(re.escape(s) for s in KIND_SAYINGS)
+    current, out = None, []
+    for m in re.finditer(rf"(?<![\w'])(?:({names})|({sayings}))(?![\w'])", step):
+        if m.group(1):
+            current = m.group(1)
+        elif current is not None and m.group(2) in untrue_sayings(kinds[current]):
+            out.append(f"{current}: {m.group(2)}")
     return out
 
 

@@ -299,10 +299,15 @@ class _Rules:
         # Triggers without fillers: (what the line ends with, the token that would finish it).
         self.bans: list[tuple[bytes, int]] = []
         for trigger, fills in self.fillers.items():
-            head, _, last = trigger.rpartition(b" ")
-            tid = vocab.id_of.get(b" " + last)
-            if not fills and tid is not None:
-                self.bans.append((head, tid))
+            ban = _last_word_ban(vocab, trigger)
+            if not fills and ban is not None:
+                self.bans.append(ban)
+        # Sayings untrue of a named thing: (what the line ends with, the token that would
+        # finish the saying), by name ("looks" + " tasty" after naming a scroll).
+        self.untrue_of = {
+            name.encode(): [b for t in sayings if (b := _last_word_ban(vocab, t.encode()))]
+            for name, sayings in rules.untrue_of.items()
+        }
         # Masks outside fillers, by (base, after a space, digits typed, banned tokens).
         self._masks: dict[tuple, np.ndarray] = {}
 
@@ -333,7 +338,8 @@ class _Rules:
         """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
         v = c.v
         tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
-        banned = tuple(tid for head, tid in self.bans if c.line.endswith(head))
+        bans = (*self.bans, *self.untrue_of.get(c.entity or b"", ()))
+        banned = tuple(tid for head, tid in bans if c.line.endswith(head))
         key = (id(base), c.line.endswith(b" "), tail, banned, c.entity)
         mask = self._masks.get(key)
         if mask is None:
@@ -409,6 +415,14 @@ class _Rules:
         typed = b" " + b if after_space else b
         if c.v.capital[tid] and any(n.startswith(typed) for n in self.names):
             c.slot = _Slot(typed, tuple(n for n in self.names if n.startswith(typed)), False)
+
+
+def _last_word_ban(vocab: Vocab, text: bytes) -> tuple[bytes, int] | None:
+    """(the text before its last word, the token of that word): a phrase is banned by
+    refusing its last word after the rest. None when the word is not one token."""
+    head, _, last = text.rpartition(b" ")
+    tid = vocab.id_of.get(b" " + last)
+    return None if tid is None else (head, tid)
 
 
 def _depth(node: TrieNode) -> int:

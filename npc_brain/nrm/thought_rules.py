@@ -16,5 +16,7 @@ class ThoughtRules:
     numbers: tuple[str, ...] = ()  # "80", "4": every number a thought may write
     # " wolf" -> ("4", "60"): once a thought names a thing, its numbers are the thing's own
     numbers_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # " scroll" -> (" looks tasty",): what a thought may not say once it names this thing
+    untrue_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # How a thought may begin: " so", " the", " my", ... or a name (" drunk Hobb"); empty: any
     openers: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ import random
 from typing import TypeVar
 
 from npc_brain.npc.actions import VOCABULARY, answer_options
-from npc_brain.npc.stat_sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
+from npc_brain.npc.sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_roles import (
     CATEGORY_OF,

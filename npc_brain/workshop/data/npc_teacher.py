@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
 from npc_brain.npc.actions import refer as _refer
-from npc_brain.npc.stat_sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, TIRED, injured
+from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, TIRED, injured
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_roles import (
     FIERCE_TRAITS,

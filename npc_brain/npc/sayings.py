@@ -1,8 +1,9 @@
-"""What an NPC may say about its own stats and about others' health, and when it is true.
+"""What an NPC may say about its own stats, others' health and the things it sees, and when
+it is true.
 
 One table for the teacher (which writes these words into training data) and for the truth
-rules (which hold served thoughts to them): "my health is 90, I am badly hurt" can then
-neither be taught nor decoded. Thresholds are docs/teacher.md's.
+rules (which hold served thoughts to them): "my health is 90, I am badly hurt" or "the scroll
+looks tasty" can then neither be taught nor decoded. Thresholds are docs/teacher.md's.
 """
 
 from __future__ import annotations
@@ -64,3 +65,21 @@ def true_sayings(stat: str, value: int | None) -> tuple[str, ...]:
 def injured(health: int | None) -> bool:
     """Whether someone else with this health may be called hurt."""
     return health is not None and health <= INJURED
+
+
+# What a thought may say of a thing it has just named, and the kinds it is true of.
+KIND_SAYINGS: dict[str, tuple[str, ...]] = {
+    "looks tasty": ("food",),
+    "I could use a drink": ("water",),
+    "good prey": ("animal",),
+    "easy prey": ("animal",),
+    "an easy victim": ("person",),
+    "an easy mark": ("person",),
+    "worth taking": ("item", "food"),
+    "lies unattended": ("item", "food"),
+}
+
+
+def untrue_sayings(kinds: set[str]) -> tuple[str, ...]:
+    """The kind sayings that fit none of `kinds` (the kinds a name goes by)."""
+    return tuple(s for s, fits in KIND_SAYINGS.items() if not kinds & set(fits))
