@@ -155,6 +155,19 @@ def test_what_is_said_of_a_named_thing_fits_its_kind() -> None:
     assert writable(START, " the scroll is 2 m away, worth taking\n", seen)
 
 
+def test_lowercase_words_are_the_teachers_or_the_states_own() -> None:
+    assert writable(START, " the wolf is 4 m away, I am scared\n")
+    assert not writable(START, " the wolf is 4 m away, healthonigating")
+    assert not writable(START, " my me method")
+    assert not writable(START, " the wolf is near")
+    hobb = {"name": "drunk Hobb", "kind": "person", "distance": 2}
+    plan = plan_decision(make(perception=[hobb], location="old mill"), ["talk", "wait"])
+    assert writable(START, " maybe drunk Hobb can spare something\n", plan)
+    assert writable(START, " it is night, old mill\n", plan)  # the location's words
+    assert not writable(START, " it is night, old rats", plan)
+    assert not writable(START, " maybe drunk Hobb can spare a drunkard", plan)
+
+
 def test_i_have_is_followed_by_what_is_held_or_a_known_turn_of_phrase() -> None:
     assert writable(f"{START} I have", " bread with me\n")
     assert writable(f"{START} too close, I have", " to run\n")
@@ -215,7 +228,7 @@ def test_menu_and_arithmetic_tokens_are_never_allowed() -> None:
         and ((b := TOK.token_bytes(i)).strip() in words or set(b) & set(b"=+"))
     }
     assert {b"=", b"+"} <= banned
-    for text in (START, f"{START} the wolf is near,", f"{START} I", f"{START} 2"):
+    for text in (START, f"{START} the wolf is close,", f"{START} I", f"{START} 2"):
         assert not allowed(after(text)) & banned, text
     # Without thought rules the same tokens are free.
     c = TraceConstraint(VOCAB, PLAN.options)

@@ -79,19 +79,21 @@ def test_a_true_trace_with_tricky_names_is_clean() -> None:
         (["my health is 60", "so I flee"], "flee", {"stat"}),  # 60 is a state number
         (["the wolf is 7 m away", "so I flee"], "flee", {"number"}),
         (["Bob is watching", "so I flee"], "flee", {"name"}),
-        (["the dragon is near", "so I flee"], "flee", {"name"}),
-        (["I am a soldier", "so I flee"], "flee", {"role"}),
-        (["attack is not an option", "so I flee"], "flee", {"menu"}),
-        (["eating is not allowed", "so I flee"], "flee", {"menu"}),
+        (["the dragon is near", "so I flee"], "flee", {"name", "word"}),
+        (["I am a soldier", "so I flee"], "flee", {"role", "word"}),
+        (["attack is not an option", "so I flee"], "flee", {"menu", "word"}),
+        (["eating is not allowed", "so I flee"], "flee", {"menu", "word"}),
         (["2 + 2 = 4", "so I flee"], "flee", {"arithmetic"}),
-        (["I carry 2", "so I flee"], "flee", {"arithmetic"}),
+        (["I carry 2", "so I flee"], "flee", {"arithmetic", "word"}),
         (["the wolf is 4 m away", "so I attack Tom"], "attack wolf", {"decision"}),
+        (["the wolf is 4 m away, healthonigating", "so I flee"], "flee", {"word"}),
+        (["my me method is here", "so I flee"], "flee", {"word"}),
         (["the wolf is 4 m away", "so I flee"], "attack wolf", {"decision"}),
         (["the wolf is 4 m away"], "flee", {"decision"}),
         (["so I flee", "the wolf is 4 m away"], "flee", {"decision"}),
         ([], "flee", {"decision"}),
-        (["so I dance"], "dance", {"decision"}),
-        (["so I hunt the wolf"], "hunt wolf", {"decision"}),  # hunt is not offered
+        (["so I dance"], "dance", {"decision", "word"}),
+        (["so I hunt the wolf"], "hunt wolf", {"decision", "word"}),  # hunt is not offered
     ],
 )
 def test_false_thoughts_are_flagged_with_their_kind(
@@ -106,18 +108,19 @@ def test_claims_name_the_offending_thought_and_text() -> None:
     )
     assert claims == [FalseClaim(1, "number", "7"), FalseClaim(1, "name", "Bob")]
     assert str(claims[1]) == "thought 1: name: 'Bob'"
-    (dragon,) = false_claims(STATE, ACTIONS, ["the dragon, so close", "so I flee"], "flee")
+    dragon, word = false_claims(STATE, ACTIONS, ["the dragon, so close", "so I flee"], "flee")
     assert (dragon.step, dragon.kind, dragon.text) == (0, "name", "the dragon")
+    assert (word.step, word.kind, word.text) == (0, "word", "dragon")
 
 
 def test_unset_fields_cannot_be_stated() -> None:
     # hunger and role are unset: any value or role is a false claim.
     assert kinds(["my hunger is 80", "so I flee"], "flee") == {"stat"}
     unset = make(role=None, health=None)
-    assert kinds(["I am a wizard", "so I flee"], "flee", unset) == {"role"}
+    assert kinds(["I am a wizard", "so I flee"], "flee", unset) == {"role", "word"}
     assert kinds(["my health is 80", "so I flee"], "flee", unset) == {"stat", "number"}
     assert kinds(["I am a wizard", "so I flee"], "flee") == set()
-    assert kinds(["I am an old wizard", "so I flee"], "flee") == {"role"}
+    assert kinds(["I am an old wizard", "so I flee"], "flee") == {"role", "word"}
 
 
 def test_what_a_stat_means_must_hold_at_its_value() -> None:
@@ -151,12 +154,12 @@ def test_what_is_said_of_a_thing_fits_its_kind() -> None:
 
 def test_names_holding_the_or_capitals_are_not_claims() -> None:
     assert kinds(["cook from the inn is here, so I wait"], "wait") == set()
-    assert kinds(["Sir Aldous looks tired, so I wait"], "wait") == set()
+    assert kinds(["Sir Aldous is right here, so I wait"], "wait") == set()
     # Capitalised words of the goal may be repeated; those of the NPC's own name may not.
-    assert kinds(["Anna is somewhere, so I wait"], "wait") == set()
-    assert kinds(["Test is my name, so I wait"], "wait") == {"name"}
+    assert kinds(["Anna is out there, so I wait"], "wait") == set()
+    assert kinds(["Test is here, so I wait"], "wait") == {"name"}
     # Only the whole name is a name: "the inn" alone is not in the state.
-    assert kinds(["the inn is far, so I wait"], "wait") == {"name"}
+    assert kinds(["the inn is close, so I wait"], "wait") == {"name"}
 
 
 def test_thought_rules_hold_exactly_what_the_state_says() -> None:

@@ -20,7 +20,14 @@ from npc_brain.npc.actions import (
     refer,
 )
 from npc_brain.npc.prompt import npc_prompt
-from npc_brain.npc.sayings import KIND_SAYINGS, STAT_SAYINGS, injured, true_sayings, untrue_sayings
+from npc_brain.npc.sayings import (
+    KIND_SAYINGS,
+    STAT_SAYINGS,
+    injured,
+    thought_words,
+    true_sayings,
+    untrue_sayings,
+)
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.nrm.thought_rules import ThoughtRules
 
@@ -30,6 +37,9 @@ OWN_STATS = ("health", "hunger", "energy")
 OPENERS = ("I", "all", "everything", "it", "maybe", "my", "nobody", "nothing", "oh", "poor",
            "so", "someone", "the", "there", "this", "too", "what", "with")  # fmt: skip
 I_WORDS = {"I", "I'm", "I'll", "I'd", "I've"}
+# The lowercase words a thought may use besides the state's own: the teacher's and openers'.
+WORDS = thought_words() | {w.lower() for w in OPENERS}
+_LOWER_WORD = re.compile(r"(?<![\w'])[a-z']+(?![\w'])")
 _CAPITAL_WORD = re.compile(r"(?<![\w'])([^\W\d_][\w'-]*)")
 _ARITHMETIC = re.compile(r"[=+×]|\b(?:write|carry|column|digit)\b")
 _MENU = re.compile(r"\boptions?\b|\bnot (?:allowed|available)\b|\bmenu\b")
@@ -65,6 +75,8 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     fillers[" I have"] = _possessions(state)
     capitalised = [n for n in names if not ("a" <= n[:1] <= "z")]
     capitalised += [w for w in _context_words(state) if w[:1].isupper()]
+    # ...and the capitalised words inside other names ("Hobb" of "drunk Hobb").
+    capitalised += [w for n in names for w in n.split()[1:] if w[:1].isupper()]
     return ThoughtRules(
         decisions={f" {p}": opts for p, opts in decision_phrases(state, options).items()},
         fillers=fillers,
@@ -72,6 +84,8 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
         numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
         numbers_of={f" {name}": nums for name, nums in _numbers_by_name(state).items()},
         openers=tuple(dict.fromkeys(f" {w}" for w in (*OPENERS, *names))),
+        words=WORDS,
+        state_words=_state_words(state, options),
         untrue_of={
             f" {name}": tuple(f" {s}" for s in untrue_sayings(kinds))
             for name, kinds in _kinds_by_name(state).items()
@@ -127,6 +141,15 @@ def _kinds_by_name(state: NPCState) -> dict[str, set[str]]:
     return out
 
 
+def _state_words(state: NPCState, options: list[str]) -> tuple[str, ...]:
+    """The request's own lowercase words a thought may use: of its names, role, place, goal,
+    and the closing phrases of its options."""
+    phrases = decision_phrases(state, options) if options else {}
+    text = " ".join([*state_names(state), state.role or "", state.location or "", *phrases])
+    text += " " + (state.goal or "")
+    return tuple(sorted(set(_LOWER_WORD.findall(text)) - WORDS))
+
+
 def _context_words(state: NPCState) -> list[str]:
     """Words of the state's free text (goal, location, role) a thought may repeat."""
     text = " ".join(x for x in (state.goal, state.location, state.role) if x)
@@ -138,7 +161,7 @@ class FalseClaim:
     """A thought that says something the state does not support."""
 
     step: int  # index of the thought
-    kind: str  # number, stat, hurt, kind, name, item, role, menu, arithmetic, decision
+    kind: str  # number, stat, hurt, kind, name, word, item, role, menu, arithmetic, decision
     text: str  # the offending part
 
     def __str__(self) -> str:
@@ -168,6 +191,7 @@ class _Known:
     items: list[str]
     numbers: set[str]
     hurt: set[str]  # perceived names someone hurt goes by
+    lower: set[str]  # the lowercase words a thought may use
 
     @classmethod
     def of(cls, state: NPCState, actions: list[str]) -> _Known:
@@ -175,7 +199,8 @@ class _Known:
         words = {w for n in names for w in n.split()} | set(_context_words(state))
         items = [k for k, _ in state.shown_inventory()]
         hurt = set(_hurt_names(state))
-        return cls(names, words, items, state_numbers(state, actions), hurt)
+        lower = WORDS | set(_state_words(state, answer_options(state, actions)))
+        return cls(names, words, items, state_numbers(state, actions), hurt, lower)
 
 
 def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str, str]]:
@@ -203,6 +228,7 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
     for rest in re.findall(r"\bI am an? (.+)", said):
         if not state.role or not _starts_with_word(rest, state.role):
             out.append(("role", rest.split(",")[0]))
+    out += [("word", w) for w in _LOWER_WORD.findall(said) if w not in known.lower]
     if _MENU.search(step):
         out.append(("menu", step))
     if _ARITHMETIC.search(step):

@@ -90,6 +90,8 @@ class Vocab:
             *(i for i, b in self.line_raw if set(b) & set(b"=+") or b.strip() in OFF_TOPIC)
         )
         self._spelling: dict[tuple[bytes, bytes], np.ndarray] = {}
+        self._word_masks: dict[tuple[frozenset[str], bytes, bool], np.ndarray] = {}
+        self._known: dict[frozenset[str], tuple[set[bytes], set[bytes]]] = {}
 
     def spell_mask(self, typed: bytes, targets: tuple[bytes, ...]) -> np.ndarray:
         """Tokens that keep `typed` on the way to one of `targets`."""
@@ -111,6 +113,26 @@ class Vocab:
             mask = self._spelling[key] = self.only(*ids) if ids else np.zeros_like(self.valid)
         return mask
 
+    def word_mask(self, words: frozenset[str], word: bytes, whole: bool) -> np.ndarray:
+        """Tokens that, typed after a line ending in the lowercase `word` (`whole`: a word
+        already), keep every lowercase word one of `words` (or a prefix of one)."""
+        key = (words, word, whole)
+        mask = self._word_masks.get(key)
+        if mask is None:
+            if len(self._word_masks) >= MASK_CACHE:
+                self._word_masks.clear()
+            known = self._known.get(words)
+            if known is None:
+                encoded = {w.encode() for w in words}
+                prefixes = {w[:k] for w in encoded for k in range(len(w) + 1)}
+                known = self._known[words] = (encoded, prefixes)
+            mask = np.zeros_like(self.valid)
+            for i, b in self.line_raw:
+                mask[i] = _keeps_words(b, word, whole, *known)
+            mask[self.newline] = _keeps_words(b"\n", word, whole, *known)
+            self._word_masks[key] = mask
+        return mask
+
     def only(self, *ids: int) -> np.ndarray:
         key = ids[0] if len(ids) == 1 else None
         if key is not None and key in self._single:
@@ -120,6 +142,30 @@ class Vocab:
         if key is not None:
             self._single[key] = mask
         return mask
+
+
+LOWER = frozenset(b"abcdefghijklmnopqrstuvwxyz'")
+
+
+def _keeps_words(
+    tok: bytes, word: bytes | None, whole: bool, words: set[bytes], prefixes: set[bytes]
+) -> bool:
+    """Whether `tok` after a lowercase `word` (None: inside a capitalised word or a number,
+    which other rules hold) leaves only known words and prefixes of known words."""
+    for ch in tok:
+        if ch in LOWER:
+            if word is not None:
+                word += bytes((ch,))
+                whole = False
+                if word not in prefixes:
+                    return False
+        elif ch >= 0x80 or chr(ch).isalnum():
+            word = None  # a capital, a digit or a non-ASCII letter: names and numbers
+        else:  # a space or punctuation ends the word, which must be whole
+            if word and not whole and word not in words:
+                return False
+            word, whole = b"", False
+    return True
 
 
 def _starts_capital(b: bytes) -> bool:
@@ -296,6 +342,8 @@ class _Rules:
         self.numbers = tuple(rules.numbers)
         self.numbers_of = {k.encode(): v for k, v in rules.numbers_of.items()}
         self.openers = tuple(o.encode() for o in rules.openers)
+        self.words = rules.words
+        self.state_words = tuple(w.encode() for w in rules.state_words)
         # Triggers without fillers: (what the line ends with, the token that would finish it).
         self.bans: list[tuple[bytes, int]] = []
         for trigger, fills in self.fillers.items():
@@ -340,15 +388,33 @@ class _Rules:
         tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
         bans = (*self.bans, *self.untrue_of.get(c.entity or b"", ()))
         banned = tuple(tid for head, tid in bans if c.line.endswith(head))
-        key = (id(base), c.line.endswith(b" "), tail, banned, c.entity)
+        word = _trailing_word(c.line)
+        key = (id(base), c.line.endswith(b" "), tail, banned, c.entity, word)
         mask = self._masks.get(key)
         if mask is None:
             mask = base & ~v.capital & ~v.off_topic | self._name_start_mask(v, key[1])
             mask = self._numbers(v, mask, tail, self.numbers_of.get(c.entity, self.numbers))
             for tid in banned:
                 mask = mask & ~v.only(tid)
+            if self.words:
+                mask = mask & self._word_mask(v, c.line, word)
             self._masks[key] = mask
         return mask
+
+    def _word_mask(self, v: Vocab, line: bytes, word: bytes | None) -> np.ndarray:
+        """Tokens that keep the thought's lowercase words known: the shared words, or toward
+        one of this request's own words (names, role, place)."""
+        whole = word in self.state_words
+        mask = v.word_mask(self.words, word, whole)
+        if word is None:
+            return mask
+        if word:
+            mask = mask | v.spell_mask(word, self.state_words)
+        if word and not whole and word.decode() not in self.words:
+            return mask  # the word is not finished: no new one may start
+        bare = not word and line.endswith(b" ")
+        starts = self.state_words if bare else tuple(b" " + w for w in self.state_words)
+        return mask | v.spell_mask(b"", starts)
 
     def _name_start_mask(self, v: Vocab, after_space: bool) -> np.ndarray:
         """Tokens that begin a name: " Tom" as one token, or "T" right after a space."""
@@ -415,6 +481,17 @@ class _Rules:
         typed = b" " + b if after_space else b
         if c.v.capital[tid] and any(n.startswith(typed) for n in self.names):
             c.slot = _Slot(typed, tuple(n for n in self.names if n.startswith(typed)), False)
+
+
+def _trailing_word(line: bytes) -> bytes | None:
+    """The lowercase word the line ends in (b"" after a space or punctuation; None inside a
+    capitalised word or a number)."""
+    stripped = line.rstrip(bytes(LOWER))
+    word = line[len(stripped) :]
+    before = stripped[-1:]
+    if before and (before[0] >= 0x80 or chr(before[0]).isalnum()):
+        return None
+    return word
 
 
 def _last_word_ban(vocab: Vocab, text: bytes) -> tuple[bytes, int] | None:

@@ -18,5 +18,8 @@ class ThoughtRules:
     numbers_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # " scroll" -> (" looks tasty",): what a thought may not say once it names this thing
     untrue_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The lowercase words thoughts may use (one shared set; empty: any), and this request's own
+    words: frozenset[str] = frozenset()
+    state_words: tuple[str, ...] = ()
     # How a thought may begin: " so", " the", " my", ... or a name (" drunk Hobb"); empty: any
     openers: tuple[str, ...] = ()

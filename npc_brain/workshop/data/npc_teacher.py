@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
 from npc_brain.npc.actions import refer as _refer
-from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, TIRED, injured
+from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, THOUGHTS, TIRED, injured
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_roles import (
     FIERCE_TRAITS,
@@ -166,141 +166,7 @@ class Facts:
         return out
 
 
-# ------------------------------------------------------------------------- the thoughts
-
-# Thought key -> voice -> wording ("plain" when the voice has none). Every number follows
-# the state's own words ("my health is 25", "4 m away"), every name is the state's, and "the"
-# only ever precedes a perceived thing or a held item: the sidecar's constraint relies on it.
-THOUGHTS: dict[str, dict[str, str]] = {
-    "threat_near": {
-        "plain": "{threat} is only {threat_m} m away",
-        "bold": "{threat} is {threat_m} m away and coming",
-        "timid": "oh no, {threat} is only {threat_m} m away",
-        "gruff": "{threat}, {threat_m} m away, of all things",
-    },
-    "threat_far": {
-        "plain": "{threat} is out there, {threat_m} m away",
-        "bold": "{threat} lurks {threat_m} m away",
-        "timid": "I can see {threat} {threat_m} m away",
-    },
-    "weak": {"plain": "my health is {health}, too weak to fight"},
-    "strong_enough": {
-        "plain": "my health is {health}, I can fight",
-        "bold": "my health is {health}, I am ready",
-    },
-    "cowardly": {"plain": "I am no fighter, I am scared"},
-    "child": {"plain": "I am only a child", "timid": "I am just a child, I am scared"},
-    "fighter": {
-        "plain": "I am {a_role}, this is my job",
-        "bold": "I am {a_role}, I do not back down",
-        "gruff": "I am {a_role}, I will deal with it",
-    },
-    "brave": {"plain": "I am brave, I will face it", "bold": "I fear nothing"},
-    "fierce": {"plain": "I am itching for a fight", "gruff": "it picked the wrong day"},
-    "shout": {"plain": "this is trouble, I need help"},
-    "stay_hidden": {"plain": "I had better not be seen"},
-    "patch_up": {"plain": "I can still help before it gets here"},
-    "alarm": {"plain": "the others must know about this"},
-    "too_strong": {"plain": "it looks too strong for me alone"},
-    "no_fighter": {
-        "plain": "I am {a_role}, not a fighter",
-        "timid": "I am {a_role}, I can't fight that",
-    },
-    "not_fighting": {"plain": "I am not a fighter"},
-    "too_close": {"plain": "it is too close to hide", "timid": "too close, I have to run"},
-    "time_to_hide": {"plain": "there is still time to get out of sight"},
-    "hurt": {
-        "plain": "my health is {health}, I am badly hurt",
-        "timid": "my health is {health}, it hurts so much",
-    },
-    "have_potion": {"plain": "I have a {potion} with me"},
-    "have_medicine": {"plain": "I have {medicine} with me"},
-    "need_rest": {"plain": "I need to recover"},
-    "ally_hurt": {
-        "plain": "{injured} is hurt, health {injured_health}",
-        "warm": "poor {injured}, health {injured_health}, I must help",
-    },
-    "healer": {"plain": "I am {a_role}, I can help", "warm": "I am {a_role}, helping is what I do"},
-    "kind": {"plain": "I cannot just walk past", "warm": "I cannot leave anyone like that"},
-    "loyal": {"plain": "I won't leave anyone behind"},
-    "someone_hurt": {"plain": "{injured} is hurt, health {injured_health}"},
-    "get_help": {"plain": "someone has to help", "timid": "I don't know what to do"},
-    "watchful": {"plain": "I should keep an eye on it", "bold": "I want a closer look"},
-    "hungry": {
-        "plain": "my hunger is {hunger}, I need food",
-        "gruff": "my hunger is {hunger}, I am starving",
-        "timid": "my hunger is {hunger}, my stomach aches",
-    },
-    "have_food": {"plain": "I have {food_held} with me"},
-    "food_there": {"plain": "{food_seen} is {food_seen_m} m away"},
-    "prey_there": {"plain": "{prey} is {prey_m} m away, good prey"},
-    "buy_food": {"plain": "I have {gold} gold to buy food from {person}"},
-    "poor": {"plain": "with {gold} gold I cannot pay", "gruff": "{gold} gold, not enough to pay"},
-    "beg": {"plain": "maybe {person} can spare something"},
-    "take_it": {"plain": "nobody will notice", "gruff": "I will just take what I need"},
-    "look_for_food": {"plain": "I should look for something to eat"},
-    "tired": {
-        "plain": "my energy is {energy}, I am exhausted",
-        "timid": "my energy is {energy}, I can barely stand",
-    },
-    "lazy_tired": {"plain": "my energy is {energy}, time for a break"},
-    "night": {"plain": "it is night"},
-    "goal_person": {"plain": "{goal_person} is here, just who I came for"},
-    "goal_give": {"plain": "I came to bring something to {goal_person}"},
-    "goal_trade": {"plain": "I came here to trade"},
-    "goal_fetch": {"plain": "{goal_item} is right there, just what I need"},
-    "goal_thing": {"plain": "there is {goal_thing}, just what I was looking for"},
-    "goal_hand": {"plain": "I have what {person} needs"},
-    "dusk": {"plain": "it is getting dark", "timid": "it is getting dark, I want to go home"},
-    "thirsty": {"plain": "{water_seen} is {water_seen_m} m away, I could use a drink"},
-    "snack": {"plain": "{food_seen} is {food_seen_m} m away, looks tasty"},
-    "visitor": {
-        "plain": "{near_person} is right here",
-        "warm": "{near_person} is right here, how nice",
-        "gruff": "{near_person} is right here, what now",
-    },
-    "companion": {"plain": "{person} is here, I stay close"},
-    "loyal_follow": {"plain": "{person} is here, I go where they go"},
-    "prey_near": {"plain": "{prey} is {prey_m} m away, easy prey"},
-    "victim": {"plain": "{person} is {person_m} m away, an easy victim"},
-    "gather": {"plain": "{item_seen} is {item_seen_m} m away, worth taking"},
-    "goal_watch": {"plain": "I have a post to keep"},
-    "loot": {
-        "plain": "{item_seen} is lying {item_seen_m} m away",
-        "gruff": "{item_seen} lies unattended",
-    },
-    "thief": {"plain": "nobody is watching"},
-    "night_watch": {"plain": "someone has to keep watch tonight"},
-    "mark": {"plain": "{person} looks like an easy mark"},
-    "at_home": {"plain": "I am home, time for bed"},
-    "far_home": {"plain": "it is late, I should get indoors"},
-    "curious": {
-        "plain": "{curio} is {curio_m} m away, I wonder",
-        "timid": "what is {curio} doing there?",
-    },
-    "friendly": {
-        "plain": "{person} is here, a chat would be nice",
-        "warm": "{person} is here, I should say hello",
-    },
-    "lazy": {"plain": "nothing is urgent, I can take it easy"},
-    "duty_watch": {"plain": "I am {a_role}, I keep this place safe"},
-    "duty_work": {
-        "plain": "I am {a_role}, there is work to do",
-        "gruff": "I am {a_role}, this work won't do itself",
-        "warm": "I am {a_role}, I enjoy my work",
-    },
-    "duty_customer": {"plain": "{person} might want to buy something"},
-    "duty_hunt": {"plain": "I am {a_role}, {prey} is fair game"},
-    "duty_show": {"plain": "I am {a_role}, {person} could use some cheer"},
-    "duty_play": {"plain": "it is a good time to play"},
-    "quiet": {
-        "plain": "all is quiet right now",
-        "bold": "all quiet, nothing to worry about",
-        "timid": "everything seems calm",
-        "gruff": "nothing worth my time here",
-        "warm": "what a calm moment",
-    },
-}
+# ------------------------------------------------------------------------- the rules
 
 
 @dataclass(frozen=True)
