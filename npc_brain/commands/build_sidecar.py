@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     folder = exe.parent
     files = sum(1 for p in folder.rglob("*") if p.is_file())
     print(f"built {exe} in {time.perf_counter() - start:.0f} s")
-    print(f"size: {folder_size(folder) / 1e6:.1f} MB ({files} files in {folder})")
+    what = "1 file" if files == 1 else f"{files} files"
+    print(f"size: {folder_size(folder) / 1e6:.1f} MB ({what} in {folder})")
     print(f"try it: {Path(exe)} --bind tcp://127.0.0.1:5555")
     return 0

@@ -3,12 +3,15 @@
 Builds the sidecar into a temporary folder (or takes a built one with --sidecar), then
 starts it several times on a free loopback port, as a game would, and measures from the
 moment the process is started: the first `pong`, and the first decision (an NPC's whole
-trace, the first request after start). Prints the medians.
+trace, the first request after start). Prints the medians, and the CPU time the sidecar
+used for a start, that decision and its stop (on a busy machine the wall times grow, the
+CPU time does not; POSIX only).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -36,6 +39,7 @@ ACTIONS = ["attack", "flee", "call_for_help"]
 class Start:
     pong_s: float  # process start -> first pong
     decision_s: float  # process start -> the first decision, all its thoughts streamed
+    cpu_s: float | None  # the sidecar's CPU time from start to stop (None: not measured)
     thoughts: list[str]
     decision: str
 
@@ -49,6 +53,7 @@ def free_port() -> int:
 def start_once(exe: Path) -> Start:
     """Start the sidecar, wait for its first pong and its first decision, stop it."""
     address = f"tcp://127.0.0.1:{free_port()}"
+    cpu_before = children_cpu_s()
     began = time.perf_counter()
     proc = subprocess.Popen(
         [str(exe), "--bind", address, "--quiet"],
@@ -74,7 +79,19 @@ def start_once(exe: Path) -> Start:
     final = events[-1]
     assert isinstance(final, DecisionEvent)
     decision = f"{final.action} {final.target or ''}".strip()
-    return Start(pong_s, decision_s, thoughts, decision)
+    cpu_after = children_cpu_s()
+    cpu_s = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Start(pong_s, decision_s, cpu_s, thoughts, decision)
+
+
+def children_cpu_s() -> float | None:
+    """User + system CPU seconds of every child process that has ended (POSIX only)."""
+    if os.name != "posix":
+        return None
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,4 +118,8 @@ def run(args: argparse.Namespace) -> int:
     decision = statistics.median(r.decision_s for r in runs)
     print(f"start-up, median of {len(runs)} starts: first pong {pong:.2f} s, ", end="")
     print(f"first decision {decision:.2f} s (from starting the process)")
+    cpu = [r.cpu_s for r in runs if r.cpu_s is not None]
+    if cpu:
+        cpu_s = statistics.median(cpu)
+        print(f"the sidecar's CPU time for a start, first decision and stop, median: {cpu_s:.2f} s")
     return 0
