@@ -12,11 +12,11 @@ from npc_brain.standalone.build import DEFAULT_OUT, SIDECAR, BuildError, build_s
 DESCRIPTION = f"""\
 Build the standalone brain for players: one folder holding the model and everything it
 runs on (no Python, no torch on the player's machine). Copy the folder beside your
-exported game's executable; the addon finds {DEFAULT_OUT}/{SIDECAR} there, starts it
-when the game first needs the brain and stops it when the game exits (Project Settings >
-npc_brain/sidecar/bundled_path). Build on each platform you ship (Windows, macOS,
-Linux): the build runs only where it was built. Needs PyInstaller:
-pip install 'npc-brain[standalone]'. Takes a few minutes.
+exported game's executable; the addon finds {DEFAULT_OUT}/{SIDECAR} there,
+starts it when the game first needs the brain, and it stops when the game exits
+(Project Settings > npc_brain/sidecar/bundled_path). Build on each platform you ship
+(Windows, macOS, Linux): a build runs only on the kind of system it was built on.
+Needs PyInstaller: pip install 'npc-brain[standalone]'. Takes a few minutes.
 """
 
 
