@@ -21,6 +21,7 @@ from npc_brain.standalone.build import (
     BuildError,
     build_sidecar,
     executable_name,
+    forbidden,
     pyinstaller_args,
 )
 
@@ -77,6 +78,7 @@ def test_a_build_leaves_torch_and_training_out_and_refuses_to_clobber(tmp_path: 
     args = pyinstaller_args(tmp_path, REPO / "npc_brain" / "model", onefile=False)
     excluded = {a.split("=", 1)[1] for a in args if a.startswith("--exclude-module=")}
     assert {"torch", "onnx", "npc_brain.workshop", "npc_brain.nrm.model"} <= excluded
+    assert forbidden("torch.nn") and forbidden("onnx") and not forbidden("onnxruntime")
     data = [a for a in args if a.startswith("--add-data=")]
     assert len(data) == len(MODEL_FILES) and not any("model.pt" in a for a in data)
     (tmp_path / "notes.txt").write_text("a designer's file")

@@ -55,8 +55,8 @@ EXCLUDED = (
     "pydoc",
     "tqdm",
 )
-# A frozen module whose name starts with one of these means the exclusions failed.
-FORBIDDEN = ("torch", "onnx.", "npc_brain.workshop", "npc_brain.nrm.model")
+# One of these packages (or a module inside) frozen means the exclusions failed.
+FORBIDDEN = ("torch", "onnx", "npc_brain.workshop", "npc_brain.nrm.model")
 
 
 class BuildError(RuntimeError):
@@ -94,6 +94,10 @@ def frozen_modules(work: Path) -> list[str]:
     return re.findall(r"\('([\w.]+)',", toc.read_text())
 
 
+def forbidden(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in FORBIDDEN)
+
+
 def build_sidecar(
     out: str | Path, onefile: bool = False, model_dir: str | Path | None = None
 ) -> Path:
@@ -119,7 +123,7 @@ def build_sidecar(
         if run.returncode != 0:
             tail = "\n".join((run.stdout + run.stderr).splitlines()[-20:])
             raise BuildError(f"PyInstaller failed:\n{tail}")
-        leaked = [m for m in frozen_modules(work) if m.startswith(FORBIDDEN) or m == "onnx"]
+        leaked = [m for m in frozen_modules(work) if forbidden(m)]
         if leaked:
             raise BuildError(f"the build froze modules serving never needs: {leaked[:10]}")
         if out.exists():
