@@ -9,6 +9,9 @@ torch. `load_runtime` picks one for a model directory:
 - `onnx`: ONNX Runtime over `model.onnx` (written by `npc-brain export`); needs no torch.
 - `torch`: the PyTorch model itself (`pip install npc-brain[train]`).
 - `auto`: onnx when its export matches `model.pt`, else torch.
+
+A directory may hold the export alone (model.onnx, model.onnx.json, config.json,
+tokenizer.json, no model.pt), as the standalone sidecar does: then only onnx can run it.
 """
 
 from __future__ import annotations
@@ -74,18 +77,18 @@ def has_torch() -> bool:
 
 def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> Runtime:
     """The runtime for a model directory (default: the bundled model)."""
+    from npc_brain.nrm import runtime_onnx
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
 
     d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    if not (d / "model.pt").is_file() or not (d / "config.json").is_file():
+    weights = (d / "model.pt").is_file() or (d / runtime_onnx.ONNX_FILE).is_file()
+    if not weights or not (d / "config.json").is_file():
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
-        raise ModelNotFoundError(f"{d} lacks config.json or model.pt{hint}")
+        raise ModelNotFoundError(f"{d} lacks config.json, or both model.pt and model.onnx{hint}")
     if backend == "torch":
         return _torch_runtime(d)
-    from npc_brain.nrm import runtime_onnx
-
     problem = runtime_onnx.problem(d)
     if problem is None:
         return runtime_onnx.OnnxRuntime(d)

@@ -44,7 +44,8 @@ def problem(model_dir: Path) -> str | None:
         return f"{model_dir} has no {ONNX_FILE}; {EXPORT_HINT}"
     if meta.get("format") != FORMAT:
         return f"{model_dir / ONNX_FILE} is an older export format; {EXPORT_HINT}"
-    if meta.get("model_pt_sha256") != weights_hash(model_dir):
+    exported_alone = not (model_dir / "model.pt").is_file()  # nothing to be stale against
+    if not exported_alone and meta.get("model_pt_sha256") != weights_hash(model_dir):
         return f"{model_dir / ONNX_FILE} was exported from another model.pt; {EXPORT_HINT}"
     return None
 

@@ -244,6 +244,12 @@ func _check_settings_registered(check: Check) -> void:
 			"revert value is the default")
 	check.equal(Settings.sidecar_command(), PackedStringArray(["npc-brain", "serve"]),
 			"sidecar command line")
+	check.equal(Settings.value(Settings.BUNDLED_PATH), "npc_brain_sidecar/npc-brain-sidecar",
+			"the standalone sidecar's default path")
+	var beside := OS.get_executable_path().get_base_dir().path_join(
+			"npc_brain_sidecar/npc-brain-sidecar")
+	check.equal(Settings.bundled_sidecar_path(), beside, "found beside the game's executable")
+	check.is_true(not _brain._start_bundled_sidecar(), "a web export never starts one")
 
 
 func _check_new_question_drops_old_thoughts(check: Check) -> void:
