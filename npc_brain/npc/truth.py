@@ -73,6 +73,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     fillers[" I am an"] = (f" {state.role}",) if state.role and vowel else ()
     # Names a capitalised (or non-ASCII) first letter starts; plain lowercase ones follow "the".
     fillers[" I have"] = _possessions(state)
+    fillers[" I have to run with"] = ()  # not a belonging "with me"
     capitalised = [n for n in names if not ("a" <= n[:1] <= "z")]
     capitalised += [w for w in _context_words(state) if w[:1].isupper()]
     # ...and the capitalised words inside other names ("Hobb" of "drunk Hobb").
@@ -98,9 +99,9 @@ def _hurt_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
     for everyone else."""
     hurt = _hurt_names(state)
     rules = {" poor": tuple(f" {refer(n, person)}" for n, person in hurt.items())}
-    for p in state.shown_entities():
-        if p.name not in hurt:
-            rules[f" {refer(p.name, p.kind == 'person')} is hurt"] = ()
+    for name in state_names(state):  # held items too: "the healing potion is hurt"
+        if name not in hurt:
+            rules[f"{name} is hurt"] = ()
     return rules
 
 

@@ -42,6 +42,9 @@ def build_trie(tok: Tokenizer, options: list[str]) -> TrieNode:
     return root
 
 
+# A thought this close to its token limit ends at the next point where nothing is half
+# said, so the limit never cuts a name or number in two.
+LINE_RESERVE = 12
 OFF_TOPIC = {b"option", b"options", b"write", b"carry", b"column", b"digit", b"digits"}
 MASK_CACHE = 4096  # (typed, target) spellings kept per vocabulary; names vary per request
 
@@ -82,6 +85,10 @@ class Vocab:
         )
         # Tokens that would begin a capitalised word (or a non-ASCII letter, or continue one).
         self.capital = self.only(*(i for i, b in self.line_raw if _starts_capital(b)))
+        # Tokens that begin with a letter: none may follow the pronoun "I" ("Ieye").
+        self.letter_start = self.only(
+            *(i for i, b in self.line_raw if b[0] >= 0x80 or chr(b[0]).isalpha())
+        )
         self.digits = {i: b for i, b in self.line_raw if b.strip(b" ").isdigit()}
         self.digit_mask = self.only(*self.digits)
         self.id_of = {b: i for i, b in self.line_raw}
@@ -89,7 +96,7 @@ class Vocab:
         self.off_topic = self.only(
             *(i for i, b in self.line_raw if set(b) & set(b"=+") or b.strip() in OFF_TOPIC)
         )
-        self._spelling: dict[tuple[bytes, bytes], np.ndarray] = {}
+        self._spelling: dict[tuple, np.ndarray] = {}
         self._word_masks: dict[tuple[frozenset[str], bytes, bool], np.ndarray] = {}
         self._word_tables: dict[frozenset[str], _WordTable] = {}
 
@@ -125,6 +132,27 @@ class Vocab:
             if table is None:
                 table = self._word_tables[words] = _WordTable(self, words)
             mask = self._word_masks[key] = table.mask(word, whole)
+        return mask
+
+    def ban_mask(self, typed: bytes, word: bytes, words: frozenset[str]) -> np.ndarray:
+        """Tokens that, after `typed` (a start of `word`), would spell `word` as a whole word
+        or head toward it in pieces. A piece that may begin another of `words` stays allowed
+        (" a" on the way to " an" or " and"): the ban watches the next token after it."""
+        key = (typed, word, words)
+        mask = self._spelling.get(key)
+        if mask is None:
+            bare = word.strip(b" ").decode()
+            others = {w[:k] for w in words if w != bare for k in range(1, len(w) + 1)}
+            ids = []
+            for i, b in self.line_raw:
+                q = typed + b
+                if q.startswith(word):
+                    after = q[len(word) : len(word) + 1]
+                    if not after or after[0] >= 0x80 or not chr(after[0]).isalnum():
+                        ids.append(i)  # the word complete, and it ends here
+                elif word.startswith(q) and q.strip(b" ") and q.strip().decode() not in others:
+                    ids.append(i)
+            mask = self._spelling[key] = self.only(*ids) if ids else np.zeros_like(self.valid)
         return mask
 
     def only(self, *ids: int) -> np.ndarray:
@@ -299,6 +327,8 @@ class TraceConstraint:
             base = v.plain_no_newline if s == "step_first" else v.plain
             if self.rules is None:
                 return base
+            if self.step_tokens >= self.max_step_tokens - LINE_RESERVE and self.at_rest():
+                return v.only(v.newline)  # long enough: end where nothing is half said
             mask = self.rules.mask(self, base)
             # A dead end (a number no state number continues) ends the thought instead.
             return mask if bool(mask.any()) else v.only(v.newline)
@@ -307,6 +337,13 @@ class TraceConstraint:
         if s == "ans":
             return self._answer_mask()
         return v.only(v.ans_end)
+
+    def at_rest(self) -> bool:
+        """The line is between words: no name or phrase half spelled, no number unfinished."""
+        slot, rules = self.slot, self.rules
+        if slot is not None and (not slot.complete or (rules and rules.fills_after(slot))):
+            return False  # a name half spelled, or a trigger ("the") whose filler is due
+        return bool(self.line) and not self.line[-1:].isdigit()
 
     def _answer_mask(self) -> np.ndarray:
         if self.trie is None:
@@ -384,16 +421,16 @@ class _Rules:
         self.openers = tuple(o.encode() for o in rules.openers)
         self.words = rules.words
         self.state_words = tuple(w.encode() for w in rules.state_words)
-        # Triggers without fillers: (what the line ends with, the token that would finish it).
-        self.bans: list[tuple[bytes, int]] = []
-        for trigger, fills in self.fillers.items():
-            ban = _last_word_ban(vocab, trigger)
-            if not fills and ban is not None:
-                self.bans.append(ban)
-        # Sayings untrue of a named thing: (what the line ends with, the token that would
-        # finish the saying), by name ("looks" + " tasty" after naming a scroll).
+
+        # Triggers without fillers: their last word is refused after the rest.
+        def bans(text: bytes) -> list[tuple[bytes, np.ndarray]]:
+            return _last_word_bans(vocab, text, rules.words)
+
+        self.bans = [b for t, fills in self.fillers.items() if not fills for b in bans(t)]
+        # Sayings untrue of a named thing, the same way, by name ("looks" + " tasty" after
+        # naming a scroll).
         self.untrue_of = {
-            name.encode(): [b for t in sayings if (b := _last_word_ban(vocab, t.encode()))]
+            name.encode(): [b for t in sayings for b in bans(t.encode())]
             for name, sayings in rules.untrue_of.items()
         }
         # Masks outside fillers, by (base, after a space, digits typed, banned tokens), and
@@ -407,38 +444,51 @@ class _Rules:
         if slot is not None:
             mask = v.spell_mask(slot.typed, slot.targets)
             if slot.complete:  # what may follow the filler obeys the free-text rules too
-                after = v.only(v.newline) if slot.decision else v.boundary & self._free(c, base)
-                fills = self._fills_after(slot)
+                # A name just spelled is the thing later numbers and sayings are of.
+                entity = slot.typed if slot.typed in self.numbers_of else c.entity
+                free = self._free(c, base, entity)
+                after = v.only(v.newline) if slot.decision else v.boundary & free
+                fills = self.fills_after(slot)
                 if fills:  # an opener spelled out as a trigger ("the"): its filler comes next
                     after = v.spell_mask(b"", fills)
                 mask = mask | after
             return mask & base
-        mask = self._free(c, base)
+        mask = self._free(c, base, c.entity)
         if c.line or not self.openers:
             return mask
         # A thought begins with an opener word, a name or a number.
         return mask & (v.spell_mask(b"", self.openers) | v.digit_mask)
 
-    def _fills_after(self, slot: _Slot) -> tuple[bytes, ...]:
+    def fills_after(self, slot: _Slot) -> tuple[bytes, ...]:
         """The fillers due after a complete opener slot that spelled a trigger ("the")."""
         if slot.decision or not slot.complete:
             return ()
         return self.fillers.get(slot.typed, ())
 
-    def _free(self, c: TraceConstraint, base: np.ndarray) -> np.ndarray:
+    def _free(self, c: TraceConstraint, base: np.ndarray, entity: bytes | None) -> np.ndarray:
         """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
         v = c.v
         tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
-        bans = (*self.bans, *self.untrue_of.get(c.entity or b"", ()))
-        banned = tuple(tid for head, tid in bans if c.line.endswith(head))
-        key = (id(base), c.line.endswith(b" "), tail, banned, c.entity)
+        bans = (*self.bans, *self.untrue_of.get(entity or b"", ()))
+        banned = tuple(i for i, (head, _) in enumerate(bans) if c.line.endswith(head))
+        key = (
+            id(base),
+            c.line.endswith(b" "),
+            tail,
+            banned,
+            entity,
+            _last_name(c.line, self.names),
+        )
         mask = self._masks.get(key)
         if mask is None:
-            mask = base & ~v.capital & ~v.off_topic | self._name_start_mask(v, key[1])
-            mask = self._numbers(v, mask, tail, self.numbers_of.get(c.entity, self.numbers))
-            for tid in banned:
-                mask = mask & ~v.only(tid)
+            names = self._name_start_mask(v, key[1], _last_name(c.line, self.names))
+            mask = base & ~v.capital & ~v.off_topic | names
+            mask = self._numbers(v, mask, tail, self.numbers_of.get(entity, self.numbers))
+            for i in banned:
+                mask = mask & ~bans[i][1]
             self._masks[key] = mask
+        if c.line.endswith(b" I") or c.line == b"I":
+            mask = mask & ~v.letter_start
         return mask & self._word_mask(v, c.line) if self.words else mask
 
     def _word_mask(self, v: Vocab, line: bytes) -> np.ndarray:
@@ -472,12 +522,14 @@ class _Rules:
             mask = self._starts[bare] = v.spell_mask(b"", words)
         return mask
 
-    def _name_start_mask(self, v: Vocab, after_space: bool) -> np.ndarray:
-        """Tokens that begin a name: " Tom" as one token, or "T" right after a space."""
+    def _name_start_mask(self, v: Vocab, after_space: bool, skip: bytes | None) -> np.ndarray:
+        """Tokens that begin a name: " Tom" as one token, or "T" right after a space; not
+        `skip`, the name just said ("Hobb Hobb")."""
         typed = b" " if after_space else b""
         mask = np.zeros_like(v.valid)
         for name in self.names:
-            mask |= v.spell_mask(typed, (name,))
+            if name != skip:
+                mask |= v.spell_mask(typed, (name,))
         return mask
 
     def _numbers(
@@ -512,7 +564,7 @@ class _Rules:
                 c.decided = c.line_decision = self.decisions[slot.typed]
             elif slot.complete and slot.typed in self.numbers_of:
                 c.entity = slot.typed  # later numbers in this thought are the thing's own
-            fills = self._fills_after(slot)
+            fills = self.fills_after(slot)
             c.slot = _Slot(b, fills, decision=False) if fills else None
             if fills:
                 return
@@ -539,6 +591,12 @@ class _Rules:
             c.slot = _Slot(typed, tuple(n for n in self.names if n.startswith(typed)), False)
 
 
+def _last_name(line: bytes, names: tuple[bytes, ...]) -> bytes | None:
+    """The name the line ends with (a space after it allowed), if any."""
+    end = line[:-1] if line.endswith(b" ") else line
+    return next((n for n in names if end.endswith(n)), None)
+
+
 def _trailing_word(line: bytes) -> bytes | None:
     """The lowercase word the line ends in (b"" after a space or punctuation; None inside a
     capitalised word or a number)."""
@@ -550,12 +608,14 @@ def _trailing_word(line: bytes) -> bytes | None:
     return word
 
 
-def _last_word_ban(vocab: Vocab, text: bytes) -> tuple[bytes, int] | None:
-    """(the text before its last word, the token of that word): a phrase is banned by
-    refusing its last word after the rest. None when the word is not one token."""
+def _last_word_bans(
+    vocab: Vocab, text: bytes, words: frozenset[str]
+) -> list[tuple[bytes, np.ndarray]]:
+    """[(what the line ends with, the tokens refused there)]: a phrase is banned by refusing
+    its last word after the rest, whole or spelled in pieces."""
     head, _, last = text.rpartition(b" ")
-    tid = vocab.id_of.get(b" " + last)
-    return None if tid is None else (head, tid)
+    word = b" " + last
+    return [(head + word[:k], vocab.ban_mask(word[:k], word, words)) for k in range(len(word))]
 
 
 def _depth(node: TrieNode) -> int:
