@@ -1,4 +1,4 @@
-"""Decode runtimes: what the engine runs a batched forward on, torch or ONNX Runtime.
+"""Decode runtimes: what the engine runs a batched forward on: ONNX Runtime, numpy or torch.
 
 A runtime holds the weights; a cache it makes holds every layer's keys and values for many
 rows. `forward(cache, start, ids, pos, last)` runs token ids (B, T) at positions `pos`
@@ -6,9 +6,14 @@ through cache rows start..start+B-1 and returns float32 logits (B, vocab) at col
 Everything crosses as numpy arrays, so the engine, constraints and sidecar never import
 torch. `load_runtime` picks one for a model directory:
 
-- `onnx`: ONNX Runtime over `model.onnx` (written by `npc-brain export`); needs no torch.
+- `onnx`: ONNX Runtime over `model.onnx` (`pip install npc-brain[fast]`), the fastest.
+- `numpy`: numpy over `model.npz`: the plain install, nothing more to install.
 - `torch`: the PyTorch model itself (`pip install npc-brain[train]`).
-- `auto`: onnx when its export matches `model.pt`, else torch.
+- `auto`: onnx when onnxruntime is installed and its export matches `model.pt`, else numpy
+  when its export matches, else torch.
+
+Both exports are written by `npc-brain export` and record the sha256 of the `model.pt` they
+came from, so a stale one is never run.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 
 from npc_brain.nrm.config import NRMConfig
 
-BACKENDS = ("auto", "onnx", "torch")
+BACKENDS = ("auto", "onnx", "numpy", "torch")
 log = logging.getLogger("npc_brain.nrm.runtime")
 
 
@@ -84,18 +89,26 @@ def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> 
         raise ModelNotFoundError(f"{d} lacks config.json or model.pt{hint}")
     if backend == "torch":
         return _torch_runtime(d)
-    from npc_brain.nrm import runtime_onnx
+    from npc_brain.nrm import runtime_numpy, runtime_onnx
 
-    problem = runtime_onnx.problem(d)
-    if problem is None:
-        return runtime_onnx.OnnxRuntime(d)
-    if backend == "onnx":
-        raise RuntimeUnavailableError(problem)
+    exported = {  # in the order auto tries them: fastest first
+        "onnx": (runtime_onnx.problem, runtime_onnx.OnnxRuntime),
+        "numpy": (runtime_numpy.problem, runtime_numpy.NumpyRuntime),
+    }
+    problems = []
+    for name in exported if backend == "auto" else [backend]:
+        problem_of, make = exported[name]
+        problem = problem_of(d)
+        if problem is None:
+            return make(d)
+        problems.append(problem)
+    if backend != "auto":
+        raise RuntimeUnavailableError(problems[0])
     if not has_torch():
         raise RuntimeUnavailableError(
-            f"{problem}; or install torch (`pip install npc-brain[train]`)"
+            f"{'; '.join(problems)}; or install torch (`pip install npc-brain[train]`)"
         )
-    log.warning("%s; running the torch model instead", problem)
+    log.warning("%s; running the torch model instead", "; ".join(problems))
     return _torch_runtime(d)
 
 
