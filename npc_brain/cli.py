@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("npc_brain.commands.godot", "play the demo village in a browser page"),
     "install-addon": ("npc_brain.commands.godot", "copy the Godot addon into a Godot project"),
     "addon-zip": ("npc_brain.commands.godot", "build the addon zip for the Godot Asset Library"),
+    "build-sidecar": (
+        "npc_brain.commands.build_sidecar",
+        "build the standalone brain a game ships to its players",
+    ),
     "serve": ("npc_brain.commands.serve", "run the brain (the sidecar) for your game"),
     "ask": ("npc_brain.commands.serve", "ask a running sidecar for one NPC decision"),
     "train": ("npc_brain.commands.train", "train a model of your own"),

@@ -81,6 +81,20 @@ def test_export_command_writes_the_shipped_files(tmp_path: Path) -> None:
             assert load_runtime(tmp_path).backend == "numpy"
 
 
+def test_an_export_without_model_pt_runs_on_onnx_only(tmp_path: Path) -> None:
+    """The standalone sidecar ships the export alone: nothing to compare, onnx runs it."""
+    for name in ("config.json", "tokenizer.json", ONNX_FILE, "model.onnx.json"):
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    assert problem(tmp_path) is None
+    assert load_runtime(tmp_path).backend == "onnx"
+    assert load_runtime(tmp_path, "onnx").backend == "onnx"
+    with pytest.raises(FileNotFoundError, match=r"model\.pt"):
+        load_runtime(tmp_path, "torch")
+    (tmp_path / ONNX_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match=r"model\.pt and model\.onnx"):
+        load_runtime(tmp_path, "onnx")
+
+
 @pytest.fixture(scope="module")
 def backends() -> tuple:
     """(torch model, {backend: runtime}, tokenizer)."""

@@ -1,4 +1,4 @@
-"""`npc-brain bench model|server|soak`: throughput, latency and fault figures (not tests)."""
+"""`npc-brain bench model|server|soak|sidecar`: speed, fault and size figures (not tests)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,31 @@ TARGETS = {
     "model": "npc_brain.workshop.bench_model",
     "server": "npc_brain.workshop.bench_server",
     "soak": "npc_brain.workshop.bench_soak",
+    "sidecar": "npc_brain.standalone.bench",
 }
 DESCRIPTION = """\
 Print speed figures. `model`: decode tokens/s for 1 to 256 NPCs at once and the time to
-the first thought. `server`: decisions/s and latency through a real sidecar.
+the first thought. `server`: decisions/s and latency through a real sidecar. `sidecar`:
+the standalone brain's size (`npc-brain build-sidecar`) and its start-up time to the first
+pong and the first decision.
 """
 
 
 def add_bench(p: argparse.ArgumentParser) -> None:
     p.description = DESCRIPTION
-    p.add_argument("target", choices=sorted(TARGETS), help="what to measure: model or server")
+    p.add_argument(
+        "target", choices=sorted(TARGETS), help="what to measure: model, server, soak or sidecar"
+    )
     p.add_argument(
         "--model", default=None, metavar="DIR", help="model directory (default: the bundled model)"
     )
     p.add_argument("--quick", action="store_true", help="fewer repetitions (default: the full run)")
+    p.add_argument(
+        "--sidecar",
+        default=None,
+        metavar="DIR",
+        help="sidecar only: a folder `npc-brain build-sidecar` wrote (default: build one now)",
+    )
     p.set_defaults(func=_run)
 
 

@@ -88,6 +88,7 @@ def export_problem(model_dir: Path, export_file: str, meta_file: str, fmt: int) 
         return f"{model_dir} has no {export_file}; {EXPORT_HINT}"
     if meta.get("format") != fmt:
         return f"{model_dir / export_file} is an older export format; {EXPORT_HINT}"
-    if meta.get("model_pt_sha256") != weights_hash(model_dir):
+    exported_alone = not (model_dir / "model.pt").is_file()  # nothing to be stale against
+    if not exported_alone and meta.get("model_pt_sha256") != weights_hash(model_dir):
         return f"{model_dir / export_file} was exported from another model.pt; {EXPORT_HINT}"
     return None

@@ -91,7 +91,7 @@ class Vocab:
         )
         self._spelling: dict[tuple[bytes, bytes], np.ndarray] = {}
         self._word_masks: dict[tuple[frozenset[str], bytes, bool], np.ndarray] = {}
-        self._known: dict[frozenset[str], tuple[set[bytes], set[bytes]]] = {}
+        self._word_tables: dict[frozenset[str], _WordTable] = {}
 
     def spell_mask(self, typed: bytes, targets: tuple[bytes, ...]) -> np.ndarray:
         """Tokens that keep `typed` on the way to one of `targets`."""
@@ -113,24 +113,18 @@ class Vocab:
             mask = self._spelling[key] = self.only(*ids) if ids else np.zeros_like(self.valid)
         return mask
 
-    def word_mask(self, words: frozenset[str], word: bytes, whole: bool) -> np.ndarray:
+    def word_mask(self, words: frozenset[str], word: bytes | None, whole: bool) -> np.ndarray:
         """Tokens that, typed after a line ending in the lowercase `word` (`whole`: a word
-        already), keep every lowercase word one of `words` (or a prefix of one)."""
+        already; None: inside a name or number), keep every lowercase word one of `words`."""
         key = (words, word, whole)
         mask = self._word_masks.get(key)
         if mask is None:
             if len(self._word_masks) >= MASK_CACHE:
                 self._word_masks.clear()
-            known = self._known.get(words)
-            if known is None:
-                encoded = {w.encode() for w in words}
-                prefixes = {w[:k] for w in encoded for k in range(len(w) + 1)}
-                known = self._known[words] = (encoded, prefixes)
-            mask = np.zeros_like(self.valid)
-            for i, b in self.line_raw:
-                mask[i] = _keeps_words(b, word, whole, *known)
-            mask[self.newline] = _keeps_words(b"\n", word, whole, *known)
-            self._word_masks[key] = mask
+            table = self._word_tables.get(words)
+            if table is None:
+                table = self._word_tables[words] = _WordTable(self, words)
+            mask = self._word_masks[key] = table.mask(word, whole)
         return mask
 
     def only(self, *ids: int) -> np.ndarray:
@@ -145,6 +139,52 @@ class Vocab:
 
 
 LOWER = frozenset(b"abcdefghijklmnopqrstuvwxyz'")
+
+
+class _WordTable:
+    """The vocabulary's tokens grouped by the lowercase letters they begin with, for one set
+    of known words: a word mask is then a few set lookups per group, not a scan per token."""
+
+    def __init__(self, vocab: Vocab, words: frozenset[str]) -> None:
+        self.words = {w.encode() for w in words}
+        self.prefixes = {w[:k] for w in self.words for k in range(len(w) + 1)}
+        # first letters -> ids: all letters; then a space or punctuation; then a capital/digit
+        self.letters: dict[bytes, list[int]] = {}
+        self.ended: dict[bytes, list[int]] = {}
+        self.named: dict[bytes, list[int]] = {}
+        self.size = vocab.size
+        for i, b in [*vocab.line_raw, (vocab.newline, b"\n")]:
+            first = bytes(_letters(b))
+            rest = b[len(first) :]
+            if not rest:
+                self.letters.setdefault(first, []).append(i)
+            elif rest[0] >= 0x80 or chr(rest[0]).isalnum():
+                if _keeps_words(rest, None, False, self.words, self.prefixes):
+                    self.named.setdefault(first, []).append(i)
+            elif _keeps_words(rest, b"", True, self.words, self.prefixes):
+                self.ended.setdefault(first, []).append(i)
+
+    def mask(self, word: bytes | None, whole: bool) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        for first, ids in self.letters.items():
+            if word is None or word + first in self.prefixes:
+                mask[ids] = True
+        for first, ids in self.named.items():
+            if word is None or word + first in self.prefixes:
+                mask[ids] = True
+        ended = word is None or not word or whole or word in self.words
+        for first, ids in self.ended.items():
+            if (word + first in self.words) if first and word is not None else ended:
+                mask[ids] = True
+        return mask
+
+
+def _letters(b: bytes) -> bytes:
+    """The lowercase letters `b` begins with."""
+    n = 0
+    while n < len(b) and b[n] in LOWER:
+        n += 1
+    return b[:n]
 
 
 def _keeps_words(
@@ -356,8 +396,11 @@ class _Rules:
             name.encode(): [b for t in sayings if (b := _last_word_ban(vocab, t.encode()))]
             for name, sayings in rules.untrue_of.items()
         }
-        # Masks outside fillers, by (base, after a space, digits typed, banned tokens).
+        # Masks outside fillers, by (base, after a space, digits typed, banned tokens), and
+        # the word masks by (the word being typed, after a space).
         self._masks: dict[tuple, np.ndarray] = {}
+        self._word_masks: dict[tuple[bytes | None, bool], np.ndarray] = {}
+        self._starts: dict[bool, np.ndarray] = {}
 
     def mask(self, c: TraceConstraint, base: np.ndarray) -> np.ndarray:
         v, slot = c.v, c.slot
@@ -388,33 +431,46 @@ class _Rules:
         tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
         bans = (*self.bans, *self.untrue_of.get(c.entity or b"", ()))
         banned = tuple(tid for head, tid in bans if c.line.endswith(head))
-        word = _trailing_word(c.line)
-        key = (id(base), c.line.endswith(b" "), tail, banned, c.entity, word)
+        key = (id(base), c.line.endswith(b" "), tail, banned, c.entity)
         mask = self._masks.get(key)
         if mask is None:
             mask = base & ~v.capital & ~v.off_topic | self._name_start_mask(v, key[1])
             mask = self._numbers(v, mask, tail, self.numbers_of.get(c.entity, self.numbers))
             for tid in banned:
                 mask = mask & ~v.only(tid)
-            if self.words:
-                mask = mask & self._word_mask(v, c.line, word)
             self._masks[key] = mask
-        return mask
+        return mask & self._word_mask(v, c.line) if self.words else mask
 
-    def _word_mask(self, v: Vocab, line: bytes, word: bytes | None) -> np.ndarray:
+    def _word_mask(self, v: Vocab, line: bytes) -> np.ndarray:
         """Tokens that keep the thought's lowercase words known: the shared words, or toward
         one of this request's own words (names, role, place)."""
+        word = _trailing_word(line)
+        key = (word, line.endswith(b" "))
+        mask = self._word_masks.get(key)
+        if mask is None:
+            mask = self._word_masks[key] = self._new_word_mask(v, line, word)
+        return mask
+
+    def _new_word_mask(self, v: Vocab, line: bytes, word: bytes | None) -> np.ndarray:
         whole = word in self.state_words
         mask = v.word_mask(self.words, word, whole)
         if word is None:
             return mask
         if word:
-            mask = mask | v.spell_mask(word, self.state_words)
-        if word and not whole and word.decode() not in self.words:
-            return mask  # the word is not finished: no new one may start
-        bare = not word and line.endswith(b" ")
-        starts = self.state_words if bare else tuple(b" " + w for w in self.state_words)
-        return mask | v.spell_mask(b"", starts)
+            going = tuple(w for w in self.state_words if w.startswith(word) and w != word)
+            if going:
+                mask = mask | v.spell_mask(word, going)
+            if not whole and word.decode() not in self.words:
+                return mask  # the word is not finished: no new one may start
+        return mask | self._state_word_starts(v, bare=not word and line.endswith(b" "))
+
+    def _state_word_starts(self, v: Vocab, bare: bool) -> np.ndarray:
+        """Tokens that begin one of the request's own words (with its space unless `bare`)."""
+        mask = self._starts.get(bare)
+        if mask is None:
+            words = self.state_words if bare else tuple(b" " + w for w in self.state_words)
+            mask = self._starts[bare] = v.spell_mask(b"", words)
+        return mask
 
     def _name_start_mask(self, v: Vocab, after_space: bool) -> np.ndarray:
         """Tokens that begin a name: " Tom" as one token, or "T" right after a space."""

@@ -14,6 +14,9 @@ torch. `load_runtime` picks one for a model directory:
 
 Both exports are written by `npc-brain export` and record the sha256 of the `model.pt` they
 came from, so a stale one is never run.
+
+A directory may hold an export alone (model.onnx or model.npz with its .json, config.json,
+tokenizer.json, no model.pt), as the standalone sidecar does: then only that export runs it.
 """
 
 from __future__ import annotations
@@ -79,18 +82,18 @@ def has_torch() -> bool:
 
 def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> Runtime:
     """The runtime for a model directory (default: the bundled model)."""
+    from npc_brain.nrm import runtime_numpy, runtime_onnx
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
 
     d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    if not (d / "model.pt").is_file() or not (d / "config.json").is_file():
+    weights = any((d / f).is_file() for f in ("model.pt", runtime_onnx.ONNX_FILE, "model.npz"))
+    if not weights or not (d / "config.json").is_file():
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
-        raise ModelNotFoundError(f"{d} lacks config.json or model.pt{hint}")
+        raise ModelNotFoundError(f"{d} lacks config.json, or model.pt and any export of it{hint}")
     if backend == "torch":
         return _torch_runtime(d)
-    from npc_brain.nrm import runtime_numpy, runtime_onnx
-
     exported = {  # in the order auto tries them: fastest first
         "onnx": (runtime_onnx.problem, runtime_onnx.OnnxRuntime),
         "numpy": (runtime_numpy.problem, runtime_numpy.NumpyRuntime),

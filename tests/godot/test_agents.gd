@@ -36,6 +36,7 @@ func run(check: Check) -> void:
 	_check_thought_log(check)
 	_check_configuration_warnings(check)
 	_check_settings_registered(check)
+	_check_new_question_drops_old_thoughts(check)
 	check.done()
 
 
@@ -243,6 +244,28 @@ func _check_settings_registered(check: Check) -> void:
 			"revert value is the default")
 	check.equal(Settings.sidecar_command(), PackedStringArray(["npc-brain", "serve"]),
 			"sidecar command line")
+	check.equal(Settings.value(Settings.BUNDLED_PATH), "npc_brain_sidecar/npc-brain-sidecar",
+			"the standalone sidecar's default path")
+	var beside := OS.get_executable_path().get_base_dir().path_join(
+			"npc_brain_sidecar/npc-brain-sidecar")
+	check.equal(Settings.bundled_sidecar_path(), beside, "found beside the game's executable")
+	check.is_true(not _brain._start_bundled_sidecar(), "a web export never starts one")
+
+
+func _check_new_question_drops_old_thoughts(check: Check) -> void:
+	check.section("a new question drops the old one's waiting thoughts")
+	var agent := NPCBrainAgent.new()
+	agent.actions = ACTIONS
+	add_child(agent)
+	agent.bubble = SpeechBubble.new()
+	agent.add_child(agent.bubble)
+	for text: String in ["the wolf is 4 m away", "I am scared", "so I flee"]:
+		agent.bubble.show_thought(text)
+	agent.think({"health": 80})
+	check.equal(agent.bubble.current_thought(), "the wolf is 4 m away", "the shown one finishes")
+	check.equal(agent.bubble.queued(), PackedStringArray(), "the waiting ones are dropped")
+	agent.cancel()
+	agent.queue_free()
 
 
 func _wait(done: Callable, timeout_s: float) -> bool:

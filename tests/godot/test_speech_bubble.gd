@@ -62,6 +62,11 @@ func _check_timing_and_queue(check: Check) -> void:
 	bubble.show_thought("again")
 	bubble.clear()
 	check.equal(bubble.is_showing(), false, "clear() hides at once")
+	for text: String in ["old one", "old two", "old three"]:
+		bubble.show_thought(text)
+	bubble.drop_queued()
+	check.equal(bubble.current_thought(), "old one", "drop_queued() keeps the thought on screen")
+	check.equal(bubble.queued(), PackedStringArray(), "drop_queued() forgets the waiting ones")
 	bubble.queue_free()
 
 

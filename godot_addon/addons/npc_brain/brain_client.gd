@@ -15,6 +15,8 @@ extends Node
 ## The autoload's own signals below see every request (for logs and tools).
 ## A failure is also reported once per cause with [method @GlobalScope.push_warning] (the
 ## sidecar unreachable, a request refused and why), so it shows even when nothing listens.
+## An exported desktop game starts the standalone sidecar shipped beside it when nothing answers
+## (Project Settings > npc_brain/sidecar/bundled_path) and stops it when the game exits.
 ## No request is lost silently: one in flight when the link drops is sent again after the
 ## reconnect (at most [member max_resends] times), and every request ends in exactly one of
 ## [signal decision_received], [signal answer_received], [signal pong_received] or
@@ -59,6 +61,8 @@ const Settings := preload("settings.gd")
 const DEBUG_CAPTURE := "npc_brain"
 ## Option keys that cannot be overridden through the [code]options[/code] dictionary.
 const RESERVED_KEYS: Array[String] = ["type", "id", "npc", "actions", "prompt"]
+## How often one game starts the bundled sidecar again after it stopped answering.
+const MAX_SIDECAR_STARTS := 3
 
 ## Where the sidecar listens: [code]tcp://host:port[/code] (desktop, mobile) or
 ## [code]ws://host:port[/code] (its WebSocket relay, the only way out of a web export).
@@ -102,6 +106,8 @@ var _id_counter: int = 0
 var _failed_attempts: int = 0
 var _next_attempt_ms: int = 0
 var _warned: Dictionary = {}
+var _sidecar_pid: int = -1
+var _sidecar_starts: int = 0
 
 
 func _init() -> void:
@@ -123,6 +129,8 @@ func _process(_delta: float) -> void:
 func _exit_tree() -> void:
 	if _link != null:
 		_link.close("the game is closing")
+	# A bundled sidecar started here stops by itself once this process has exited (--exit-with):
+	# OS.kill would end only the launcher of a one-file build, leaving its server running.
 
 
 ## Asks the sidecar to choose one of [param actions] for the NPC described by [param npc]
@@ -308,7 +316,8 @@ func _on_link_closed(reason: String, link: ZmtpLink) -> void:
 	_link = null
 	last_error = reason
 	var was_connected := _state == ConnectionState.CONNECTED
-	if not was_connected and auto_connect:
+	var starting := not was_connected and _start_bundled_sidecar()
+	if not was_connected and auto_connect and not starting:
 		_warn_once("unreachable", "cannot reach the sidecar at %s (%s); start it with " % [
 			address, reason] + "`npc-brain serve`, or check Project Settings > npc_brain")
 	for request: BrainRequest in _pending.values():
@@ -320,6 +329,29 @@ func _on_link_closed(reason: String, link: ZmtpLink) -> void:
 	_set_state(ConnectionState.DISCONNECTED)
 	if was_connected:
 		disconnected.emit()
+
+
+## In an exported desktop game with nothing answering at a tcp:// address, starts the bundled
+## sidecar unless one started here still runs. True while that sidecar runs (it is loading).
+func _start_bundled_sidecar() -> bool:
+	if _sidecar_pid > 0 and OS.is_process_running(_sidecar_pid):
+		return true
+	var exported_desktop := (OS.has_feature("template") and OS.has_feature("pc")
+			and not OS.has_feature("web"))
+	if not exported_desktop or not address.begins_with("tcp://"):
+		return false
+	var path := Settings.bundled_sidecar_path()
+	if path.is_empty() or _sidecar_starts >= MAX_SIDECAR_STARTS or not FileAccess.file_exists(path):
+		return false
+	_sidecar_starts += 1
+	# --exit-with: it also stops by itself once this game has exited, even after a crash.
+	var arguments := ["--bind", address, "--quiet", "--exit-with", str(OS.get_process_id())]
+	_sidecar_pid = OS.create_process(path, PackedStringArray(arguments))
+	if _sidecar_pid <= 0:
+		_warn_once("sidecar_start", "could not start the bundled sidecar %s" % path)
+		return false
+	_failed_attempts = 0  # it loads in a second or two: retry soon
+	return true
 
 
 ## The request's reply can no longer come on this link: send it again later, within limits.

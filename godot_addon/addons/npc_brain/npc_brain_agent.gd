@@ -191,11 +191,14 @@ func is_thinking() -> bool:
 	return _request != null
 
 
-## Abandons the current thought process, if any; no signal follows for it.
+## Abandons the current thought process, if any; no signal follows for it, and its thoughts
+## still waiting in [member bubble] are dropped (the one on screen finishes).
 func cancel() -> void:
 	if _request != null and _brain != null:
 		_brain.cancel(_request.id)
 	_request = null
+	if bubble != null:
+		bubble.drop_queued()
 
 
 func _options() -> Dictionary:

@@ -20,6 +20,11 @@ const START_ON_PLAY := "npc_brain/sidecar/start_on_play"
 ## The program that runs the sidecar: npc-brain on PATH, or a path to a bundled sidecar.
 const COMMAND := "npc_brain/sidecar/command"
 const ARGUMENTS := "npc_brain/sidecar/arguments"
+## The standalone sidecar ([code]npc-brain build-sidecar[/code]) an exported desktop game starts
+## when nothing answers at its tcp:// address, and stops when the game exits: a path relative
+## to the folder of the game's executable, or absolute; [code].exe[/code] is added on Windows.
+## Empty: never start one.
+const BUNDLED_PATH := "npc_brain/sidecar/bundled_path"
 
 ## name -> [default, type, hint, hint_string, basic]
 static func specs() -> Dictionary:
@@ -36,6 +41,8 @@ static func specs() -> Dictionary:
 		COMMAND: ["npc-brain", TYPE_STRING, PROPERTY_HINT_GLOBAL_FILE, "", true],
 		ARGUMENTS: [PackedStringArray(["serve"]), TYPE_PACKED_STRING_ARRAY, PROPERTY_HINT_NONE,
 				"", false],
+		BUNDLED_PATH: ["npc_brain_sidecar/npc-brain-sidecar", TYPE_STRING, PROPERTY_HINT_NONE, "",
+				true],
 	}
 
 
@@ -63,3 +70,16 @@ static func sidecar_command() -> PackedStringArray:
 	var line := PackedStringArray([str(value(COMMAND))])
 	line.append_array(value(ARGUMENTS))
 	return line
+
+
+## The standalone sidecar's executable from [constant BUNDLED_PATH], resolved beside the game's
+## executable; "" when the setting is empty.
+static func bundled_sidecar_path() -> String:
+	var path := str(value(BUNDLED_PATH)).strip_edges()
+	if path.is_empty():
+		return ""
+	if OS.has_feature("windows") and not path.ends_with(".exe"):
+		path += ".exe"
+	if path.is_relative_path():
+		path = OS.get_executable_path().get_base_dir().path_join(path)
+	return path

@@ -237,6 +237,17 @@ func show_thought(text: String) -> void:
 		_queue.remove_at(0)
 
 
+## Forgets the thoughts waiting their turn; the one on screen keeps its time. An NPC that
+## starts thinking anew calls it, so no thought of the old question shows after the new one.
+func drop_queued() -> void:
+	_queue.clear()
+
+
+## The thoughts waiting their turn, oldest first.
+func queued() -> PackedStringArray:
+	return _queue.duplicate()
+
+
 ## Hides the bubble and forgets every queued thought.
 func clear() -> void:
 	_queue.clear()

@@ -1,0 +1,133 @@
+"""The standalone sidecar (`npc-brain build-sidecar`): built with PyInstaller, it holds the
+model and ONNX Runtime but no torch, and answers real decisions over ZeroMQ; it stops when
+the game that started it exits. The build takes a minute or more: marked slow."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from server_harness import TIMEOUT_S, npc_state
+
+from npc_brain.sidecar.client import Client
+from npc_brain.sidecar.protocol import DecisionEvent, StepEvent
+from npc_brain.standalone.bench import free_port
+from npc_brain.standalone.build import (
+    MODEL_FILES,
+    SIDECAR,
+    BuildError,
+    build_sidecar,
+    executable_name,
+    forbidden,
+    pyinstaller_args,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+ACTIONS = ["attack", "flee", "eat"]
+# Stands in for the game: runs until the test kills it.
+GAME = [sys.executable, "-c", "import time; time.sleep(600)"]
+
+
+def start(program: list[str], address: str, game_pid: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*program, "--bind", address, "--exit-with", str(game_pid)],
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def assert_decides(address: str) -> None:
+    with Client(address, timeout=TIMEOUT_S) as client:
+        assert client.ping().type == "pong"
+        events = list(client.decide(npc_state(), ACTIONS))
+    thoughts = [e.text for e in events if isinstance(e, StepEvent)]
+    assert thoughts and all(thoughts), events
+    assert isinstance(events[-1], DecisionEvent) and events[-1].action in ACTIONS
+    assert events[-1].steps == thoughts
+
+
+def assert_stops_with_the_game(sidecar: subprocess.Popen[str], game: subprocess.Popen[str]):
+    assert sidecar.poll() is None
+    game.kill()
+    game.wait()
+    _, err = sidecar.communicate(timeout=TIMEOUT_S)
+    assert sidecar.returncode == 0, err
+    assert "stopped" in err
+
+
+def test_the_program_stops_when_the_game_exits() -> None:
+    """Unfrozen (python -m npc_brain.sidecar_main), as the build runs it: same options."""
+    game = subprocess.Popen(GAME)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    sidecar = start([sys.executable, "-m", "npc_brain.sidecar_main"], address, game.pid)
+    try:
+        assert_decides(address)
+        assert_stops_with_the_game(sidecar, game)
+    finally:
+        for proc in (sidecar, game):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_build_leaves_torch_and_training_out_and_refuses_to_clobber(tmp_path: Path) -> None:
+    args = pyinstaller_args(tmp_path, REPO / "npc_brain" / "model", onefile=False)
+    excluded = {a.split("=", 1)[1] for a in args if a.startswith("--exclude-module=")}
+    assert {"torch", "onnx", "npc_brain.workshop", "npc_brain.nrm.model"} <= excluded
+    assert forbidden("torch.nn") and forbidden("onnx") and not forbidden("onnxruntime")
+    data = [a for a in args if a.startswith("--add-data=")]
+    assert len(data) == len(MODEL_FILES) and not any("model.pt" in a for a in data)
+    (tmp_path / "notes.txt").write_text("a designer's file")
+    with pytest.raises(BuildError, match="other files"):
+        build_sidecar(tmp_path)
+    with pytest.raises(BuildError, match="npc-brain export"):
+        build_sidecar(tmp_path / "out", model_dir=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The sidecar built through the command, and what the command printed."""
+    out = tmp_path_factory.mktemp("game") / "npc_brain_sidecar"
+    proc = subprocess.run(
+        [sys.executable, "-m", "npc_brain.cli", "build-sidecar", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / executable_name(), proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_the_built_sidecar_holds_no_torch_and_reports_its_size(built: tuple[Path, str]) -> None:
+    exe, printed = built
+    assert exe.is_file() and exe.name.startswith(SIDECAR)
+    size = re.search(r"size: ([\d.]+) MB", printed)
+    assert size and 20 < float(size.group(1)) < 250, printed
+    names = [p.relative_to(exe.parent).as_posix() for p in exe.parent.rglob("*")]
+    assert not [n for n in names if re.search(r"(^|/)(torch|onnx|sympy)(/|$)", n)]
+    model = [n.rsplit("/", 1)[-1] for n in names if "/model/" in f"/{n}"]
+    assert sorted(model) == sorted(MODEL_FILES)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_the_built_sidecar_decides_and_stops_with_the_game(built: tuple[Path, str]) -> None:
+    exe, _ = built
+    game = subprocess.Popen(GAME)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    sidecar = start([str(exe)], address, game.pid)
+    try:
+        assert_decides(address)
+        assert_stops_with_the_game(sidecar, game)
+    finally:
+        for proc in (sidecar, game):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
