@@ -81,8 +81,8 @@ def test_export_command_writes_the_shipped_files(tmp_path: Path) -> None:
             assert load_runtime(tmp_path).backend == "numpy"
 
 
-def test_an_export_without_model_pt_runs_on_onnx_only(tmp_path: Path) -> None:
-    """The standalone sidecar ships the export alone: nothing to compare, onnx runs it."""
+def test_an_export_without_model_pt_runs_on_that_export_only(tmp_path: Path) -> None:
+    """The standalone sidecar ships an export alone: nothing to compare, that export runs."""
     for name in ("config.json", "tokenizer.json", ONNX_FILE, "model.onnx.json"):
         shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
     assert problem(tmp_path) is None
@@ -91,8 +91,12 @@ def test_an_export_without_model_pt_runs_on_onnx_only(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"model\.pt"):
         load_runtime(tmp_path, "torch")
     (tmp_path / ONNX_FILE).unlink()
-    with pytest.raises(FileNotFoundError, match=r"model\.pt and model\.onnx"):
+    with pytest.raises(FileNotFoundError, match=r"model\.pt and any export"):
         load_runtime(tmp_path, "onnx")
+    for name in ("model.npz", "model.npz.json"):  # numpy's export alone runs too
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    assert load_runtime(tmp_path).backend == "numpy"
+
 
 
 @pytest.fixture(scope="module")
