@@ -1,5 +1,6 @@
-"""The torch-free runtime: the shipped export is current, decodes exactly like the torch
-model, and `npc-brain serve` / `ask` run with torch unimportable."""
+"""The torch-free runtimes (ONNX Runtime, numpy): the shipped exports are current, decode
+exactly like the torch model, and `npc-brain serve` / `ask` run with torch unimportable, and
+with onnxruntime unimportable too (the plain install)."""
 
 from __future__ import annotations
 
@@ -13,62 +14,75 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from server_harness import TIMEOUT_S, npc_state
 
 from npc_brain.cli import main
+from npc_brain.nrm import runtime_numpy, runtime_onnx
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model
 from npc_brain.nrm.engine import Engine, GenRequest
 from npc_brain.nrm.runtime import load_runtime
+from npc_brain.nrm.runtime_numpy import NPZ_FILE, NumpyRuntime
 from npc_brain.nrm.runtime_onnx import ONNX_FILE, OnnxRuntime, problem
+from npc_brain.nrm.runtime_torch import TorchRuntime
 from npc_brain.nrm.trace import prompt_ids
 from npc_brain.sidecar.client import Client
 from npc_brain.sidecar.protocol import DecisionEvent, StepEvent
 from npc_brain.workshop.evaluate import ANSWER_TASKS, make_examples, run_examples
 
 REPO = Path(__file__).resolve().parents[1]
-BLOCK_TORCH = '''
+BLOCK = '''
 import sys
 
+BLOCKED = {blocked!r}
 
-class _NoTorch:
-    """Acts as if torch were not installed."""
+
+class _Missing:
+    """Acts as if these packages were not installed."""
 
     def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r} (blocked)", name=name)
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked)", name=name)
         return None
 
 
-sys.meta_path.insert(0, _NoTorch())
+sys.meta_path.insert(0, _Missing())
 '''
+EXPORTS = {"onnx": (runtime_onnx, ONNX_FILE), "numpy": (runtime_numpy, NPZ_FILE)}
 
 
-def test_shipped_export_matches_model_pt() -> None:
-    """model.onnx is derived from model.pt; after retraining, run `npc-brain export`."""
-    assert problem(DEFAULT_MODEL_DIR) is None, problem(DEFAULT_MODEL_DIR)
-    assert load_runtime(None).backend == "onnx"
+def test_shipped_exports_match_model_pt() -> None:
+    """model.onnx and model.npz derive from model.pt; after retraining, run `npc-brain export`."""
+    for module, _ in EXPORTS.values():
+        assert module.problem(DEFAULT_MODEL_DIR) is None, module.problem(DEFAULT_MODEL_DIR)
+    assert load_runtime(None).backend == "onnx"  # the dev install has onnxruntime
 
 
-def test_export_command_writes_the_shipped_file(tmp_path: Path) -> None:
+def test_export_command_writes_the_shipped_files(tmp_path: Path) -> None:
     for name in ("config.json", "tokenizer.json", "model.pt"):
         shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
     assert problem(tmp_path) is not None  # no export yet: auto serves with torch
+    assert load_runtime(tmp_path).backend == "torch"
     assert main(["export", str(tmp_path)]) == 0
-    assert problem(tmp_path) is None
-    digest = [
-        hashlib.sha256((d / ONNX_FILE).read_bytes()).digest() for d in (tmp_path, DEFAULT_MODEL_DIR)
-    ]
-    assert digest[0] == digest[1]
-    meta = json.loads((tmp_path / "model.onnx.json").read_text())
-    (tmp_path / "model.onnx.json").write_text(json.dumps({**meta, "model_pt_sha256": "0" * 64}))
-    assert "npc-brain export" in (problem(tmp_path) or "")
-    with pytest.raises(ValueError, match="npc-brain export"):
-        load_runtime(tmp_path, "onnx")
+    for backend, (module, file) in EXPORTS.items():
+        assert module.problem(tmp_path) is None
+        digest = [
+            hashlib.sha256((d / file).read_bytes()).digest() for d in (tmp_path, DEFAULT_MODEL_DIR)
+        ]
+        assert digest[0] == digest[1], file
+        meta_path = tmp_path / module.META_FILE
+        meta = json.loads(meta_path.read_text())
+        meta_path.write_text(json.dumps({**meta, "model_pt_sha256": "0" * 64}))
+        assert "npc-brain export" in (module.problem(tmp_path) or "")
+        with pytest.raises(ValueError, match="npc-brain export"):
+            load_runtime(tmp_path, backend)
+        if backend == "onnx":  # a stale ONNX export: auto falls back to numpy's
+            assert load_runtime(tmp_path).backend == "numpy"
 
 
-def test_an_export_without_model_pt_runs_on_onnx_only(tmp_path: Path) -> None:
-    """The standalone sidecar ships the export alone: nothing to compare, onnx runs it."""
+def test_an_export_without_model_pt_runs_on_that_export_only(tmp_path: Path) -> None:
+    """The standalone sidecar ships an export alone: nothing to compare, that export runs."""
     for name in ("config.json", "tokenizer.json", ONNX_FILE, "model.onnx.json"):
         shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
     assert problem(tmp_path) is None
@@ -77,42 +91,90 @@ def test_an_export_without_model_pt_runs_on_onnx_only(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"model\.pt"):
         load_runtime(tmp_path, "torch")
     (tmp_path / ONNX_FILE).unlink()
-    with pytest.raises(FileNotFoundError, match=r"model\.pt and model\.onnx"):
+    with pytest.raises(FileNotFoundError, match=r"model\.pt and any export"):
         load_runtime(tmp_path, "onnx")
+    for name in ("model.npz", "model.npz.json"):  # numpy's export alone runs too
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    assert load_runtime(tmp_path).backend == "numpy"
+
 
 
 @pytest.fixture(scope="module")
 def backends() -> tuple:
+    """(torch model, {backend: runtime}, tokenizer)."""
     model, tok = load_model()
-    return model, OnnxRuntime(DEFAULT_MODEL_DIR), tok
+    runtimes = {"onnx": OnnxRuntime(DEFAULT_MODEL_DIR), "numpy": NumpyRuntime(DEFAULT_MODEL_DIR)}
+    return model, runtimes, tok
 
 
-def test_greedy_reasoning_is_token_for_token_identical(backends: tuple) -> None:
-    model, onnx, tok = backends
+@pytest.fixture(scope="module")
+def reasoning(backends: tuple) -> tuple[list, list[str]]:
+    """Eval-set reasoning prompts and the torch model's greedy completions."""
+    model, _, tok = backends
     examples = [ex for task in ANSWER_TASKS for ex in make_examples(task, 2, "test", seed=97)]
-    torch_out = [o.completion for o in run_examples(model, tok, examples)]
-    onnx_out = [o.completion for o in run_examples(onnx, tok, examples)]
-    assert onnx_out == torch_out
+    return examples, [o.completion for o in run_examples(model, tok, examples)]
+
+
+@pytest.fixture(scope="module")
+def decisions(backends: tuple) -> tuple[list, list[str]]:
+    """Eval-set NPC decisions and the torch model's, as the sidecar serves them."""
+    model, _, tok = backends
+    examples = make_examples("npc", 16, "test", seed=97)
+    return examples, [o.completion for o in run_examples(model, tok, examples, constrained=True)]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_greedy_reasoning_is_token_for_token_identical(
+    backends: tuple, reasoning: tuple, backend: str
+) -> None:
+    model, runtimes, tok = backends
+    examples, torch_out = reasoning
+    out = [o.completion for o in run_examples(runtimes[backend], tok, examples)]
+    assert out == torch_out
     # The card's one-sequence `model.generate` agrees too.
     ids = prompt_ids(tok, examples[0].prompt)
-    assert tok.decode(model.generate(ids, max_new_tokens=320)[len(ids) :]) == onnx_out[0]
+    assert tok.decode(model.generate(ids, max_new_tokens=320)[len(ids) :]) == out[0]
 
 
-def test_constrained_npc_decisions_are_identical(backends: tuple) -> None:
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_constrained_npc_decisions_are_identical(
+    backends: tuple, decisions: tuple, backend: str
+) -> None:
     """As the sidecar serves them: answer trie and thought rules applied."""
-    model, onnx, tok = backends
-    examples = make_examples("npc", 16, "test", seed=97)
-    torch_out = [o.completion for o in run_examples(model, tok, examples, constrained=True)]
-    onnx_out = [o.completion for o in run_examples(onnx, tok, examples, constrained=True)]
-    assert onnx_out == torch_out
+    _, runtimes, tok = backends
+    examples, torch_out = decisions
+    out = [o.completion for o in run_examples(runtimes[backend], tok, examples, constrained=True)]
+    assert out == torch_out
 
 
-def test_rows_joining_mid_decode_match_alone(backends: tuple) -> None:
-    """Prefill into rows behind running ones, rows leaving and moving: same tokens."""
-    _, onnx, tok = backends
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_logits_match_torch(backends: tuple, backend: str) -> None:
+    """A right-padded prefill into rows behind others, then one decode step per row."""
+    model, runtimes, tok = backends
     prompts = [prompt_ids(tok, f"What is {a} + {b}?") for a, b in ((12, 30), (7, 5), (41, 9))]
-    alone = [Engine(onnx, tok).run(GenRequest(p, 60, enforce_format=False))[0] for p in prompts]
-    engine = Engine(onnx, tok, max_batch=8)
+    lengths = np.array([len(p) for p in prompts])
+    ids = np.zeros((len(prompts), lengths.max()), dtype=np.int64)
+    for row, p in enumerate(prompts):
+        ids[row, : len(p)] = p
+    pos = np.tile(np.arange(ids.shape[1]), (len(prompts), 1))
+    step_ids, step_pos = np.array([[11], [12], [13]]), lengths[:, None]
+    logits = {}
+    for name, runtime in (("torch", TorchRuntime(model)), (backend, runtimes[backend])):
+        cache = runtime.new_cache(8)
+        first = runtime.forward(cache, 2, ids, pos, lengths - 1)
+        second = runtime.forward(cache, 2, step_ids, step_pos, np.zeros(3, dtype=np.int64))
+        logits[name] = np.stack([first, second])
+    assert np.abs(logits[backend] - logits["torch"]).max() < 1e-4
+
+
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_rows_joining_mid_decode_match_alone(backends: tuple, backend: str) -> None:
+    """Prefill into rows behind running ones, rows leaving and moving: same tokens."""
+    _, runtimes, tok = backends
+    runtime = runtimes[backend]
+    prompts = [prompt_ids(tok, f"What is {a} + {b}?") for a, b in ((12, 30), (7, 5), (41, 9))]
+    alone = [Engine(runtime, tok).run(GenRequest(p, 60, enforce_format=False))[0] for p in prompts]
+    engine = Engine(runtime, tok, max_batch=8)
     outs: dict[int, list[int]] = {}
     handles = [engine.submit(GenRequest(prompts[0], 60, enforce_format=False))]
     for i in range(40):
@@ -130,20 +192,27 @@ def test_rows_joining_mid_decode_match_alone(backends: tuple) -> None:
     assert [outs[h] for h in handles] == alone
 
 
-def _no_torch_env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "sitecustomize.py").write_text(BLOCK_TORCH)
+def _env_without(tmp_path: Path, *blocked: str) -> dict[str, str]:
+    (tmp_path / "sitecustomize.py").write_text(BLOCK.format(blocked=set(blocked)))
     return {"PYTHONPATH": f"{tmp_path}:{REPO}", "PATH": "/usr/bin:/bin"}
 
 
-def test_torch_is_really_blocked(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", "import torch"], env=_no_torch_env(tmp_path), capture_output=True
-    )
-    assert run.returncode != 0 and b"blocked" in run.stderr
+def test_torch_and_onnxruntime_are_really_blocked(tmp_path: Path) -> None:
+    env = _env_without(tmp_path, "torch", "onnxruntime")
+    for module in ("torch", "onnxruntime.capi"):
+        run = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], env=env, capture_output=True
+        )
+        assert run.returncode != 0 and b"blocked" in run.stderr
 
 
-def test_serve_and_ask_without_torch(tmp_path: Path) -> None:
-    env = _no_torch_env(tmp_path)
+@pytest.mark.parametrize(
+    ("blocked", "backend"),
+    [(("torch",), "onnx"), (("torch", "onnxruntime"), "numpy")],
+    ids=["without-torch", "plain-install"],
+)
+def test_serve_and_ask_without_torch(tmp_path: Path, blocked: tuple, backend: str) -> None:
+    env = _env_without(tmp_path, *blocked)
     cli = [sys.executable, "-m", "npc_brain.cli"]
     serve = subprocess.Popen(
         [*cli, "serve", "--bind", "tcp://127.0.0.1:0"],
@@ -156,7 +225,7 @@ def test_serve_and_ask_without_torch(tmp_path: Path) -> None:
     threading.Thread(target=lambda: [lines.put(x) for x in serve.stderr], daemon=True).start()
     try:
         banner = lines.get(timeout=TIMEOUT_S)
-        match = re.search(r"serving (tcp://\S+) \(.*onnx\)", banner)
+        match = re.search(rf"serving (tcp://\S+) \(.*{backend}\)", banner)
         assert match, banner
         address = match.group(1)
         with Client(address, timeout=TIMEOUT_S) as client:
@@ -192,7 +261,10 @@ def test_commands_import_without_torch(tmp_path: Path) -> None:
         " from npc_brain.cli import main; sys.exit(main(['export']))"
     )
     run = subprocess.run(
-        [sys.executable, "-c", code], env=_no_torch_env(tmp_path), capture_output=True, text=True
+        [sys.executable, "-c", code],
+        env=_env_without(tmp_path, "torch", "onnxruntime"),
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 2, run.stderr  # export alone needs torch, and says so
     assert "npc-brain[train]" in run.stderr

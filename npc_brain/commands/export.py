@@ -1,4 +1,5 @@
-"""`npc-brain export`: write model.onnx next to model.pt for the torch-free runtime."""
+"""`npc-brain export`: write model.onnx and model.npz next to model.pt for the torch-free
+runtimes (ONNX Runtime and numpy)."""
 
 from __future__ import annotations
 
@@ -28,13 +29,15 @@ def export(args: argparse.Namespace) -> int:
         )
         return 2
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
-    from npc_brain.nrm.export_onnx import export as write_export
 
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
     try:
-        path = write_export(model_dir)
+        from npc_brain.nrm import export_numpy, export_onnx
+
+        paths = [export_onnx.export(model_dir), export_numpy.export(model_dir)]
     except (ModelNotFoundError, ImportError) as exc:
         print(f"npc-brain export: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    for path in paths:
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -113,8 +113,8 @@ def add_serve(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=BACKENDS,
         default="auto",
-        help="decode runtime: onnx (no torch), torch, or auto: onnx when its export is current"
-        " (default: auto)",
+        help="decode runtime: onnx (the `fast` extra), numpy, torch, or auto: the first of"
+        " onnx, numpy whose export of model.pt is current, else torch (default: auto)",
     )
     p.add_argument(
         "--quiet", action="store_true", help="log warnings only, not every request (default: off)"

@@ -1,9 +1,11 @@
 """Model directories: `config.json`, `tokenizer.json`, `model.pt` (+ `train_info.json`, and
-`model.onnx` + `model.onnx.json` from `npc-brain export`). torch is imported only to read or
-write `model.pt`, so serving over ONNX Runtime never loads it."""
+from `npc-brain export`: `model.onnx`, `model.npz`, each with a `.json` that records the
+`model.pt` it came from). torch is imported only to read or write `model.pt`, so serving on
+ONNX Runtime or numpy never loads it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 TRAIN_INFO = "train_info.json"
+EXPORT_HINT = "re-export with `npc-brain export`"
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -66,3 +69,26 @@ def load_tokenizer(model_dir: str | Path | None = None) -> Tokenizer:
 def train_info(model_dir: str | Path | None = None) -> dict:
     path = Path(model_dir or DEFAULT_MODEL_DIR) / TRAIN_INFO
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def weights_hash(model_dir: Path) -> str:
+    """sha256 of model.pt: an export records it, so a stale export is caught."""
+    return hashlib.sha256((model_dir / "model.pt").read_bytes()).hexdigest()
+
+
+def read_meta(model_dir: Path, meta_file: str) -> dict:
+    path = model_dir / meta_file
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def export_problem(model_dir: Path, export_file: str, meta_file: str, fmt: int) -> str | None:
+    """Why an export in `model_dir` cannot be used (missing, old, stale), or None."""
+    meta = read_meta(model_dir, meta_file)
+    if not (model_dir / export_file).is_file() or not meta:
+        return f"{model_dir} has no {export_file}; {EXPORT_HINT}"
+    if meta.get("format") != fmt:
+        return f"{model_dir / export_file} is an older export format; {EXPORT_HINT}"
+    exported_alone = not (model_dir / "model.pt").is_file()  # nothing to be stale against
+    if not exported_alone and meta.get("model_pt_sha256") != weights_hash(model_dir):
+        return f"{model_dir / export_file} was exported from another model.pt; {EXPORT_HINT}"
+    return None

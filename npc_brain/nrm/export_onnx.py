@@ -21,9 +21,9 @@ import onnx
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from npc_brain.nrm.checkpoint import load_model
+from npc_brain.nrm.checkpoint import load_model, weights_hash
 from npc_brain.nrm.model import NRMModel, rope_tables
-from npc_brain.nrm.runtime_onnx import FORMAT, META_FILE, ONNX_FILE, weights_hash
+from npc_brain.nrm.runtime_onnx import FORMAT, META_FILE, ONNX_FILE
 
 
 def export(model_dir: str | Path, out_dir: str | Path | None = None) -> Path:
@@ -108,7 +108,7 @@ def build_graph(model: NRMModel) -> onnx.ModelProto:
             inputs.append(helper.make_tensor_value_info(n, TensorProto.FLOAT, cache_shape))
         for n in names[2:]:
             outputs.append(helper.make_tensor_value_info(n, TensorProto.FLOAT, cache_shape))
-        qkv = b.linear(b.rmsnorm(x, block.norm1), _weight(block.qkv, loop))
+        qkv = b.linear(b.rmsnorm(x, block.norm1), block.qkv.loop_weight(loop))
         att = b.name("att")
         b.nodes.append(
             helper.make_node(
@@ -122,10 +122,10 @@ def build_graph(model: NRMModel) -> onnx.ModelProto:
                 rotary_interleaved=1,
             )
         )
-        x = b.op("Add", [x, b.linear(att, _weight(block.proj, loop))])[0]
-        up = b.linear(b.rmsnorm(x, block.norm2), _weight(block.up, loop))
+        x = b.op("Add", [x, b.linear(att, block.proj.loop_weight(loop))])[0]
+        up = b.linear(b.rmsnorm(x, block.norm2), block.up.loop_weight(loop))
         act = b.op("Gelu", [up], approximate="tanh")[0]
-        x = b.op("Add", [x, b.linear(act, _weight(block.down, loop))])[0]
+        x = b.op("Add", [x, b.linear(act, block.down.loop_weight(loop))])[0]
     h = b.rmsnorm(x, model.norm)
     flat = b.op("Reshape", [h, b.const("shape", np.array([-1, cfg.d_model], dtype=np.int64))])[0]
     last = b.op("Gather", [flat, "last_index"], axis=0)[0]
@@ -135,8 +135,3 @@ def build_graph(model: NRMModel) -> onnx.ModelProto:
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="npc-brain")
     proto.ir_version = 9
     return proto
-
-
-def _weight(layer: torch.nn.Module, loop: int) -> torch.Tensor:
-    merged = getattr(layer, "merged", None)
-    return merged[loop] if merged is not None else layer.base.weight

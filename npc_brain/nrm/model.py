@@ -43,6 +43,10 @@ class LoRALinear(nn.Module):
         deltas = (self.lora_a @ self.lora_b).transpose(1, 2)  # (loops-1, out, in)
         self.merged = [w.detach()] + [(w + dlt).detach() for dlt in deltas]
 
+    def loop_weight(self, loop: int) -> torch.Tensor:
+        """The (out, in) weight loop `loop` multiplies by once merged (what exports write)."""
+        return self.merged[loop] if self.merged is not None else self.base.weight
+
     def forward(self, x: torch.Tensor, loop: int = 0) -> torch.Tensor:
         if self.merged is not None and not self.training:
             return F.linear(x, self.merged[loop])

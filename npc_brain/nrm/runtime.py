@@ -1,4 +1,4 @@
-"""Decode runtimes: what the engine runs a batched forward on, torch or ONNX Runtime.
+"""Decode runtimes: what the engine runs a batched forward on: ONNX Runtime, numpy or torch.
 
 A runtime holds the weights; a cache it makes holds every layer's keys and values for many
 rows. `forward(cache, start, ids, pos, last)` runs token ids (B, T) at positions `pos`
@@ -6,12 +6,17 @@ through cache rows start..start+B-1 and returns float32 logits (B, vocab) at col
 Everything crosses as numpy arrays, so the engine, constraints and sidecar never import
 torch. `load_runtime` picks one for a model directory:
 
-- `onnx`: ONNX Runtime over `model.onnx` (written by `npc-brain export`); needs no torch.
+- `onnx`: ONNX Runtime over `model.onnx` (`pip install npc-brain[fast]`), the fastest.
+- `numpy`: numpy over `model.npz`: the plain install, nothing more to install.
 - `torch`: the PyTorch model itself (`pip install npc-brain[train]`).
-- `auto`: onnx when its export matches `model.pt`, else torch.
+- `auto`: onnx when onnxruntime is installed and its export matches `model.pt`, else numpy
+  when its export matches, else torch.
 
-A directory may hold the export alone (model.onnx, model.onnx.json, config.json,
-tokenizer.json, no model.pt), as the standalone sidecar does: then only onnx can run it.
+Both exports are written by `npc-brain export` and record the sha256 of the `model.pt` they
+came from, so a stale one is never run.
+
+A directory may hold an export alone (model.onnx or model.npz with its .json, config.json,
+tokenizer.json, no model.pt), as the standalone sidecar does: then only that export runs it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 
 from npc_brain.nrm.config import NRMConfig
 
-BACKENDS = ("auto", "onnx", "torch")
+BACKENDS = ("auto", "onnx", "numpy", "torch")
 log = logging.getLogger("npc_brain.nrm.runtime")
 
 
@@ -77,28 +82,36 @@ def has_torch() -> bool:
 
 def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> Runtime:
     """The runtime for a model directory (default: the bundled model)."""
-    from npc_brain.nrm import runtime_onnx
+    from npc_brain.nrm import runtime_numpy, runtime_onnx
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
 
     d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    weights = (d / "model.pt").is_file() or (d / runtime_onnx.ONNX_FILE).is_file()
+    weights = any((d / f).is_file() for f in ("model.pt", runtime_onnx.ONNX_FILE, "model.npz"))
     if not weights or not (d / "config.json").is_file():
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
-        raise ModelNotFoundError(f"{d} lacks config.json, or both model.pt and model.onnx{hint}")
+        raise ModelNotFoundError(f"{d} lacks config.json, or model.pt and any export of it{hint}")
     if backend == "torch":
         return _torch_runtime(d)
-    problem = runtime_onnx.problem(d)
-    if problem is None:
-        return runtime_onnx.OnnxRuntime(d)
-    if backend == "onnx":
-        raise RuntimeUnavailableError(problem)
+    exported = {  # in the order auto tries them: fastest first
+        "onnx": (runtime_onnx.problem, runtime_onnx.OnnxRuntime),
+        "numpy": (runtime_numpy.problem, runtime_numpy.NumpyRuntime),
+    }
+    problems = []
+    for name in exported if backend == "auto" else [backend]:
+        problem_of, make = exported[name]
+        problem = problem_of(d)
+        if problem is None:
+            return make(d)
+        problems.append(problem)
+    if backend != "auto":
+        raise RuntimeUnavailableError(problems[0])
     if not has_torch():
         raise RuntimeUnavailableError(
-            f"{problem}; or install torch (`pip install npc-brain[train]`)"
+            f"{'; '.join(problems)}; or install torch (`pip install npc-brain[train]`)"
         )
-    log.warning("%s; running the torch model instead", problem)
+    log.warning("%s; running the torch model instead", "; ".join(problems))
     return _torch_runtime(d)
 
 

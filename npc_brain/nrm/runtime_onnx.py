@@ -8,29 +8,17 @@ No torch anywhere.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from npc_brain.nrm.checkpoint import export_problem, read_meta
 from npc_brain.nrm.config import NRMConfig
 
 ONNX_FILE = "model.onnx"
 META_FILE = "model.onnx.json"
 FORMAT = 1
-EXPORT_HINT = "re-export with `npc-brain export`"
-
-
-def weights_hash(model_dir: Path) -> str:
-    """sha256 of model.pt: an export records it, so a stale export is caught."""
-    return hashlib.sha256((model_dir / "model.pt").read_bytes()).hexdigest()
-
-
-def read_meta(model_dir: Path) -> dict:
-    path = model_dir / META_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def problem(model_dir: Path) -> str | None:
@@ -38,16 +26,8 @@ def problem(model_dir: Path) -> str | None:
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        return "onnxruntime is not installed"
-    meta = read_meta(model_dir)
-    if not (model_dir / ONNX_FILE).is_file() or not meta:
-        return f"{model_dir} has no {ONNX_FILE}; {EXPORT_HINT}"
-    if meta.get("format") != FORMAT:
-        return f"{model_dir / ONNX_FILE} is an older export format; {EXPORT_HINT}"
-    exported_alone = not (model_dir / "model.pt").is_file()  # nothing to be stale against
-    if not exported_alone and meta.get("model_pt_sha256") != weights_hash(model_dir):
-        return f"{model_dir / ONNX_FILE} was exported from another model.pt; {EXPORT_HINT}"
-    return None
+        return "onnxruntime is not installed (`pip install npc-brain[fast]`)"
+    return export_problem(model_dir, ONNX_FILE, META_FILE, FORMAT)
 
 
 class OnnxCache:
@@ -88,7 +68,7 @@ class OnnxRuntime:
 
         d = Path(model_dir)
         self.cfg = NRMConfig.load(d / "config.json")
-        self._params = int(read_meta(d).get("parameters", 0))
+        self._params = int(read_meta(d, META_FILE).get("parameters", 0))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         opts.inter_op_num_threads = 1

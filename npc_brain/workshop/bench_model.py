@@ -1,8 +1,8 @@
 """`npc-brain bench model`: decode throughput of every backend vs. this machine's ceiling.
 
 The ceiling (a large fp32 matmul's FLOP/s over the model's FLOPs per token) is measured in
-the same run, and each backend (ONNX Runtime, torch: whichever is installed and exported)
-decodes the same prompt: the one the sidecar builds for a real decide request.
+the same run, and each backend (ONNX Runtime, numpy, torch: whichever is installed and
+exported) decodes the same prompt: the one the sidecar builds for a real decide request.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def first_step_ms(engine: Engine, plan: DecisionPlan, prompt: list[int]) -> floa
 
 def available_backends(model_dir: Path) -> dict[str, Runtime]:
     found = {}
-    for name in ("onnx", "torch"):
+    for name in ("onnx", "numpy", "torch"):
         try:
             found[name] = load_runtime(model_dir, name)
         except RuntimeUnavailableError as exc:

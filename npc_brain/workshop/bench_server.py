@@ -4,8 +4,9 @@ The sidecar runs in its own process (as in a game) and one DEALER client (the ga
 decide requests in flight: each time a decision arrives the next NPC asks. Reported per
 level: decisions/s, tokens/s (and its share of the compute ceiling measured in the same
 run), and p50/p99 latency from sending a request to its first `step` event and to its
-`decision`, for each backend side by side (ONNX Runtime, torch: whichever runs here). A
-last run repeats one level under cProfile in the sidecar and prints where its time goes.
+`decision`, for each backend side by side (ONNX Runtime, numpy, torch: whichever runs
+here). A last run repeats one level under cProfile in the sidecar and prints where its
+time goes.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def runnable_backends(model_dir: Path) -> list[str]:
     found = []
-    for name in ("onnx", "torch"):
+    for name in ("onnx", "numpy", "torch"):
         try:
             load_runtime(model_dir, name)
             found.append(name)
