@@ -289,15 +289,44 @@ ACTION_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 14)
 ACTION_WEIGHTS = (3, 10, 20, 20, 15, 11, 7, 5, 5, 4)
 
 
+# The state with one kind of fact taken away: what the NPC would do without it.
+WITHOUT = (
+    {"inventory": {}},
+    {"perception": []},
+    {"traits": []},
+    {"goal": None},
+    {"role": None},
+    {"health": None, "hunger": None, "energy": None},
+    {"time_of_day": None},
+)
+
+
+def _what_else(rng: random.Random, state: NPCState) -> list[str]:
+    """The verbs the NPC would pick were one of its facts missing (no food held, nobody in
+    sight, no greedy streak...). Offered beside the right one, they make the model read the
+    fact that decides ("hungry, has bread, can eat, wander": eat, not wander)."""
+    out = []
+    for change in rng.sample(WITHOUT, 3):
+        other = _relevant(state.model_copy(update=change))
+        if other:
+            out.append(other[0])
+    return list(dict.fromkeys(out))
+
+
 def _actions(rng: random.Random, state: NPCState) -> list[str]:
     """A designer's short list: mostly verbs that fit the scene, often without the teacher's
-    first choice (so the model learns to pick among what is offered), rarely the whole menu."""
+    first choice (so the model learns to pick among what is offered), often with what the NPC
+    would do were one fact different, rarely the whole menu."""
     possible = [v for v in VOCABULARY if answer_options(state, [v])]
     relevant = [v for v in _relevant(state) if v in possible]
     n = min(rng.choices(ACTION_COUNTS, ACTION_WEIGHTS)[0], len(possible))
     keep: list[str] = []
     if relevant and rng.random() < 0.7:
         keep.append(relevant[0])
+    if rng.random() < 0.5:
+        keep += [v for v in _what_else(rng, state) if v in possible and v not in keep][
+            : max(1, n - len(keep))
+        ]
     pool = [v for v in relevant if v not in keep]
     rng.shuffle(pool)
     keep += pool[: rng.randint(0, max(0, n - len(keep)))]
