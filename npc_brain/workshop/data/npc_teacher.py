@@ -11,6 +11,7 @@ never talk about the action menu. Adding behaviour means adding rows (and facts)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
 from npc_brain.npc.actions import refer as _refer
@@ -95,10 +96,22 @@ class Facts:
         """A named fact; "not_x" negates x. Facts about unset fields are false."""
         if fact.startswith("not_"):
             return not self.has(fact[4:])
-        s, t = self.state, self.threat
         if fact in self.traits or fact == f"role_{self.category}":
             return True
-        checks = {
+        checks = self._checks
+        if fact in checks:
+            return checks[fact]
+        if fact.startswith("sees_"):
+            return getattr(self, fact[5:]) is not None
+        if fact.startswith("holds_"):
+            return getattr(self, fact[6:]) is not None
+        return False
+
+    @cached_property
+    def _checks(self) -> dict[str, bool]:
+        """The named facts, worked out once: rules ask for them thousands of times."""
+        s, t = self.state, self.threat
+        return {
             "threat_near": t is not None and t.meters <= NEAR,
             "threat_close": t is not None and t.meters <= CLOSE,
             "threat_far": t is not None and t.meters > NEAR,
@@ -132,13 +145,6 @@ class Facts:
             "goal_guard": (s.goal or "").split(" ")[0] in ("guard", "protect", "watch"),
             "goal_patrol": (s.goal or "").split(" ")[0] == "patrol",
         }
-        if fact in checks:
-            return checks[fact]
-        if fact.startswith("sees_"):
-            return getattr(self, fact[5:]) is not None
-        if fact.startswith("holds_"):
-            return getattr(self, fact[6:]) is not None
-        return False
 
     def slots(self) -> dict[str, str]:
         """Values a thought template may use."""
