@@ -40,7 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("npc_brain.commands.train", "train a model of your own"),
     "eval": ("npc_brain.commands.evaluate", "measure a model on the evaluation suites"),
     "bench": ("npc_brain.commands.bench", "print speed figures for the model or the sidecar"),
-    "export": ("npc_brain.commands.export", "write model.onnx, the torch-free runtime's weights"),
+    "export": (
+        "npc_brain.commands.export",
+        "write model.npz and model.onnx, the torch-free runtimes' weights",
+    ),
     "keys": ("npc_brain.commands.keys", "make key pairs and a token for serving beyond loopback"),
 }
 
