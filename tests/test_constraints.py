@@ -16,7 +16,7 @@ from npc_brain import DEFAULT_MODEL_DIR, Tokenizer, load_model
 from npc_brain.npc.decision import DecisionPlan, plan_decision
 from npc_brain.npc.state import NPCState
 from npc_brain.npc.truth import false_claims
-from npc_brain.nrm.constraints import TraceConstraint, Vocab
+from npc_brain.nrm.constraints import LINE_RESERVE, TraceConstraint, Vocab
 from npc_brain.nrm.engine import Engine, GenRequest
 from npc_brain.nrm.trace import Answer, format_completion, parse_trace, prompt_ids
 from npc_brain.workshop.data import npc
@@ -346,7 +346,7 @@ def test_a_thought_begins_with_an_opener_a_name_or_a_number() -> None:
 
 
 def test_the_spelled_out_as_a_first_word_still_needs_a_state_name() -> None:
-    """" " then "the" (the opener spelled token by token) is held to the fillers of " the"
+    """ " " then "the" (the opener spelled token by token) is held to the fillers of " the"
     just as the whole token " the" is: "the dragon" cannot start a thought about a wolf."""
     ids = {TOK.token_bytes(i): i for i in range(TOK.vocab_size)}
     c = after(START)
@@ -358,3 +358,56 @@ def test_the_spelled_out_as_a_first_word_still_needs_a_state_name() -> None:
     assert prefixes_of(allowed(c) - {b"r", b"y", b"re"}, fillers)  # or "there", "they"
     assert refused(c, " dragon") is not None
     assert refused(c, " wolf is close\n") is None
+
+
+def spells(c: TraceConstraint, pieces: list[str]) -> bool:
+    """Whether the constraint lets these exact tokens through, one by one."""
+    for piece in pieces:
+        tid = VOCAB.id_of[piece.encode()]
+        mask = c.allowed()
+        if mask is not None and not bool(mask[tid]):
+            return False
+        c.advance(tid)
+    return True
+
+
+def test_a_banned_saying_cannot_be_spelled_in_pieces_either() -> None:
+    scroll = {"name": "scroll", "kind": "item", "distance": 2}
+    seen = plan_decision(make(perception=[WOLF, scroll]), ACTIONS)
+    prefix = f"{START} the scroll is 2 m away, looks"
+    assert not spells(after(prefix, seen), [" ", "t", "a", "s", "t", "y"])
+    assert spells(after(prefix, seen), [" ", "t"])  # "t" may still begin another word
+    # A word that begins like the banned one stays open ("I am a" on the way to "an").
+    assert writable(START, " I am a wizard\n")
+
+
+def test_numbers_right_after_a_name_are_that_ones_own() -> None:
+    assert writable(START, " I can see Tom 10")
+    assert not writable(START, " I can see Tom 4")  # the wolf's distance
+
+
+def test_the_pronoun_i_takes_no_letters_after_it() -> None:
+    assert not spells(after(f"{START} the wolf is close, I"), ["t"])
+    assert writable(START, " the wolf is close, I'm scared\n")
+
+
+def test_a_name_is_not_said_twice_in_a_row() -> None:
+    assert not writable(START, " Tom Tom")
+    assert writable(START, " Tom is 10 m away, Sir Aldous is 30 m away\n")
+
+
+def test_a_long_thought_ends_where_nothing_is_half_said() -> None:
+    def near_the_limit(text: str) -> set[bytes]:
+        c = TraceConstraint(VOCAB, PLAN.options, rules=PLAN.rules, max_step_tokens=LINE_RESERVE + 3)
+        assert refused(c, f"{START}{text}") is None
+        return allowed(c)
+
+    assert near_the_limit(" the wolf is") == {b"\n"}
+    assert b"\n" not in near_the_limit(" I see Sir")  # "Sir Aldous" is half spelled
+    assert near_the_limit(" I see the") != {b"\n"}  # "the" waits for its name
+
+
+def test_nothing_held_is_hurt_and_to_run_is_not_held() -> None:
+    assert not writable(START, " the bread is hurt")
+    assert not writable(START, " bread is hurt")
+    assert not writable(f"{START} too close, I have to run", " with me")
