@@ -7,7 +7,16 @@ import torch
 
 from npc_brain.nrm.checkpoint import load_model
 from npc_brain.workshop.data.mixture import Mixture
-from npc_brain.workshop.train import DEFAULT_MIXTURE, Batcher, load_config, train
+from npc_brain.workshop.train import (
+    BUDGET_MARGIN_S,
+    DEFAULT_MIXTURE,
+    Batcher,
+    RunState,
+    _fit_budget,
+    load_config,
+    lr_at,
+    train,
+)
 
 
 def tiny(steps: int = 30):
@@ -77,3 +86,21 @@ def _recording(step, seen: list[int]):
         return step(self, *args, **kwargs)
 
     return wrapped
+
+
+def test_a_time_budget_shortens_the_schedule_to_fit_and_never_lengthens_it() -> None:
+    cfg = load_config("default")
+    assert cfg.minutes is not None and cfg.minutes <= 90
+    planned = cfg.steps
+    run = RunState(step=1000, elapsed=30 * 60)
+    fast = cfg.model_copy(update={"minutes": 88})
+    assert not _fit_budget(fast, run, 100, 10)  # 0.1 s a step: everything fits
+    assert fast.steps == planned
+    slow = cfg.model_copy(update={"minutes": 60})
+    assert _fit_budget(slow, run, 100, 120)  # 1.2 s a step, 29 minutes left to spend
+    assert slow.steps == run.planned == 1000 + (60 * 60 - 30 * 60 - BUDGET_MARGIN_S) // 1.2
+    shortened = slow.steps
+    assert not _fit_budget(slow, run, 150, 15)  # faster later: the schedule stays as it is
+    assert slow.steps == shortened
+    assert not _fit_budget(cfg.model_copy(update={"minutes": None}), run, 100, 1e6)
+    assert lr_at(slow, slow.steps) == slow.min_lr  # the shortened schedule still anneals

@@ -33,6 +33,10 @@ DEFAULT_MIXTURE = {
 }
 
 
+# Seconds a time budget keeps in hand for saving the model at the end.
+BUDGET_MARGIN_S = 60
+
+
 class TrainConfig(BaseModel):
     model: NRMConfig = Field(default_factory=NRMConfig)
     mixture: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIXTURE))
@@ -51,6 +55,9 @@ class TrainConfig(BaseModel):
     ckpt_every: int = 250
     threads: int = 2
     compile: bool = False  # torch.compile the training forward (faster on long runs)
+    # Wall-time budget in minutes (None: none). A machine slower than planned (a shared CPU)
+    # shortens the cosine schedule as the run goes, so it still ends, annealed, in time.
+    minutes: float | None = None
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -67,8 +74,8 @@ PRESETS: dict[str, dict] = {
         "warmup": 5,
         "lr": 3e-3,
     },
-    # The shipped model.
-    "default": {},
+    # The shipped model: the project's limit is 90 minutes of training on its 2-core CPU.
+    "default": {"minutes": 88},
 }
 
 
@@ -154,6 +161,7 @@ class RunState:
     """Everything a checkpoint holds besides the weights, so a resumed run continues exactly."""
 
     step: int = 0
+    planned: int = 0  # the schedule's length, once a time budget has shortened it
     elapsed: float = 0.0
     tokens: int = 0
     losses: list[float] = field(default_factory=list)
@@ -191,9 +199,9 @@ def train(
         torch.set_rng_state(saved["torch_rng"])
         batcher.queue = saved["queue"]
         run = RunState(**saved["run"])
+        cfg.steps = min(cfg.steps, run.planned or cfg.steps)
     print(f"model: {model.num_params():,} parameters, vocab {tok.vocab_size}, {cfg.steps} steps")
-    end = cfg.steps if stop_after is None else min(cfg.steps, run.step + stop_after)
-    _loop(cfg, model, opt, batcher, run, device, ckpt_path, end)
+    _loop(cfg, model, opt, batcher, run, device, ckpt_path, stop_after)
     if run.step < cfg.steps:
         _save_ckpt(ckpt_path, model, opt, batcher, run)
         print(f"stopped at step {run.step}; continue with --resume")
@@ -222,14 +230,16 @@ def _loop(
     run: RunState,
     device: str,
     ckpt_path: Path,
-    end: int,
+    stop_after: int | None,
 ) -> None:
     bar = tqdm(total=cfg.steps, initial=run.step, desc="train", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter() - run.elapsed
-    tokens_at_start, t_start = run.tokens, time.perf_counter()
+    step_at_start, tokens_at_start, t_start = run.step, run.tokens, time.perf_counter()
+    stop = run.step + stop_after if stop_after is not None else None
+    bar_steps = cfg.steps
     loss_ema = None
     forward = torch.compile(model, dynamic=True) if cfg.compile else model
-    while run.step < end:
+    while run.step < (cfg.steps if stop is None else min(cfg.steps, stop)):
         model.train()
         x, y = (t.to(device) for t in batcher.next())
         for g in opt.param_groups:
@@ -249,11 +259,28 @@ def _loop(
             loss=f"{loss_ema:.3f}", tok_s=f"{rate:,.0f}", lr=f"{lr_at(cfg, run.step):.1e}"
         )
         bar.update(1)
+        if _fit_budget(cfg, run, run.step - step_at_start, time.perf_counter() - t_start):
+            if bar.total - cfg.steps >= 100 or bar.total == bar_steps:  # not every 50 steps
+                bar.write(f"time budget: the schedule now ends at step {cfg.steps}")
+            bar.total = cfg.steps
         if cfg.eval_every and run.step % cfg.eval_every == 0 and run.step < cfg.steps:
             _quick_eval(model, batcher.tok, cfg, bar)
         if cfg.ckpt_every and (run.step % cfg.ckpt_every == 0 or run.step == cfg.steps):
             _save_ckpt(ckpt_path, model, opt, batcher, run)
     bar.close()
+
+
+def _fit_budget(cfg: TrainConfig, run: RunState, done: int, seconds: float) -> bool:
+    """Shorten the schedule when the steps left would overrun `cfg.minutes` at the pace of
+    this run so far (checked every 50 steps; never lengthened). True when it changed."""
+    if cfg.minutes is None or done < 50 or done % 50:
+        return False
+    left = cfg.minutes * 60 - run.elapsed - BUDGET_MARGIN_S
+    fits = run.step + max(0, int(left / (seconds / done)))
+    if fits >= cfg.steps:
+        return False
+    cfg.steps = run.planned = max(run.step + 1, fits)
+    return True
 
 
 def _save_ckpt(path: Path, model: NRMModel, opt, batcher: Batcher, run: RunState) -> None:
