@@ -15,6 +15,7 @@ on another (its events then carry `rerun`) or ends with `worker_lost`.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from collections import deque
@@ -28,7 +29,13 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from npc_brain.sidecar import worker_protocol as wp
 from npc_brain.sidecar.auth import CurveKeys, endpoint_is_local, start_authenticator, use_curve
-from npc_brain.sidecar.front_door import Envelope, PingLimiter, payload_bytes, split_envelope
+from npc_brain.sidecar.front_door import (
+    Envelope,
+    PingLimiter,
+    bind_relay_endpoint,
+    payload_bytes,
+    split_envelope,
+)
 from npc_brain.sidecar.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -184,6 +191,9 @@ class Broker:
         self._probes: list[float] = []  # when to probe every worker after a disconnect
         self.front_endpoint: str | None = None
         self.back_endpoint: str | None = None
+        # Where a WebSocket relay connects: the front, or with CURVE a NULL endpoint of its own.
+        self.relay_endpoint: str | None = None
+        self._relay_dir: tempfile.TemporaryDirectory[str] | None = None
         self.stats = {"requests": 0, "events": 0, "reruns": 0, "lost": 0}
         exposed = cfg.curve is None and not endpoint_is_local(cfg.front)
         self.reveal_facts = not (cfg.hide_facts or exposed)
@@ -217,6 +227,9 @@ class Broker:
             raise
         self.front_endpoint = self._front.getsockopt_string(zmq.LAST_ENDPOINT)
         self.back_endpoint = self._back.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.relay_endpoint = self.front_endpoint
+        if cfg.curve is not None:
+            self.relay_endpoint, self._relay_dir = bind_relay_endpoint(self._front)
         return self.front_endpoint, self.back_endpoint
 
     def _configure_front(self, sock: zmq.Socket) -> None:
@@ -300,6 +313,9 @@ class Broker:
             self._auth = None
         self._ctx.term()
         self._ctx = self._front = self._back = None
+        if self._relay_dir is not None:
+            self._relay_dir.cleanup()
+            self._relay_dir = None
 
     def _read(self, sock: zmq.Socket, handle: Any) -> None:
         for _ in range(self.config.reads_per_turn):

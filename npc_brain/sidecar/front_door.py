@@ -3,6 +3,9 @@ take the ROUTER envelope apart, refuse an empty or oversized payload, limit ping
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import zmq
 
 from npc_brain.sidecar.protocol import ErrorCode, ProtocolError
@@ -57,4 +60,18 @@ def payload_bytes(frame: zmq.Frame, max_bytes: int) -> bytes:
     return frame.bytes
 
 
-__all__ = ["Envelope", "PingLimiter", "payload_bytes", "split_envelope"]
+def bind_relay_endpoint(sock: zmq.Socket) -> tuple[str, tempfile.TemporaryDirectory[str] | None]:
+    """Also bind `sock` (a CURVE server) where only this machine's WebSocket relay can
+    reach it, speaking NULL: an IPC socket in an owner-only directory (returned, to clean
+    up), or a loopback port where IPC is unavailable."""
+    sock.curve_server = False  # options apply per bind: this endpoint speaks NULL
+    directory = None
+    if zmq.has("ipc") and os.name == "posix":
+        directory = tempfile.TemporaryDirectory(prefix="npc-brain-")
+        sock.bind(f"ipc://{directory.name}/relay")
+    else:
+        sock.bind("tcp://127.0.0.1:0")
+    return sock.getsockopt_string(zmq.LAST_ENDPOINT), directory
+
+
+__all__ = ["Envelope", "PingLimiter", "bind_relay_endpoint", "payload_bytes", "split_envelope"]

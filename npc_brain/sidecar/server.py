@@ -16,7 +16,6 @@ the client's identity, so scheduling, validation and events are exactly a sideca
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 import time
@@ -34,7 +33,12 @@ from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.sidecar import worker_protocol as wp
 from npc_brain.sidecar.auth import CurveKeys, endpoint_is_local, start_authenticator, use_curve
 from npc_brain.sidecar.client import CurveClientKeys
-from npc_brain.sidecar.front_door import PingLimiter, payload_bytes, split_envelope
+from npc_brain.sidecar.front_door import (
+    PingLimiter,
+    bind_relay_endpoint,
+    payload_bytes,
+    split_envelope,
+)
 from npc_brain.sidecar.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -158,8 +162,9 @@ class Server:
         model_dir: str | Path | None,
         config: ServerConfig | None = None,
         backend: str = "auto",
+        threads: int | None = None,
     ) -> Server:
-        runtime = load_runtime(model_dir, backend)
+        runtime = load_runtime(model_dir, backend, threads)
         tok = load_tokenizer(model_dir)
         name = Path(model_dir).name if model_dir is not None else DEFAULT_MODEL_DIR.name
         return cls(runtime, tok, config, model_name=name)
@@ -241,13 +246,8 @@ class Server:
         assert self.endpoint is not None
         if self.config.curve is None:
             return self.endpoint
-        sock.curve_server = False  # options apply per bind: this endpoint speaks NULL
-        if zmq.has("ipc") and os.name == "posix":
-            self._relay_dir = tempfile.TemporaryDirectory(prefix="npc-brain-")
-            sock.bind(f"ipc://{self._relay_dir.name}/relay")  # the directory is owner-only
-        else:
-            sock.bind("tcp://127.0.0.1:0")
-        return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        endpoint, self._relay_dir = bind_relay_endpoint(sock)
+        return endpoint
 
     def stop(self) -> None:
         """Ask the loop to finish; in-flight requests end with `shutting_down`."""
