@@ -500,8 +500,9 @@ class Broker:
         self._told.discard(identity)
         if self._to_worker(identity, wp.command(wp.WELCOME)):
             log.info(
-                "worker %s joined: %d slots, model %s (%s); %d worker(s)",
-                identity.hex(), info.capacity, info.model, info.backend, len(self._workers),
+                "worker %s (%s pid %s) joined: %d slots, model %s (%s); %d worker(s)",
+                identity.hex(), info.host, info.pid, info.capacity, info.model, info.backend,
+                len(self._workers),
             )  # fmt: skip
 
     def _tell_unknown(self, identity: bytes, why: str) -> None:
@@ -618,9 +619,15 @@ class Broker:
                     message = f"no worker joined the broker within {cfg.max_wait_s:g} s"
                     self._end(ticket, ErrorCode.SERVER_BUSY, message)
 
-    @property
-    def workers(self) -> int:
-        return len(self._workers)
+    def worker_info(self) -> dict[bytes, wp.WorkerInfo]:
+        """The workers registered now, by identity."""
+        return {identity: w.info for identity, w in self._workers.items()}
+
+    def requests_on(self, identity: bytes) -> list[int | str]:
+        """Ids of the requests a worker is generating now."""
+        worker = self._workers.get(identity)
+        tickets = [self._tickets[n] for n in worker.tickets] if worker else []
+        return [t.request_id for t in tickets]
 
 
 def _mark_rerun(payload: bytes, attempt: int) -> bytes:

@@ -16,6 +16,8 @@ the client's identity, so scheduling, validation and events are exactly a sideca
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import tempfile
 import threading
 import time
@@ -204,6 +206,8 @@ class Server:
             version=self.version,
             params=self.params,
             backend=self.backend,
+            host=socket.gethostname(),
+            pid=os.getpid(),
         )
         link = WorkerLink(
             address,

@@ -109,7 +109,7 @@ class WorkerLink:
         elif name == wp.DISCONNECT and self.registered:
             # Sent before our READY arrived (a broker restart, a lost registration) when
             # we are not registered yet: those are stale and ignored.
-            log.warning("the broker at %s asked this worker to register again", self.address)
+            log.warning("the broker at %s let this worker go; registering again", self.address)
             self._reset()
 
     def send(self, route: bytes, payload: bytes, terminal: bool) -> None:

@@ -49,6 +49,8 @@ class WorkerInfo(BaseModel):
     version: str | None = None
     params: int | None = None
     backend: str | None = None
+    host: str | None = None  # for the broker's log: which machine and process this is
+    pid: int | None = None
 
 
 def encode_info(info: WorkerInfo) -> bytes:
