@@ -619,6 +619,10 @@ class Broker:
                     message = f"no worker joined the broker within {cfg.max_wait_s:g} s"
                     self._end(ticket, ErrorCode.SERVER_BUSY, message)
 
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
+
     def worker_info(self) -> dict[bytes, wp.WorkerInfo]:
         """The workers registered now, by identity."""
         return {identity: w.info for identity, w in self._workers.items()}

@@ -34,9 +34,11 @@ COMMANDS = {READY, WELCOME, REQUEST, EVENT, HEARTBEAT, DISCONNECT}
 TERMINAL = b"\x01"
 STEP = b"\x00"
 
-# Defaults for both sides; a worker is declared dead after LIVENESS silent intervals.
+# Defaults for both sides: each side counts the other lost after LIVENESS silent intervals.
+# Generous on purpose: a worker beats between batch steps, and a step on a starved CPU can
+# take seconds; a worker that dies is noticed at once anyway (its connection closes).
 HEARTBEAT_S = 1.0
-LIVENESS = 3
+LIVENESS = 10
 
 
 class WorkerInfo(BaseModel):
