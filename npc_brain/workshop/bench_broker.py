@@ -5,7 +5,10 @@ one sidecar decoding on two threads; a broker with one worker (one thread); a br
 two workers (one thread each). One DEALER client (the game) keeps N decide requests in
 flight against each in turn, round after round (interleaved, so a machine whose load
 drifts treats them alike); reported are the median decisions/s per set-up, ratios of
-those medians, and the broker's own cost: its process CPU time per event it forwarded.
+those medians, and the broker's own cost: its process CPU time per event it forwarded,
+over its idle baseline, and at saturation against an echo worker (no model: it answers
+each request at once with three thoughts and a decision), which shows how many
+decisions/s one broker core can forward.
 """
 
 from __future__ import annotations
@@ -45,6 +48,37 @@ def _broker_main(conn: Any) -> None:
     broker = Broker(BrokerConfig(front="tcp://127.0.0.1:0", back="tcp://127.0.0.1:0"))
     conn.send(broker.bind())
     _serve(broker, conn, lambda: {"workers": broker.workers, **broker.stats})
+
+
+def _echo_worker_main(back: str, conn: Any) -> None:
+    """A stand-in worker without a model: three steps and a decision per request."""
+    import msgpack
+    import zmq
+
+    from npc_brain.sidecar import worker_protocol as wp
+
+    sock = zmq.Context().socket(zmq.DEALER)
+    sock.connect(back)
+    sock.send_multipart(wp.command(wp.READY, wp.encode_info(wp.WorkerInfo(capacity=256))))
+    conn.send("ready")
+    beat = 0.0
+    while not conn.poll(0):
+        if time.monotonic() > beat:
+            sock.send_multipart(wp.command(wp.HEARTBEAT))
+            beat = time.monotonic() + wp.HEARTBEAT_S
+        if not sock.poll(100):
+            continue
+        frames = sock.recv_multipart()
+        if frames[1] != wp.REQUEST:
+            continue
+        route, rid = frames[2], msgpack.unpackb(frames[3])["id"]
+        steps = ["the wolf is only 3 m away", "it is too close to hide", "so I flee"]
+        for i, text in enumerate(steps):
+            event = {"type": "step", "id": rid, "index": i, "text": text}
+            sock.send_multipart(wp.command(wp.EVENT, route, wp.STEP, msgpack.packb(event)))
+        decision = {"type": "decision", "id": rid, "action": "flee", "target": None}
+        decision |= {"steps": steps, "raw": "flee", "tokens": 29, "latency_ms": 1.0}
+        sock.send_multipart(wp.command(wp.EVENT, route, wp.TERMINAL, msgpack.packb(decision)))
 
 
 def _serve(server: Any, conn: Any, stats: Any) -> None:
@@ -89,7 +123,7 @@ class Process:
 class Setup:
     """What one row of the table measures: an address to drive, and its processes."""
 
-    def __init__(self, name: str, model_dir: Path, workers: int) -> None:
+    def __init__(self, name: str, model_dir: Path | None, workers: int) -> None:
         self.name = name
         self.processes: list[Process] = []
         self.broker: Process | None = None
@@ -102,7 +136,10 @@ class Setup:
         self.broker = self._start(_broker_main)
         self.address, back = self.broker.first
         for _ in range(workers):
-            self.backend = self._start(_sidecar_main, str(model_dir), 1, back).first[1]
+            if model_dir is None:
+                self._start(_echo_worker_main, back)
+            else:
+                self.backend = self._start(_sidecar_main, str(model_dir), 1, back).first[1]
         deadline = time.monotonic() + START_TIMEOUT_S
         while self.broker.stats()["workers"] < workers:
             if time.monotonic() > deadline:
@@ -113,6 +150,13 @@ class Setup:
         process = Process(target, *args)
         self.processes.append(process)
         return process
+
+    def idle_cpu(self, seconds: float = 2.0) -> float:
+        """The broker's CPU seconds per second while nothing is asked of it."""
+        assert self.broker is not None
+        before = self.broker.stats()["cpu_s"]
+        time.sleep(seconds)
+        return (self.broker.stats()["cpu_s"] - before) / seconds
 
     def measure(self, bodies: list[dict[str, Any]], in_flight: int, total: int) -> None:
         """One run; a broker's CPU time and traffic are counted over this run alone."""
@@ -127,7 +171,7 @@ class Setup:
         return statistics.median(r.decisions / r.seconds for r in self.results)
 
     def stop(self) -> None:
-        for process in self.processes:
+        for process in reversed(self.processes):  # workers before their broker
             process.stop()
 
 
@@ -137,6 +181,7 @@ class Setup:
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
     rounds, in_flight, total = (3, 32, 64) if args.quick else (5, 64, 384)
+    echo_total = 1000 if args.quick else 4000
     bodies = situations(256)
     print(f"model {model_dir}; starting a sidecar, a broker with 1 worker, a broker with 2")
     setups: list[Setup] = []
@@ -153,17 +198,25 @@ def run(args: argparse.Namespace) -> int:
         )
         for setup in setups:  # warm-up: allocations, first batches
             drive(setup.address, bodies, in_flight=8, total=16)
+        idle = {s.name: s.idle_cpu() for s in setups if s.broker}
         for n in range(rounds):
             for setup in setups:
                 setup.measure(bodies, in_flight, total)
             print(f"  round {n + 1}/{rounds}: " + ", ".join(
                 f"{s.results[-1].decisions / s.results[-1].seconds:.1f}" for s in setups
             ) + " decisions/s")  # fmt: skip
+        for setup in setups:
+            setup.stop()
+        echo = Setup("broker + echo worker (no model)", None, 1)
+        setups.append(echo)
+        drive(echo.address, bodies, in_flight=8, total=64)
+        idle[echo.name] = echo.idle_cpu()
+        echo.measure(bodies, 64, echo_total)
     finally:
         for setup in setups:
             setup.stop()
-    print_table(setups)
-    print_broker_cost(setups)
+    print_table(setups[:3])
+    print_broker_cost(setups, idle)
     return 0
 
 
@@ -182,19 +235,27 @@ def print_table(setups: list[Setup]) -> None:
     print(f"  1 worker / sidecar (2 threads)  {one / side:.2f}")
 
 
-def print_broker_cost(setups: list[Setup]) -> None:
-    print("\nthe broker's cost (its process CPU time during its own runs):")
+def print_broker_cost(setups: list[Setup], idle: dict[str, float]) -> None:
+    print("\nthe broker's cost (its process CPU time during its own runs, less its idle rate):")
     for setup in setups:
         if setup.broker is None:
             continue
         cpu, events, requests = (setup.cost[k] for k in ("cpu_s", "events", "requests"))
         wall = sum(r.seconds for r in setup.results)
-        per_event = cpu / max(events, 1) * 1e6
-        per_request = cpu / max(requests, 1) * 1e6
+        busy = max(cpu - idle[setup.name] * wall, 0.0)
+        per_event = busy / max(events, 1) * 1e6
+        per_request = busy / max(requests, 1) * 1e6
         print(
-            f"  {setup.name}: {events:,} events for {requests:,} requests"
-            f" ({events / max(requests, 1):.1f} each), {cpu:.2f} s CPU in {wall:.1f} s"
-            f" ({cpu / wall:.1%} of one core): {per_event:.0f} us per event,"
-            f" {per_request:.0f} us per decision; one broker core would forward about"
-            f" {1e6 / max(per_request, 1e-9):,.0f} decisions/s"
+            f"  {setup.name}: {requests:,} requests, {events:,} events"
+            f" ({events / max(requests, 1):.1f} each) in {wall:.1f} s;"
+            f" idle {idle[setup.name]:.1%} of a core, {cpu:.2f} s CPU in all:"
+            f" {per_event:.0f} us per event, {per_request:.0f} us per decision"
         )
+    echo = setups[-1]
+    rate = echo.results[-1].decisions / echo.results[-1].seconds
+    per_request = echo.cost["cpu_s"] / max(echo.cost["requests"], 1)
+    print(
+        f"  at saturation (echo worker): {rate:,.0f} decisions/s forwarded,"
+        f" broker CPU {echo.cost['cpu_s'] / echo.results[-1].seconds:.0%} of a core;"
+        f" one broker core forwards about {1 / max(per_request, 1e-9):,.0f} decisions/s"
+    )
