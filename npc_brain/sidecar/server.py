@@ -231,7 +231,7 @@ class Server:
         """The broker let go of this worker's requests: stop them without a word."""
         dropped = self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "dropped")
         if dropped:
-            log.warning("dropped %d request(s) the broker has handed elsewhere", len(dropped))
+            log.warning("dropped %d request(s): the broker let them go", len(dropped))
 
     def _configure(self, sock: zmq.Socket) -> None:
         cfg = self.config

@@ -62,7 +62,12 @@ class WorkerLink:
         sock.setsockopt(zmq.MAXMSGSIZE, self.max_frame_bytes)
         if self.curve is not None:
             self.curve.apply(sock)
-        sock.connect(self.address)
+        try:
+            sock.connect(self.address)
+        except zmq.ZMQError:
+            sock.close(0)
+            self._sock = None
+            raise
         self._sock = sock
         self.registered = False
         now = time.monotonic()
