@@ -494,8 +494,11 @@ class Broker:
         except ValueError as exc:
             log.warning("worker %s: %s", identity.hex(), exc)
             return
-        if identity in self._workers:
-            self._lose_worker(identity, "registered again")
+        known = self._workers.get(identity)
+        if known is not None:  # a repeated READY (the worker had no WELCOME yet): no news
+            known.heard = time.monotonic()
+            self._to_worker(identity, wp.command(wp.WELCOME))
+            return
         self._workers[identity] = Worker(identity, info, time.monotonic())
         self._told.discard(identity)
         if self._to_worker(identity, wp.command(wp.WELCOME)):

@@ -3,10 +3,11 @@
 The sidecar connects a DEALER to the broker's back end instead of binding a ROUTER and
 otherwise runs unchanged: this link hands it each request as `[route, payload]` frames,
 the shape a ROUTER gives it (`route` stands in for the client), and wraps each event it
-sends. It also keeps the registration alive: READY on connecting, a heartbeat every
-interval, and a fresh connection (with a fresh READY) when the broker falls silent or asks
-for one. Either way the requests the worker held are dropped: the broker has already
-re-run them elsewhere or ended them (docs/scaling.md).
+sends. It also keeps the registration alive: READY on connecting (repeated each interval
+until the broker welcomes it), then a heartbeat every interval, and a fresh READY (on a
+fresh connection when the broker fell silent) when the broker asks for one. Either way
+the requests the worker held are dropped: the broker has already re-run them elsewhere
+or ended them (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -134,7 +135,11 @@ class WorkerLink:
         """Heartbeat when due; reconnect when the broker has been silent too long."""
         now = time.monotonic()
         if now >= self._next_beat:
-            self._send(wp.command(wp.HEARTBEAT))
+            # Until welcomed, READY is the heartbeat: the first one may have gone to a
+            # broker that was stopping.
+            beat = wp.HEARTBEAT if self.registered else wp.READY
+            frames = [wp.encode_info(self.info)] if beat == wp.READY else []
+            self._send(wp.command(beat, *frames))
             self._next_beat = now + self.heartbeat_s
         if now - self._heard > self.heartbeat_s * self.liveness:
             if not self._lost_logged:

@@ -4,7 +4,7 @@ The ZeroMQ guide's load-balancing broker with Paranoid Pirate heartbeats (RFC 6/
 framed like Majordomo (RFC 7/MDP): every message starts with a protocol frame and a
 one-byte command. Clients never see these frames; docs/scaling.md describes the exchange.
 
-    worker -> broker   READY      info (msgpack map: capacity, model, version, ...)
+    worker -> broker   READY      info (msgpack map: capacity, model, ...), until WELCOME
     broker -> worker   WELCOME                      the READY was accepted
     broker -> worker   REQUEST    route, payload    a client's request (payload as sent)
     worker -> broker   EVENT      route, flag, payload   one event (flag TERMINAL or STEP)
