@@ -96,7 +96,8 @@ def _serve(server: Any, conn: Any, stats: Any) -> None:
 
 
 class Process:
-    """One spawned process; `first` is what it reported once ready."""
+    """One spawned process; `first` is what it reported once ready (waited for then, so
+    processes started one after another load their models side by side)."""
 
     def __init__(self, target: Any, *args: Any) -> None:
         ctx = mp.get_context("spawn")
@@ -104,10 +105,16 @@ class Process:
         self.proc = ctx.Process(target=target, args=(*args, child), daemon=True)
         self.proc.start()
         child.close()
-        if not self.conn.poll(START_TIMEOUT_S):
-            self.proc.kill()
-            raise RuntimeError(f"a bench process did not start within {START_TIMEOUT_S} s")
-        self.first = self.conn.recv()
+        self._first: Any = None
+
+    @property
+    def first(self) -> Any:
+        if self._first is None:
+            if not self.conn.poll(START_TIMEOUT_S):
+                self.proc.kill()
+                raise RuntimeError(f"a bench process did not start within {START_TIMEOUT_S} s")
+            self._first = self.conn.recv()
+        return self._first
 
     def stats(self) -> dict[str, Any]:
         self.conn.send("stats")
@@ -129,21 +136,29 @@ class Setup:
         self.broker: Process | None = None
         self.results: list[LevelResult] = []
         self.cost = {"cpu_s": 0.0, "events": 0, "requests": 0}  # the broker's, in its runs
+        self.workers = workers
         if workers == 0:
-            sidecar = self._start(_sidecar_main, str(model_dir), 2, None)
-            self.address, self.backend = sidecar.first
+            self._start(_sidecar_main, str(model_dir), 2, None)
             return
         self.broker = self._start(_broker_main)
-        self.address, back = self.broker.first
+        back = self.broker.first[1]
         for _ in range(workers):
             if model_dir is None:
                 self._start(_echo_worker_main, back)
             else:
-                self.backend = self._start(_sidecar_main, str(model_dir), 1, back).first[1]
+                self._start(_sidecar_main, str(model_dir), 1, back)
+
+    def ready(self) -> None:
+        """Wait until every process of this set-up has started and every worker registered."""
+        firsts = [p.first for p in self.processes]
+        self.address = firsts[0][0]
+        self.backend = firsts[-1][1] if isinstance(firsts[-1], tuple) else "none"
+        if self.broker is None:
+            return
         deadline = time.monotonic() + START_TIMEOUT_S
-        while self.broker.stats()["workers"] < workers:
+        while self.broker.stats()["workers"] < self.workers:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name}: the workers did not register")
+                raise RuntimeError(f"{self.name}: the workers did not register")
             time.sleep(0.1)
 
     def _start(self, target: Any, *args: Any) -> Process:
@@ -192,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
             ("broker + 2 workers, 1 thread each", 2),
         ):
             setups.append(Setup(name, model_dir, workers))
+        for setup in setups:
+            setup.ready()
         print(
             f"backend {setups[0].backend}; one client keeps {in_flight} decide requests in"
             f" flight, {total} per run, {rounds} rounds, set-ups interleaved"
@@ -209,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
             setup.stop()
         echo = Setup("broker + echo worker (no model)", None, 1)
         setups.append(echo)
+        echo.ready()
         drive(echo.address, bodies, in_flight=8, total=64)
         idle[echo.name] = echo.idle_cpu()
         echo.measure(bodies, 64, echo_total)
