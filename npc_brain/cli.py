@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "serve": ("npc_brain.commands.serve", "run the brain (the sidecar) for your game"),
     "ask": ("npc_brain.commands.serve", "ask a running sidecar for one NPC decision"),
+    "broker": ("npc_brain.commands.broker", "put many sidecars (workers) behind one address"),
     "train": ("npc_brain.commands.train", "train a model of your own"),
     "eval": ("npc_brain.commands.evaluate", "measure a model on the evaluation suites"),
     "bench": ("npc_brain.commands.bench", "print speed figures for the model or the sidecar"),

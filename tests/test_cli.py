@@ -59,7 +59,8 @@ def test_commands_that_never_run_the_model_do_not_import_torch() -> None:
     probe = (
         "import sys\nfrom npc_brain import cli\n"
         "for argv in (['--help'], ['ask', '--help'], ['install-addon', '--help'],"
-        " ['addon-zip', '--help'], ['demo', '--help'], ['build-sidecar', '--help']):\n"
+        " ['addon-zip', '--help'], ['demo', '--help'], ['build-sidecar', '--help'],"
+        " ['broker', '--help']):\n"
         "    try:\n        cli.main(argv)\n    except SystemExit:\n        pass\n"
         "print('torch' in sys.modules, file=sys.stderr)\n"
     )

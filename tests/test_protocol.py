@@ -23,6 +23,7 @@ from npc_brain.sidecar.protocol import (
     decode_event,
     decode_request,
     encode_event,
+    peek_request,
 )
 
 
@@ -235,3 +236,26 @@ def test_fuzz_corrupted_valid_message(noise: bytes, at: int) -> None:
     at %= len(payload)
     payload[at : at + len(noise)] = noise
     _decodes_or_refuses(bytes(payload))
+
+
+def test_peek_request_reads_what_a_broker_routes_by() -> None:
+    # decide/generate: type and id only (the worker validates the rest); ping and cancel whole.
+    assert peek_request(pack(decide(7, npc={"no": "name"}))) == ("decide", 7)
+    assert peek_request(pack({"type": "generate", "id": "g"})) == ("generate", "g")
+    assert peek_request(pack({"type": "cancel", "id": 3})) == ("cancel", 3)
+    for message, code in [
+        ({"type": "ping", "id": 1, "extra": 1}, ErrorCode.INVALID_FIELD),
+        (decide(1.5), ErrorCode.INVALID_FIELD),
+        ({"type": "sing", "id": 2}, ErrorCode.UNKNOWN_TYPE),
+        ([1], ErrorCode.NOT_A_MAP),
+    ]:
+        with pytest.raises(ProtocolError) as refused:
+            peek_request(pack(message))
+        assert refused.value.code == code
+
+
+def test_rerun_is_read_by_clients_and_never_sent_by_a_sidecar() -> None:
+    step = {"type": "step", "id": 1, "index": 0, "text": "x"}
+    assert decode_event(pack(step | {"rerun": 2})).rerun == 2
+    assert decode_event(pack(step)).rerun == 0
+    assert "rerun" not in msgpack.unpackb(encode_event(decode_event(pack(step | {"rerun": 1}))))

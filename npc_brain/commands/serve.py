@@ -26,6 +26,10 @@ SERVE_DESCRIPTION = """\
 Run the brain for your game: load the model once and answer NPC decisions over ZeroMQ
 (desktop games) and, with --ws, over WebSocket (web exports). Logs one line per request;
 Ctrl-C or SIGTERM stops it cleanly.
+
+With --worker ADDRESS it serves a broker (`npc-brain broker`) instead: it connects to the
+broker's back end and takes the requests the broker hands it. Start as many workers as
+you like, on this machine or others; they may join and leave at any time.
 """
 
 ASK_DESCRIPTION = """\
@@ -71,9 +75,16 @@ def add_serve(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--bind",
-        default=DEFAULT_BIND,
+        default=None,
         metavar="ADDRESS",
         help=f"ZeroMQ address desktop games connect to (default: {DEFAULT_BIND})",
+    )
+    p.add_argument(
+        "--worker",
+        default=None,
+        metavar="ADDRESS",
+        help="serve the broker whose back end is at ADDRESS, e.g. tcp://127.0.0.1:5557,"
+        " instead of binding --bind (default: off)",
     )
     p.add_argument(
         "--ws",
@@ -115,6 +126,14 @@ def add_serve(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="decode runtime: onnx (the `fast` extra), numpy, torch, or auto: the first of"
         " onnx, numpy whose export of model.pt is current, else torch (default: auto)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads one batch step may use (onnx, torch; numpy always uses one)"
+        " (default: onnx up to 4, torch all cores)",
     )
     p.add_argument(
         "--quiet", action="store_true", help="log warnings only, not every request (default: off)"
@@ -209,6 +228,22 @@ def _add_security_options(p: argparse.ArgumentParser) -> None:
         help="CURVE: directory of allowed clients' *.key files (default: off)",
     )
     s.add_argument(
+        "--broker-key",
+        metavar="FILE",
+        help="CURVE, with --worker: the broker's public NAME.key; --curve-secret is then this"
+        " worker's own NAME.key_secret (default: off)",
+    )
+    add_ws_options(s)
+    s.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow addresses beyond loopback without authentication (default: refused)",
+    )
+
+
+def add_ws_options(s: argparse._ArgumentGroup) -> None:
+    """Who may use the WebSocket relay (`serve --ws`, `broker --ws`)."""
+    s.add_argument(
         "--ws-token-file",
         metavar="FILE",
         help="WebSocket: token required as the first message (default: none)",
@@ -225,11 +260,6 @@ def _add_security_options(p: argparse.ArgumentParser) -> None:
         "--ws-cert", metavar="FILE", help="WebSocket: TLS certificate (PEM), for wss (default: off)"
     )
     s.add_argument("--ws-key", metavar="FILE", help="WebSocket: TLS private key (default: off)")
-    s.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow addresses beyond loopback without authentication (default: refused)",
-    )
 
 
 PARSERS = {"serve": add_serve, "ask": add_ask}
@@ -246,7 +276,7 @@ def serve(args: argparse.Namespace) -> int:
     raise_soft_limit()
     try:
         config, relay = _configure(args)
-        server = Server.from_model_dir(args.model, config, backend=args.backend)
+        server = Server.from_model_dir(args.model, config, args.backend, args.threads)
         endpoint = server.bind()
     except (OSError, ValueError) as exc:  # missing model, bad option or key, port in use
         print(f"npc-brain serve: {exc}", file=sys.stderr)
@@ -266,7 +296,8 @@ def serve(args: argparse.Namespace) -> int:
     scheme = "wss" if args.ws_cert else "ws"
     ws = f", WebSocket {scheme}://{ws_host}:{ws_port}/" if relay else ""
     model = f"model {server.model_name}, {server.params:,} parameters, {server.backend}"
-    banner = f"serving {endpoint}{ws} ({model})"
+    role = f"working for the broker at {endpoint}" if args.worker else f"serving {endpoint}"
+    banner = f"{role}{ws} ({model})"
     print(banner, file=sys.stderr, flush=True)
     try:
         server.serve_forever()
@@ -281,16 +312,22 @@ def serve(args: argparse.Namespace) -> int:
 
 def _configure(args: argparse.Namespace) -> tuple[Any, Any]:
     """Server settings and the (unstarted) relay; every problem is a ValueError or OSError."""
-    from npc_brain.sidecar.server import ServerConfig
-    from npc_brain.sidecar.ws_relay import WebSocketRelay, parse_host_port
+    from npc_brain.sidecar.server import DEFAULT_BIND, ServerConfig
+    from npc_brain.sidecar.ws_relay import parse_host_port
 
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, not {args.threads}")
+    if args.worker:
+        return _configure_worker(args), None
+    if args.broker_key:
+        raise ValueError("--broker-key goes with --worker")
     if bool(args.curve_secret) != bool(args.curve_clients):
         raise ValueError("--curve-secret and --curve-clients go together")
     curve = CurveKeys.load(args.curve_secret, args.curve_clients) if args.curve_secret else None
     token = read_token(args.ws_token_file) if args.ws_token_file else None
     ws_exposed = bool(args.ws) and not is_loopback_host(parse_host_port(args.ws)[0])
     config = ServerConfig(
-        bind=args.bind,
+        bind=args.bind or DEFAULT_BIND,
         max_in_flight=args.max_in_flight,
         max_queue=args.max_queue,
         max_batch=args.max_batch,
@@ -302,15 +339,49 @@ def _configure(args: argparse.Namespace) -> tuple[Any, Any]:
     config.check_exposure()  # before the model loads
     if not args.ws:
         return config, None
-    relay = WebSocketRelay(
+    return config, make_relay(args, config.bind, token)
+
+
+def make_relay(args: argparse.Namespace, target: str, token: str | None) -> Any:
+    """The (unstarted) WebSocket relay from --ws and its options."""
+    from npc_brain.sidecar.ws_relay import WebSocketRelay
+
+    return WebSocketRelay(
         args.ws,
-        config.bind,
+        target,
         origins=args.ws_origin,
         token=token,
         insecure=args.insecure,
         ssl_context=_tls(args.ws_cert, args.ws_key),
     )
-    return config, relay
+
+
+def _configure_worker(args: argparse.Namespace) -> Any:
+    """Settings of a worker: it connects to a broker, so nothing of its own is exposed."""
+    from npc_brain.sidecar.server import ServerConfig
+
+    clashes = {"--bind": args.bind, "--ws": args.ws, "--curve-clients": args.curve_clients}
+    clashes |= {"--ws-token-file": args.ws_token_file, "--ws-cert": args.ws_cert}
+    given = [name for name, value in clashes.items() if value]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        raise ValueError(f"--worker connects to a broker: {', '.join(given)} {verb} not apply")
+    if bool(args.broker_key) != bool(args.curve_secret):
+        raise ValueError("with --worker, --broker-key and --curve-secret go together")
+    curve = None
+    if args.broker_key:
+        curve = CurveClientKeys.from_files(args.broker_key, args.curve_secret)
+    config = ServerConfig(
+        worker=args.worker,
+        max_in_flight=args.max_in_flight,
+        max_queue=args.max_queue,
+        max_batch=args.max_batch,
+        max_message_bytes=args.max_message_bytes,
+        worker_curve=curve,
+        insecure=args.insecure,
+    )
+    config.check_exposure()  # before the model loads
+    return config
 
 
 def _tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:

@@ -80,8 +80,13 @@ def has_torch() -> bool:
         return False
 
 
-def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> Runtime:
-    """The runtime for a model directory (default: the bundled model)."""
+def load_runtime(
+    model_dir: str | Path | None = None, backend: str = "auto", threads: int | None = None
+) -> Runtime:
+    """The runtime for a model directory (default: the bundled model).
+
+    `threads`: decode threads (ONNX Runtime's pool, torch's); None keeps each runtime's
+    own choice. numpy always decodes on one."""
     from npc_brain.nrm import runtime_numpy, runtime_onnx
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
 
@@ -93,9 +98,9 @@ def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> 
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
         raise ModelNotFoundError(f"{d} lacks config.json, or model.pt and any export of it{hint}")
     if backend == "torch":
-        return _torch_runtime(d)
+        return _torch_runtime(d, threads)
     exported = {  # in the order auto tries them: fastest first
-        "onnx": (runtime_onnx.problem, runtime_onnx.OnnxRuntime),
+        "onnx": (runtime_onnx.problem, lambda d: runtime_onnx.OnnxRuntime(d, threads)),
         "numpy": (runtime_numpy.problem, runtime_numpy.NumpyRuntime),
     }
     problems = []
@@ -112,10 +117,10 @@ def load_runtime(model_dir: str | Path | None = None, backend: str = "auto") -> 
             f"{'; '.join(problems)}; or install torch (`pip install npc-brain[train]`)"
         )
     log.warning("%s; running the torch model instead", "; ".join(problems))
-    return _torch_runtime(d)
+    return _torch_runtime(d, threads)
 
 
-def _torch_runtime(d: Path) -> Runtime:
+def _torch_runtime(d: Path, threads: int | None = None) -> Runtime:
     if not has_torch():
         raise RuntimeUnavailableError(
             "the torch backend needs torch: `pip install npc-brain[train]`"
@@ -123,5 +128,9 @@ def _torch_runtime(d: Path) -> Runtime:
     from npc_brain.nrm.checkpoint import load_model
     from npc_brain.nrm.runtime_torch import TorchRuntime
 
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     model, _ = load_model(d)
     return TorchRuntime(model)

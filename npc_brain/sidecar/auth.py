@@ -113,19 +113,28 @@ def token_matches(expected: str, given: bytes | str) -> bool:
     return hmac.compare_digest(expected.encode(), data.strip())
 
 
-def start_authenticator(ctx: zmq.Context, keys: CurveKeys) -> ThreadAuthenticator:
-    """ZAP handler admitting CURVE clients whose public key is in `keys.clients_dir`."""
+def start_authenticator(
+    ctx: zmq.Context, keys: CurveKeys | dict[str, CurveKeys]
+) -> ThreadAuthenticator:
+    """ZAP handler admitting CURVE clients whose public key is in `keys.clients_dir`.
+
+    A dict gives each ZAP domain its own directory (one handler serves a whole context: a
+    broker admits games on its front and workers on its back, each from their own list)."""
+    domains = keys if isinstance(keys, dict) else {"*": keys}
     auth = ThreadAuthenticator(ctx)
     auth.start()
-    auth.configure_curve(domain="*", location=str(keys.clients_dir))
+    for domain, domain_keys in domains.items():
+        auth.configure_curve(domain=domain, location=str(domain_keys.clients_dir))
     return auth
 
 
-def use_curve(sock: zmq.Socket, keys: CurveKeys) -> None:
-    """Make the next bind of `sock` a CURVE server endpoint."""
+def use_curve(sock: zmq.Socket, keys: CurveKeys, domain: str | None = None) -> None:
+    """Make the next bind of `sock` a CURVE server endpoint (checked in ZAP `domain`)."""
     sock.curve_secretkey = keys.secret
     sock.curve_publickey = keys.public
     sock.curve_server = True
+    if domain is not None:
+        sock.zap_domain = domain.encode()
 
 
 __all__ = [

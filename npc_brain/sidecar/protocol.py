@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from importlib import metadata
 from typing import Annotated, Any, Literal
 
 import msgpack
@@ -38,6 +39,14 @@ MAX_STEPS_LIMIT = 16
 CONTROL_TAGS = (INST, INST_END, THINK, THINK_END, STEP, ANS, ANS_END)
 
 
+def package_version() -> str:
+    """The npc-brain version `pong` reports."""
+    try:
+        return metadata.version("npc-brain")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
 class ErrorCode(str, Enum):
     """Stable codes of `error` events (docs/protocol.md section 6)."""
 
@@ -58,6 +67,9 @@ class ErrorCode(str, Enum):
     SHUTTING_DOWN = "shutting_down"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
+    # Sent by a broker only: the worker generating the request vanished and the request
+    # could not be re-run on another one (docs/protocol.md section 13).
+    WORKER_LOST = "worker_lost"
     # Never sent by the sidecar: the Python client ends a request with it when the
     # connection drops (server gone, or a frame over the transport cap).
     DISCONNECTED = "disconnected"
@@ -170,6 +182,10 @@ class _Event(BaseModel):
 
     type: str
     id: int | str | None
+    # Set by a broker on every event of a request it re-runs on another worker after the
+    # first one vanished: 1 for the first re-run. A sidecar never sends it (excluded from
+    # dumps); clients read it, 0 when absent.
+    rerun: int = Field(0, exclude=True)
 
 
 class StepEvent(_Event):
@@ -263,6 +279,28 @@ def _str_keys(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
 
 def decode_request(payload: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Request:
     """Validate one request payload or raise ProtocolError with the right code."""
+    data = _request_map(payload, max_bytes)
+    return _validate(data, _request_model(data))
+
+
+def peek_request(
+    payload: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+) -> tuple[str, int | str]:
+    """(type, id) of a request, checked as far as a broker needs to route it.
+
+    `ping` and `cancel` are validated whole; `decide` and `generate` only up to a valid id,
+    the worker that runs them checks the rest. Raises ProtocolError like decode_request.
+    """
+    data = _request_map(payload, max_bytes)
+    model = _request_model(data)
+    kind: str = data["type"]
+    request_id = readable_id(data.get("id"))
+    if request_id is None or kind in ("ping", "cancel"):
+        request_id = _validate(data, model).id
+    return kind, request_id
+
+
+def _request_map(payload: bytes, max_bytes: int) -> dict[str, Any]:
     if not payload:
         raise ProtocolError(ErrorCode.EMPTY, "empty message")
     if len(payload) > max_bytes:
@@ -275,17 +313,27 @@ def decode_request(payload: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -
         raise ProtocolError(ErrorCode.BAD_MSGPACK, f"not a msgpack value ({exc})"[:300]) from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.NOT_A_MAP, f"expected a map, got {_msgpack_kind(data)}")
-    request_id = readable_id(data.get("id"))
+    return data
+
+
+def _request_model(data: dict[str, Any]) -> type[BaseModel]:
     kind = data.get("type")
     model = REQUEST_MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
         known = ", ".join(REQUEST_MODELS)
         raise ProtocolError(
-            ErrorCode.UNKNOWN_TYPE, f"type {_short(kind)} is not one of: {known}", request_id
+            ErrorCode.UNKNOWN_TYPE,
+            f"type {_short(kind)} is not one of: {known}",
+            readable_id(data.get("id")),
         )
+    return model
+
+
+def _validate(data: dict[str, Any], model: type[BaseModel]) -> Request:
     try:
         return model.model_validate(data)  # type: ignore[return-value]
     except ValidationError as exc:
+        request_id = readable_id(data.get("id"))
         raise ProtocolError(ErrorCode.INVALID_FIELD, describe(exc), request_id) from None
 
 
@@ -362,4 +410,5 @@ __all__ = [
     "decode_request",
     "encode_event",
     "encode_request",
+    "peek_request",
 ]

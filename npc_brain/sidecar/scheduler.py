@@ -17,6 +17,7 @@ from npc_brain.npc.decision import DecisionPlan, plan_decision
 from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.nrm.trace import Answer, Step, TraceError, TraceParser, prompt_ids
+from npc_brain.sidecar.front_door import Envelope
 from npc_brain.sidecar.protocol import (
     AnswerEvent,
     DecideRequest,
@@ -31,7 +32,6 @@ from npc_brain.sidecar.protocol import (
 
 log = logging.getLogger("npc_brain.sidecar.server")
 
-Envelope = tuple[bytes, ...]  # routing frames: (identity,) for DEALER, (identity, b"") for REQ
 Outgoing = tuple[Envelope, Event]
 
 

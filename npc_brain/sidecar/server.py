@@ -7,16 +7,20 @@ cores that torch already uses inside the step, and libzmq's own I/O thread keeps
 and buffering bytes while a step runs, so the socket stays responsive. A new request
 therefore waits at most one engine step (a few ms) before it joins the batch, and there is
 no lock anywhere. See docs/protocol.md for the wire format.
+
+With `worker` set the same loop serves a broker instead (docs/scaling.md): it connects a
+DEALER to the broker's back end (worker_link.py) and each request's route stands in for
+the client's identity, so scheduling, validation and events are exactly a sidecar's.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +32,15 @@ from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
 from npc_brain.nrm.engine import Engine
 from npc_brain.nrm.runtime import Runtime, load_runtime
 from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.sidecar import worker_protocol as wp
 from npc_brain.sidecar.auth import CurveKeys, endpoint_is_local, start_authenticator, use_curve
+from npc_brain.sidecar.client import CurveClientKeys
+from npc_brain.sidecar.front_door import (
+    PingLimiter,
+    bind_relay_endpoint,
+    payload_bytes,
+    split_envelope,
+)
 from npc_brain.sidecar.protocol import (
     DEFAULT_MAX_MESSAGE_BYTES,
     PROTOCOL_VERSION,
@@ -43,21 +55,16 @@ from npc_brain.sidecar.protocol import (
     decode_request,
     encode_event,
     error_event,
+    package_version,
 )
 from npc_brain.sidecar.scheduler import Envelope, Fairness, Outgoing, Scheduler
+from npc_brain.sidecar.worker_link import WorkerLink
 
 if TYPE_CHECKING:
     from npc_brain.nrm.model import NRMModel
 
 log = logging.getLogger("npc_brain.sidecar.server")
 DEFAULT_BIND = "tcp://127.0.0.1:5555"
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("npc-brain")
-    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
 
 
 class ServerConfig(BaseModel):
@@ -88,10 +95,22 @@ class ServerConfig(BaseModel):
     # Leave version, model and size out of `pong` (automatic beyond loopback without CURVE;
     # `npc-brain serve` also sets it when the WebSocket relay is open without a token).
     hide_facts: bool = False
+    # A broker's back-end address: serve it as a worker instead of binding `bind`.
+    worker: str | None = None
+    # CURVE towards a broker beyond loopback: its public key and this worker's key pair.
+    worker_curve: CurveClientKeys | None = None
+    heartbeat_s: float = Field(wp.HEARTBEAT_S, gt=0)
+    liveness: int = Field(wp.LIVENESS, ge=1)
 
     def check_exposure(self) -> None:
         """Refuse a bind beyond loopback that has neither CURVE nor an explicit `insecure`."""
-        if not (self.curve or self.insecure or endpoint_is_local(self.bind)):
+        if self.worker is not None:
+            if not (self.worker_curve or self.insecure or endpoint_is_local(self.worker)):
+                raise ValueError(
+                    f"the broker at {self.worker} is beyond this machine: configure CURVE keys "
+                    "(--broker-key, --curve-secret) or allow it with --insecure"
+                )
+        elif not (self.curve or self.insecure or endpoint_is_local(self.bind)):
             raise ValueError(
                 f"{self.bind} is reachable beyond this machine: configure CURVE keys "
                 "(--curve-secret, --curve-clients) or allow it with --insecure"
@@ -115,16 +134,21 @@ class Server:
         self.backend = getattr(model, "backend", "torch")
         self.version = package_version()
         cfg = self.config
+        fairness = cfg.fairness
+        if cfg.worker is not None:  # every request has a route of its own: one "client" each
+            clients = max(fairness.max_clients, cfg.max_batch, cfg.max_queue)
+            fairness = Fairness(max_clients=clients, reserved_queue=0)
         self.scheduler = Scheduler(
             lambda: Engine(model, tokenizer, max_batch=cfg.max_batch),
             max_in_flight=cfg.max_in_flight,
             max_queue=cfg.max_queue,
-            fairness=cfg.fairness,
+            fairness=fairness,
         )
         self._ctx: zmq.Context | None = None
         self._sock: zmq.Socket | None = None
         self._auth: ThreadAuthenticator | None = None
         self._relay_dir: tempfile.TemporaryDirectory[str] | None = None
+        self._link: WorkerLink | None = None
         self._pings = PingLimiter(cfg.pings_per_second)
         self._stopping = threading.Event()
         self.endpoint: str | None = None
@@ -140,8 +164,9 @@ class Server:
         model_dir: str | Path | None,
         config: ServerConfig | None = None,
         backend: str = "auto",
+        threads: int | None = None,
     ) -> Server:
-        runtime = load_runtime(model_dir, backend)
+        runtime = load_runtime(model_dir, backend, threads)
         tok = load_tokenizer(model_dir)
         name = Path(model_dir).name if model_dir is not None else DEFAULT_MODEL_DIR.name
         return cls(runtime, tok, config, model_name=name)
@@ -149,9 +174,13 @@ class Server:
     # ------------------------------------------------------------ lifecycle
 
     def bind(self) -> str:
-        """Create and bind the ROUTER; returns the actual endpoint (port `*` or 0 is resolved)."""
+        """Create and bind the ROUTER; returns the actual endpoint (port `*` or 0 is resolved).
+
+        As a worker: connect to the broker instead; returns the broker's address."""
         cfg = self.config
         cfg.check_exposure()
+        if cfg.worker is not None:
+            return self._connect_worker(cfg.worker)
         self._ctx = zmq.Context()
         sock = self._ctx.socket(zmq.ROUTER)
         self._configure(sock)
@@ -168,6 +197,41 @@ class Server:
             raise OSError(f"cannot bind {cfg.bind}: {exc}") from None
         self._sock = sock
         return self.endpoint
+
+    def _connect_worker(self, address: str) -> str:
+        cfg = self.config
+        info = wp.WorkerInfo(
+            capacity=cfg.max_batch,
+            model=self.model_name,
+            version=self.version,
+            params=self.params,
+            backend=self.backend,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
+        link = WorkerLink(
+            address,
+            info,
+            self._drop_all,
+            curve=cfg.worker_curve,
+            heartbeat_s=cfg.heartbeat_s,
+            liveness=cfg.liveness,
+            max_frame_bytes=max(cfg.max_frame_bytes, cfg.max_message_bytes),
+        )
+        try:
+            link.open()
+        except zmq.ZMQError as exc:
+            link.close()
+            raise OSError(f"cannot connect to the broker at {address}: {exc}") from None
+        self._link = link
+        self.endpoint = address
+        return address
+
+    def _drop_all(self) -> None:
+        """The broker let go of this worker's requests: stop them without a word."""
+        dropped = self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "dropped")
+        if dropped:
+            log.warning("dropped %d request(s): the broker let them go", len(dropped))
 
     def _configure(self, sock: zmq.Socket) -> None:
         cfg = self.config
@@ -186,23 +250,17 @@ class Server:
         assert self.endpoint is not None
         if self.config.curve is None:
             return self.endpoint
-        sock.curve_server = False  # options apply per bind: this endpoint speaks NULL
-        if zmq.has("ipc") and os.name == "posix":
-            self._relay_dir = tempfile.TemporaryDirectory(prefix="npc-brain-")
-            sock.bind(f"ipc://{self._relay_dir.name}/relay")  # the directory is owner-only
-        else:
-            sock.bind("tcp://127.0.0.1:0")
-        return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        endpoint, self._relay_dir = bind_relay_endpoint(sock)
+        return endpoint
 
     def stop(self) -> None:
         """Ask the loop to finish; in-flight requests end with `shutting_down`."""
         self._stopping.set()
 
     def serve_forever(self) -> None:
-        if self._sock is None:
+        if self._sock is None and self._link is None:
             self.bind()
-        sock = self._sock
-        assert sock is not None and self._ctx is not None
+        link = self._link
         try:
             while not self._stopping.is_set():
                 # With work in flight, read whatever waits (non-blocking) between steps;
@@ -210,13 +268,27 @@ class Server:
                 if self.scheduler.busy:
                     self._read_waiting()
                     self._step()
-                elif sock.poll(50, zmq.POLLIN):
+                elif self._socket().poll(50, zmq.POLLIN):
                     self._read_waiting()
+                if link is not None:
+                    link.tick()
         finally:
             self.close()
 
+    def _socket(self) -> zmq.Socket:
+        sock = self._link.socket if self._link is not None else self._sock
+        assert sock is not None
+        return sock
+
     def close(self) -> None:
-        """End every request in flight with `shutting_down` and release the socket."""
+        """End every request in flight with `shutting_down` and release the socket.
+
+        A worker instead tells the broker it leaves; the broker re-runs its requests."""
+        if self._link is not None:
+            self.scheduler.fail_all(ErrorCode.SHUTTING_DOWN, "the worker is leaving")
+            self._link.close()
+            self._link = None
+            return
         if self._sock is None or self._ctx is None:
             return
         if self.endpoint is not None:
@@ -236,18 +308,26 @@ class Server:
     # ------------------------------------------------------------ input
 
     def _read_waiting(self) -> None:
-        sock = self._sock
-        assert sock is not None
         for _ in range(self.config.reads_per_step):
-            try:
-                # Frames stay in libzmq's buffers: an oversized one is measured, never copied.
-                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
+            frames = self._recv()
+            if frames is None:
                 return
             self._handle(frames, time.perf_counter())
 
+    def _recv(self) -> list[zmq.Frame] | None:
+        """The next message as `[client, (b""), payload]` frames; None when nothing waits."""
+        if self._link is not None:
+            return self._link.recv()
+        sock = self._sock
+        assert sock is not None
+        try:
+            # Frames stay in libzmq's buffers: an oversized one is measured, never copied.
+            return sock.recv_multipart(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return None
+
     def _handle(self, frames: list[zmq.Frame], received: float) -> None:
-        envelope, payload = _envelope(frames)
+        envelope, payload = split_envelope(frames)
         if payload is None:
             n = len(frames) - 1
             message = f"expected one payload frame after an optional empty delimiter, got {n}"
@@ -256,7 +336,7 @@ class Server:
         request_id = None
         try:
             limit = self.config.max_message_bytes
-            request = decode_request(_small_bytes(payload, limit), limit)
+            request = decode_request(payload_bytes(payload, limit), limit)
             request_id = request.id
             self._dispatch(envelope, request, received)
         except ProtocolError as exc:
@@ -317,6 +397,9 @@ class Server:
             return  # REQ clients get only the terminal event
         if terminal:
             _log_terminal(envelope[0], event)
+        if self._link is not None:
+            self._link.send(envelope[0], encode_event(event), terminal)
+            return
         sock = self._sock
         assert sock is not None
         try:
@@ -332,53 +415,6 @@ class Server:
         dropped = self.scheduler.drop_client(client)
         if dropped:
             log.warning("client %s %s: cancelled its %d request(s)", client.hex(), why, dropped)
-
-
-class PingLimiter:
-    """A token bucket per client: `rate` pings a second, bursts of up to `rate`."""
-
-    MAX_CLIENTS = 4096  # buckets kept before idle (full) ones are forgotten
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self._buckets: dict[bytes, tuple[float, float]] = {}  # client -> (tokens, time)
-
-    def allow(self, client: bytes, now: float) -> bool:
-        tokens, then = self._buckets.get(client, (self.rate, now))
-        tokens = min(self.rate, tokens + (now - then) * self.rate)
-        if len(self._buckets) >= self.MAX_CLIENTS:
-            self._forget_idle(now)
-        if tokens < 1.0:
-            self._buckets[client] = (tokens, now)
-            return False
-        self._buckets[client] = (tokens - 1.0, now)
-        return True
-
-    def _forget_idle(self, now: float) -> None:
-        refill = 1.0  # a bucket untouched this long is full again: forgetting it changes nothing
-        self._buckets = {c: b for c, b in self._buckets.items() if now - b[1] < refill}
-
-
-def _envelope(frames: list[zmq.Frame]) -> tuple[Envelope, zmq.Frame | None]:
-    """Routing frames to reply with, and the payload (None when the shape is wrong)."""
-    client, body = frames[0].bytes, frames[1:]
-    if len(body) == 1:
-        return (client,), body[0]
-    if body and len(body[0]) == 0:
-        return (client, b""), (body[1] if len(body) == 2 else None)
-    return (client,), None
-
-
-def _small_bytes(frame: zmq.Frame, max_bytes: int) -> bytes:
-    """The payload as bytes, refusing an oversized one before it is copied."""
-    size = len(frame)
-    if not size:
-        raise ProtocolError(ErrorCode.EMPTY, "empty message")
-    if size > max_bytes:
-        raise ProtocolError(
-            ErrorCode.TOO_LARGE, f"message is {size} bytes; the limit is {max_bytes}"
-        )
-    return frame.bytes
 
 
 def _log_terminal(client: bytes, event: Event) -> None:
