@@ -1,9 +1,12 @@
 """The standalone sidecar (`npc-brain build-sidecar`): built with PyInstaller, it holds the
-model and ONNX Runtime but no torch, and answers real decisions over ZeroMQ; it stops when
-the game that started it exits. The build takes a minute or more: marked slow."""
+model's export for its backend (numpy by default, or ONNX Runtime) but no torch, and answers
+real decisions over ZeroMQ; it stops when the game that started it exits. One build of the
+default backend, a minute or more: marked slow."""
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
 import subprocess
 import sys
@@ -12,16 +15,20 @@ from pathlib import Path
 import pytest
 from server_harness import TIMEOUT_S, npc_state
 
+from npc_brain.commands.build_sidecar import add_build_sidecar
 from npc_brain.sidecar.client import Client
 from npc_brain.sidecar.protocol import DecisionEvent, StepEvent
 from npc_brain.standalone.bench import free_port
 from npc_brain.standalone.build import (
-    MODEL_FILES,
+    BACKENDS,
+    DEFAULT_BACKEND,
+    EXPORT_FILES,
     SIDECAR,
     BuildError,
     build_sidecar,
     executable_name,
     forbidden,
+    model_files,
     pyinstaller_args,
 )
 
@@ -75,17 +82,41 @@ def test_the_program_stops_when_the_game_exits() -> None:
 
 
 def test_a_build_leaves_torch_and_training_out_and_refuses_to_clobber(tmp_path: Path) -> None:
-    args = pyinstaller_args(tmp_path, REPO / "npc_brain" / "model", onefile=False)
-    excluded = {a.split("=", 1)[1] for a in args if a.startswith("--exclude-module=")}
-    assert {"torch", "onnx", "npc_brain.workshop", "npc_brain.nrm.model"} <= excluded
-    assert forbidden("torch.nn") and forbidden("onnx") and not forbidden("onnxruntime")
-    data = [a for a in args if a.startswith("--add-data=")]
-    assert len(data) == len(MODEL_FILES) and not any("model.pt" in a for a in data)
+    for backend in BACKENDS:
+        args = pyinstaller_args(tmp_path, REPO / "npc_brain" / "model", False, backend)
+        excluded = {a.split("=", 1)[1] for a in args if a.startswith("--exclude-module=")}
+        assert {"torch", "onnx", "npc_brain.workshop", "npc_brain.nrm.model"} <= excluded
+        assert ("onnxruntime" in excluded) == (backend == "numpy")
+        data = [a.split("=", 1)[1] for a in args if a.startswith("--add-data=")]
+        shipped = {Path(a.rsplit(os.pathsep, 1)[0]).name for a in data}
+        assert shipped == set(model_files(backend)) and "model.pt" not in shipped
+        other = next(b for b in BACKENDS if b != backend)
+        assert not shipped & set(EXPORT_FILES[other])
     (tmp_path / "notes.txt").write_text("a designer's file")
     with pytest.raises(BuildError, match="other files"):
         build_sidecar(tmp_path)
     with pytest.raises(BuildError, match="npc-brain export"):
         build_sidecar(tmp_path / "out", model_dir=tmp_path)
+    with pytest.raises(BuildError, match="backend must be one of"):
+        build_sidecar(tmp_path / "out", backend="torch")
+
+
+def test_what_each_backend_forbids() -> None:
+    for backend in BACKENDS:
+        assert forbidden("torch.nn", backend) and forbidden("onnx", backend)
+        assert forbidden("npc_brain.workshop.train", backend)
+        assert not forbidden("onnx_helpers", backend) and not forbidden("numpy", backend)
+    assert forbidden("onnxruntime.capi", "numpy") and forbidden("onnxruntime", "numpy")
+    assert not forbidden("onnxruntime", "onnx")
+
+
+def test_the_backend_option_defaults_to_the_default_backend() -> None:
+    parser = argparse.ArgumentParser()
+    add_build_sidecar(parser)
+    assert parser.parse_args([]).backend == DEFAULT_BACKEND == "numpy"
+    assert parser.parse_args(["--backend", "onnx"]).backend == "onnx"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--backend", "torch"])
 
 
 @pytest.fixture(scope="module")
@@ -100,20 +131,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"({DEFAULT_BACKEND})" in proc.stdout
     return out / executable_name(), proc.stdout
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
-def test_the_built_sidecar_holds_no_torch_and_reports_its_size(built: tuple[Path, str]) -> None:
+def test_the_built_sidecar_holds_its_backend_no_torch_and_reports_its_size(
+    built: tuple[Path, str],
+) -> None:
     exe, printed = built
     assert exe.is_file() and exe.name.startswith(SIDECAR)
     size = re.search(r"size: ([\d.]+) MB", printed)
     assert size and 20 < float(size.group(1)) < 250, printed
     names = [p.relative_to(exe.parent).as_posix() for p in exe.parent.rglob("*")]
-    assert not [n for n in names if re.search(r"(^|/)(torch|onnx|sympy)(/|$)", n)]
-    model = [n.rsplit("/", 1)[-1] for n in names if "/model/" in f"/{n}"]
-    assert sorted(model) == sorted(MODEL_FILES)
+    left_out = "torch|onnx|sympy" + ("|onnxruntime" if DEFAULT_BACKEND == "numpy" else "")
+    assert not [n for n in names if re.search(rf"(^|/)({left_out})(/|$)", n)]
+    model = {n.rsplit("/", 1)[-1] for n in names if "/model/" in f"/{n}"}
+    assert model == set(model_files(DEFAULT_BACKEND))  # this backend's export, no model.pt
+    assert not model & {f for b in BACKENDS if b != DEFAULT_BACKEND for f in EXPORT_FILES[b]}
 
 
 @pytest.mark.slow

@@ -7,7 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from npc_brain.standalone.build import DEFAULT_OUT, SIDECAR, BuildError, build_sidecar, folder_size
+from npc_brain.standalone.build import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_OUT,
+    SIDECAR,
+    BuildError,
+    build_sidecar,
+    folder_size,
+)
 
 DESCRIPTION = f"""\
 Build the standalone brain for players: one folder holding the model and everything it
@@ -35,6 +43,14 @@ def add_build_sidecar(p: argparse.ArgumentParser) -> None:
         " starts slower (default: off, a folder)",
     )
     p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="what runs the model: numpy (model.npz, the smaller build) or onnx (model.onnx on"
+        " ONNX Runtime: ~37 MB more, a little less CPU time per decision, up to 4 cores per"
+        f" step) (default: {DEFAULT_BACKEND})",
+    )
+    p.add_argument(
         "--model", default=None, metavar="DIR", help="model directory (default: the bundled model)"
     )
     p.set_defaults(func=run)
@@ -44,10 +60,12 @@ PARSERS = {"build-sidecar": add_build_sidecar}
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"building {args.out} with PyInstaller (a few minutes)...", flush=True)
+    print(f"building {args.out} ({args.backend}) with PyInstaller (a few minutes)...", flush=True)
     start = time.perf_counter()
     try:
-        exe = build_sidecar(args.out, onefile=args.onefile, model_dir=args.model)
+        exe = build_sidecar(
+            args.out, onefile=args.onefile, model_dir=args.model, backend=args.backend
+        )
     except BuildError as exc:
         print(f"npc-brain build-sidecar: {exc}", file=sys.stderr)
         return 2
