@@ -66,11 +66,11 @@ def assert_stops_with_the_game(sidecar: subprocess.Popen[str], game: subprocess.
     assert "stopped" in err
 
 
-def test_the_program_stops_when_the_game_exits() -> None:
-    """Unfrozen (python -m npc_brain.sidecar_main), as the build runs it: same options."""
+def decides_then_stops_with_the_game(command: list[str]) -> None:
+    """The sidecar `command` starts answers a decision and stops once the game exits."""
     game = subprocess.Popen(GAME)
     address = f"tcp://127.0.0.1:{free_port()}"
-    sidecar = start([sys.executable, "-m", "npc_brain.sidecar_main"], address, game.pid)
+    sidecar = start(command, address, game.pid)
     try:
         assert_decides(address)
         assert_stops_with_the_game(sidecar, game)
@@ -79,6 +79,11 @@ def test_the_program_stops_when_the_game_exits() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_the_program_stops_when_the_game_exits() -> None:
+    """Unfrozen (python -m npc_brain.sidecar_main), as the build runs it: same options."""
+    decides_then_stops_with_the_game([sys.executable, "-m", "npc_brain.sidecar_main"])
 
 
 def test_a_build_leaves_torch_and_training_out_and_refuses_to_clobber(tmp_path: Path) -> None:
@@ -156,14 +161,4 @@ def test_the_built_sidecar_holds_its_backend_no_torch_and_reports_its_size(
 @pytest.mark.timeout(1200)
 def test_the_built_sidecar_decides_and_stops_with_the_game(built: tuple[Path, str]) -> None:
     exe, _ = built
-    game = subprocess.Popen(GAME)
-    address = f"tcp://127.0.0.1:{free_port()}"
-    sidecar = start([str(exe)], address, game.pid)
-    try:
-        assert_decides(address)
-        assert_stops_with_the_game(sidecar, game)
-    finally:
-        for proc in (sidecar, game):
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    decides_then_stops_with_the_game([str(exe)])

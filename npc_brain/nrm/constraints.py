@@ -471,17 +471,11 @@ class _Rules:
         tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
         bans = (*self.bans, *self.untrue_of.get(entity or b"", ()))
         banned = tuple(i for i, (head, _) in enumerate(bans) if c.line.endswith(head))
-        key = (
-            id(base),
-            c.line.endswith(b" "),
-            tail,
-            banned,
-            entity,
-            _last_name(c.line, self.names),
-        )
+        said = _last_name(c.line, self.names)
+        key = (id(base), c.line.endswith(b" "), tail, banned, entity, said)
         mask = self._masks.get(key)
         if mask is None:
-            names = self._name_start_mask(v, key[1], _last_name(c.line, self.names))
+            names = self._name_start_mask(v, key[1], said)
             mask = base & ~v.capital & ~v.off_topic | names
             mask = self._numbers(v, mask, tail, self.numbers_of.get(entity, self.numbers))
             for i in banned:
