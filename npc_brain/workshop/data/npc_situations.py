@@ -18,14 +18,17 @@ from npc_brain.workshop.data.npc_roles import (
     CATEGORY_OF,
     DECISION_TRAITS,
     FOOD,
+    HUNTING_CATEGORIES,
     MEDICINE,
     POTIONS,
+    ROLE_CATEGORIES,
     VOICE_TRAITS,
 )
-from npc_brain.workshop.data.npc_teacher import CLOSE, NEAR, RULES, Facts
+from npc_brain.workshop.data.npc_teacher import BUY_GOLD, CLOSE, NEAR, RULES, Facts
 
 T = TypeVar("T")
 ROLES = tuple(CATEGORY_OF)
+HUNTERS = tuple(r for c in HUNTING_CATEGORIES for r in ROLE_CATEGORIES[c])
 FLAVOR_TRAITS = tuple(
     sorted({t for ts in VOICE_TRAITS.values() for t in ts} - set(DECISION_TRAITS))
 )
@@ -62,8 +65,8 @@ WATERS = ("well", "stream", "river", "pond", "fountain", "lake", "spring")
 LOCATIONS = ("home", "market", "gate", "farm", "forest", "tavern", "square", "road", "field",
              "mill", "bridge", "camp", "temple", "forge", "my home", "dock", "harbor",
              "dungeon", "castle", "library", "mine", "swamp", "chapel", "cellar")  # fmt: skip
-GOAL_VERBS = ("follow", "find", "meet", "visit", "deliver", "bring", "sell", "buy", "guard",
-              "patrol", "protect", "see")  # fmt: skip
+GOAL_VERBS = ("follow", "find", "meet", "visit", "deliver", "bring", "give", "give", "take",
+              "sell", "buy", "guard", "patrol", "protect", "see")  # fmt: skip
 FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
               "finish the harvest", "win the fair", "learn the old songs", "keep the lamp lit",
               "find a cure", "pay off my debt", "reach the capital")  # fmt: skip
@@ -207,8 +210,10 @@ def _goal(rng: random.Random, scene: _Scene) -> str:
     who = rng.choice(people) if people and rng.random() < 0.7 else person_name(rng)
     if rng.random() < 0.25:
         return rng.choice(FREE_GOALS)
-    if verb in ("deliver", "bring"):
+    if verb in ("deliver", "bring", "take"):
         return f"{verb} the {rng.choice(OTHER_HELD)} to {who}"
+    if verb == "give":
+        return f"give {who} {rng.choice(('the', 'her', 'his', 'their'))} {rng.choice(OTHER_HELD)}"
     if verb in ("sell", "buy"):
         return f"{verb} {rng.choice(OTHER_HELD + FOOD)}"
     if verb in ("guard", "patrol", "protect"):
@@ -216,8 +221,11 @@ def _goal(rng: random.Random, scene: _Scene) -> str:
     return f"{verb} {who}"
 
 
-SCENARIOS = (("danger", 22), ("far", 5), ("injured", 8), ("wounded", 7), ("hungry", 11),
-             ("tired", 7), ("goal", 10), ("loot", 5), ("calm", 25))  # fmt: skip
+# "food", "prey", "mark" and "water" put the thing a rule needs in sight (food for the
+# hungry, a deer for the hunter, a traveller for the thief), which random extras seldom do.
+SCENARIOS = (("danger", 22), ("far", 5), ("injured", 8), ("wounded", 7), ("hungry", 9),
+             ("food", 5), ("prey", 5), ("mark", 4), ("water", 2), ("tired", 7), ("goal", 10),
+             ("loot", 5), ("calm", 18))  # fmt: skip
 
 
 def _state(rng: random.Random, scenario: str) -> NPCState:
@@ -248,6 +256,22 @@ def _state(rng: random.Random, scenario: str) -> NPCState:
             gold = rng.randint(0, 40)
     elif scenario == "tired":
         energy = rng.randint(0, LAZY_TIRED + 5)
+    elif scenario == "food":
+        scene.add("food", thing_name(rng, FOOD_SEEN), rng.randint(1, 30))
+        hunger = rng.randint(HUNGRY, 100) if rng.random() < 0.6 else hunger
+    elif scenario == "prey":
+        scene.animal()
+        role = rng.choice(HUNTERS) if rng.random() < 0.6 else role
+        hunger = rng.randint(HUNGRY, 100) if rng.random() < 0.4 else hunger
+    elif scenario == "mark":
+        scene.person()
+        if rng.random() < 0.6:
+            role = rng.choice(ROLE_CATEGORIES["thief"])
+        elif "greedy" not in traits:
+            traits = ["greedy", *traits][:3]
+        gold = rng.randint(0, BUY_GOLD - 1) if rng.random() < 0.3 else gold
+    elif scenario == "water":
+        scene.add("water", thing_name(rng, WATERS), rng.randint(1, 40))
     elif scenario == "loot":
         scene.add("item", thing_name(rng, ITEMS), rng.randint(1, 30))
         if rng.random() < 0.5 and "greedy" not in traits:
@@ -256,7 +280,11 @@ def _state(rng: random.Random, scenario: str) -> NPCState:
         scene.extra()
     if scenario == "goal" and not any(p.kind == "person" for p in scene.seen):
         scene.person()
+    inventory = _inventory(rng, scenario)
     goal = _goal(rng, scene) if scenario == "goal" or rng.random() < 0.1 else None
+    held = [w for w in OTHER_HELD if f" {w} " in f" {goal} "]
+    if held and rng.random() < 0.6:  # the thing to hand over, in the bag
+        inventory[held[0]] = rng.randint(1, 3)
     rng.shuffle(scene.seen)
     return NPCState(
         id=f"npc-{rng.randrange(1_000_000)}",
@@ -267,7 +295,7 @@ def _state(rng: random.Random, scenario: str) -> NPCState:
         hunger=hunger,
         energy=energy,
         gold=gold,
-        inventory=_inventory(rng, scenario),
+        inventory=inventory,
         perception=scene.seen,
         time_of_day=_maybe(rng, 0.6, rng.choice(("dawn", "day", "day", "dusk", "night", "night"))),
         location=_maybe(rng, 0.4, rng.choice(LOCATIONS)) or "",
