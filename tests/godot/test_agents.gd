@@ -37,6 +37,7 @@ func run(check: Check) -> void:
 	_check_configuration_warnings(check)
 	_check_settings_registered(check)
 	_check_new_question_drops_old_thoughts(check)
+	_check_rerun_replaces_thoughts(check)
 	check.done()
 
 
@@ -265,6 +266,47 @@ func _check_new_question_drops_old_thoughts(check: Check) -> void:
 	check.equal(agent.bubble.current_thought(), "the wolf is 4 m away", "the shown one finishes")
 	check.equal(agent.bubble.queued(), PackedStringArray(), "the waiting ones are dropped")
 	agent.cancel()
+	agent.queue_free()
+
+
+func _check_rerun_replaces_thoughts(check: Check) -> void:
+	check.section("a broker's re-run replaces the thoughts shown so far")
+	var agent := NPCBrainAgent.new()
+	agent.actions = ACTIONS
+	add_child(agent)
+	agent.bubble = SpeechBubble.new()
+	agent.add_child(agent.bubble)
+	var heard: Array = []
+	var restarts: Array[int] = [0]
+	var made: Array = []
+	agent.thought_received.connect(func(i: int, text: String) -> void: heard.append([i, text]))
+	agent.thoughts_restarted.connect(func() -> void: restarts[0] += 1)
+	agent.decision_made.connect(func(action: String, _t: String, steps: PackedStringArray) -> void:
+		made.append([action, steps]))
+	var id := agent.think({"health": 80})
+	var request: BrainRequest = agent._request
+	# The events a broker sends when the worker running this request died after two thoughts
+	# (tests/test_broker.py checks the broker marks them so), fed before the sidecar's own.
+	for event: Dictionary in [
+		{"type": "step", "id": id, "index": 0, "text": "the wolf is near"},
+		{"type": "step", "id": id, "index": 1, "text": "I am scared"},
+		{"type": "step", "id": id, "index": 0, "text": "the wolf is 4 m away", "rerun": 1},
+		{"type": "step", "id": id, "index": 1, "text": "so I flee", "rerun": 1},
+		{"type": "decision", "id": id, "action": "flee", "target": null, "rerun": 1,
+			"steps": ["the wolf is 4 m away", "so I flee"], "raw": ""},
+	]:
+		_brain._on_payload_received(MsgPack.encode(event))
+	check.equal(restarts[0], 1, "one restart heard")
+	check.equal(heard.size(), 4, "every thought of both runs reaches the agent")
+	check.equal(request.steps, PackedStringArray(["the wolf is 4 m away", "so I flee"]),
+			"the request keeps only the re-run's thoughts")
+	check.equal(agent.bubble.current_thought(), "the wolf is near", "the shown one finishes")
+	check.equal(agent.bubble.queued(), PackedStringArray(["the wolf is 4 m away", "so I flee"]),
+			"the first run's waiting thought is dropped")
+	check.equal(made.size(), 1, "one decision")
+	if made.size() == 1:
+		check.equal(made[0][1], PackedStringArray(["the wolf is 4 m away", "so I flee"]),
+				"the decision carries the re-run's thoughts")
 	agent.queue_free()
 
 

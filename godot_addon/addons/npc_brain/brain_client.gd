@@ -460,6 +460,13 @@ func _on_payload_received(payload: PackedByteArray) -> void:
 
 
 func _on_step(request: BrainRequest, event: Dictionary) -> void:
+	var rerun: Variant = event.get("rerun", 0)
+	if typeof(rerun) == TYPE_INT and rerun > request.rerun:
+		# A re-run may think other thoughts (sampling): what was shown is replaced, not extended.
+		request.rerun = rerun
+		request.steps.clear()
+		_debug("restart", {"id": request.id, "rerun": rerun})
+		request.thoughts_restarted.emit()
 	var index: Variant = event.get("index")
 	if typeof(index) != TYPE_INT or index < request.steps.size():
 		return  # already delivered before a resend

@@ -16,6 +16,9 @@ signal step_received(index: int, text: String)
 signal finished(result: Dictionary)
 ## No result; [param code] as in [signal NPCBrain.request_failed].
 signal failed(code: String, message: String)
+## The thoughts start again from index 0: a broker re-ran the request on another worker
+## after its first one was lost (docs/protocol.md §13). Thoughts shown so far are void.
+signal thoughts_restarted
 
 ## The id every event about this request carries.
 var id: String
@@ -27,6 +30,8 @@ var message: Dictionary
 var steps: PackedStringArray = PackedStringArray()
 ## True once a terminal event or [method NPCBrain.cancel] ended it.
 var done: bool = false
+## How many times a broker re-ran it (0: never).
+var rerun: int = 0
 
 var payload: PackedByteArray
 var sent: bool = false

@@ -23,6 +23,9 @@ extends Node
 
 ## One line of inner monologue, as soon as the model finished it.
 signal thought_received(index: int, text: String)
+## The thoughts so far are void and start again at index 0 (a broker re-ran the request on
+## another worker); the thoughts still waiting in [member bubble] are dropped.
+signal thoughts_restarted
 ## The choice: [param action] is one of [member actions], [param target] the perceived
 ## entity or inventory item it aims at ("" when none), [param steps] every thought in order.
 signal decision_made(action: String, target: String, steps: PackedStringArray)
@@ -163,6 +166,7 @@ func think(state: Dictionary = {}) -> String:
 		return ""
 	_request = _brain.decide(npc, Array(actions), _options())
 	_request.step_received.connect(_on_step_received)
+	_request.thoughts_restarted.connect(_on_thoughts_restarted)
 	_request.finished.connect(_on_decision_received)
 	_request.failed.connect(_on_request_failed)
 	return _request.id
@@ -225,6 +229,12 @@ func _on_step_received(index: int, text: String) -> void:
 	thought_received.emit(index, text)
 	if bubble != null:
 		bubble.show_thought(text)
+
+
+func _on_thoughts_restarted() -> void:
+	if bubble != null:
+		bubble.drop_queued()
+	thoughts_restarted.emit()
 
 
 func _on_decision_received(decision: Dictionary) -> void:

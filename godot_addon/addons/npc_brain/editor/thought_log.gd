@@ -29,7 +29,7 @@ func capture_message(message: String, data: Array) -> bool:
 	return true
 
 
-## Takes one event: "request", "step", "result", "failure", "cancelled" or "state".
+## Takes one event: "request", "step", "restart", "result", "failure", "cancelled" or "state".
 func capture(kind: String, data: Dictionary) -> void:
 	if kind == "state":
 		connection = data.duplicate()
@@ -44,6 +44,9 @@ func capture(kind: String, data: Dictionary) -> void:
 	match kind:
 		"step":
 			entry.steps.append(str(data.get("text", "")))
+		"restart":
+			entry.steps.clear()
+			entry["rerun"] = int(data.get("rerun", 1))
 		"result":
 			entry.status = "done"
 			entry.result = data.get("result", {})
@@ -124,7 +127,8 @@ func trace_text(id: String) -> String:
 	for key: String in ["aliases", "temperature", "seed", "max_steps", "max_tokens"]:
 		if message.has(key):
 			lines.append("%s: %s" % [key.capitalize(), JSON.stringify(message[key])])
-	lines.append("Thoughts:")
+	lines.append("Thoughts:" if not e.has("rerun") else
+			"Thoughts (re-run %d on another worker, the first run's are dropped):" % e.rerun)
 	for i: int in e.steps.size():
 		lines.append("  %d. %s" % [i + 1, e.steps[i]])
 	match e.status:
