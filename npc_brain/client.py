@@ -1,5 +1,5 @@
 """Public home of the Python clients (`from npc_brain.client import Client`); they live in
-npc_brain/sidecar/client.py with the rest of the service."""
+npc_brain/sidecar/client.py and npc_brain/sidecar/ws_client.py with the rest of the service."""
 
 from npc_brain.sidecar.client import (
     DEFAULT_ADDRESS,
@@ -10,6 +10,7 @@ from npc_brain.sidecar.client import (
     decide_message,
     generate_message,
 )
+from npc_brain.sidecar.ws_client import WebSocketClient
 
 __all__ = [
     "DEFAULT_ADDRESS",
@@ -17,6 +18,7 @@ __all__ = [
     "Client",
     "CurveClientKeys",
     "ServerError",
+    "WebSocketClient",
     "decide_message",
     "generate_message",
 ]

@@ -43,8 +43,8 @@ def decides(ws_url: str, origin: str | None = None, token: str | None = None) ->
         if token is not None:
             ws.send(token)
         client = ZmtpOverWebSocket(ws)
-        client.send(decide(1))
-        while (event := client.recv())["type"] == "step":
+        client.send_map(decide(1))
+        while (event := client.recv_map())["type"] == "step":
             pass
         return event["type"]
 

@@ -1,4 +1,5 @@
-"""The WebSocket relay carrying raw ZMTP from a hand-written client, like the Godot addon's."""
+"""The WebSocket relay carrying raw ZMTP from the package's own ZMTP client, like the Godot
+addon's."""
 
 from __future__ import annotations
 
@@ -13,61 +14,29 @@ from server_harness import TIMEOUT_S, decide, running_server
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from npc_brain.sidecar.ws_client import ZmtpWebSocket
 from npc_brain.sidecar.ws_relay import WebSocketRelay, parse_host_port
 
-# ZMTP 3.0 greeting: signature, version 3.0, mechanism NULL, as-server 0, filler.
-GREETING = b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32
-READY_BODY = b"\x05READY" + b"\x0bSocket-Type" + (6).to_bytes(4, "big") + b"DEALER"
 
-
-def frame(body: bytes, command: bool = False) -> bytes:
-    flags = 0x04 if command else 0x00
-    if len(body) <= 255:
-        return bytes([flags, len(body)]) + body
-    return bytes([flags | 0x02]) + len(body).to_bytes(8, "big") + body
-
-
-class ZmtpOverWebSocket:
-    """A minimal DEALER speaking ZMTP 3.0 by hand over a WebSocket byte stream."""
+class ZmtpOverWebSocket(ZmtpWebSocket):
+    """The package's ZMTP client exchanging msgpack maps, optionally sent in small pieces."""
 
     def __init__(self, ws: ClientConnection, chunk: int = 0) -> None:
-        self.ws = ws
         self.chunk = chunk  # >0: split everything sent into messages of this many bytes
-        self.buf = b""
-        self.write(GREETING + frame(READY_BODY, command=True))
-        greeting = self.read(64)
-        assert greeting[0] == 0xFF and greeting[9] == 0x7F and greeting[10] == 3
-        assert greeting[12:16] == b"NULL"
-        flags, body = self.read_frame()
-        assert flags & 0x04 and body.startswith(b"\x05READY") and b"ROUTER" in body
+        super().__init__(ws, TIMEOUT_S)
 
     def write(self, data: bytes) -> None:
         step = self.chunk or len(data)
         for i in range(0, len(data), step):
-            self.ws.send(data[i : i + step])
+            super().write(data[i : i + step])
 
-    def read(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            message = self.ws.recv(timeout=TIMEOUT_S)
-            assert isinstance(message, bytes)
-            self.buf += message
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+    def send_map(self, message: dict[str, Any]) -> None:
+        self.send(msgpack.packb(message))
 
-    def read_frame(self) -> tuple[int, bytes]:
-        flags = self.read(1)[0]
-        size = int.from_bytes(self.read(8 if flags & 0x02 else 1), "big")
-        return flags, self.read(size)
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.write(frame(msgpack.packb(message)))
-
-    def recv(self) -> dict[str, Any]:
-        while True:
-            flags, body = self.read_frame()
-            if not flags & 0x04:  # skip commands
-                assert not flags & 0x01, "events are single frames"
-                return msgpack.unpackb(body)
+    def recv_map(self) -> dict[str, Any]:
+        body = self.recv(TIMEOUT_S)
+        assert body is not None, "no event in time"
+        return msgpack.unpackb(body)
 
 
 @contextlib.contextmanager
@@ -88,12 +57,12 @@ def test_full_decide_round_trip_over_websocket(chunk: int) -> None:
         connect(url, compression=None) as ws,
     ):
         zmtp = ZmtpOverWebSocket(ws, chunk)
-        zmtp.send({"type": "ping", "id": 0})
-        assert zmtp.recv()["type"] == "pong"
-        zmtp.send(decide(1, max_steps=2, max_tokens=300))
+        zmtp.send_map({"type": "ping", "id": 0})
+        assert zmtp.recv_map()["type"] == "pong"
+        zmtp.send_map(decide(1, max_steps=2, max_tokens=300))
         events = []
         while not events or events[-1]["type"] == "step":
-            events.append(zmtp.recv())
+            events.append(zmtp.recv_map())
         *steps, decision = events
         assert steps and [ev["index"] for ev in steps] == list(range(len(steps)))
         assert decision["type"] == "decision" and decision["steps"] == [ev["text"] for ev in steps]
@@ -107,12 +76,12 @@ def test_two_websocket_clients_are_separate_zmq_clients() -> None:
         connect(url, compression=None) as ws_b,
     ):
         a, b = ZmtpOverWebSocket(ws_a), ZmtpOverWebSocket(ws_b)
-        a.send(decide(1, max_tokens=60))
-        b.send(decide(1, max_tokens=60))
+        a.send_map(decide(1, max_tokens=60))
+        b.send_map(decide(1, max_tokens=60))
         for peer in (a, b):
-            events = [peer.recv()]
+            events = [peer.recv_map()]
             while events[-1]["type"] == "step":
-                events.append(peer.recv())
+                events.append(peer.recv_map())
             assert events[-1]["type"] == "decision"
             assert [ev["id"] for ev in events] == [1] * len(events)
 

@@ -7,6 +7,7 @@ is raised as `ServerError` (code `cancelled` after `cancel()`). `timeout` is one
 for the whole request. A socket monitor watches the connection: when it drops (sidecar
 stopped or killed, or a message over the sidecar's transport cap), every request in flight
 ends at once with `ServerError` code `disconnected` instead of waiting out its deadline.
+`WebSocketClient` (ws_client.py) offers `Client`'s API through the WebSocket relay.
 
     with Client() as client:
         for event in client.decide(npc_state, ["attack", "flee", "eat"]):
@@ -20,11 +21,12 @@ import contextlib
 import itertools
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import zmq
 import zmq.asyncio
@@ -164,38 +166,31 @@ def _checked(event: Event) -> Event:
     return event
 
 
-class Client:
-    """Blocking client. `timeout`: seconds from sending a request to its terminal event."""
+_ClientT = TypeVar("_ClientT", bound="BlockingClient")
 
-    def __init__(
-        self,
-        address: str = DEFAULT_ADDRESS,
-        timeout: float = 30.0,
-        curve: CurveClientKeys | None = None,
-        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
-    ) -> None:
+
+class BlockingClient(ABC):
+    """The request API of the blocking clients, whatever carries the bytes.
+
+    Subclasses supply the transport: `_prepare` (before a request is sent), `_send` and
+    `_wait`; `Client` speaks ZeroMQ, `WebSocketClient` ZMTP over a WebSocket.
+    """
+
+    def __init__(self, address: str, timeout: float, max_message_bytes: int | None) -> None:
         self.address = address
         self.timeout = timeout
         self.max_message_bytes = max_message_bytes  # the sidecar's; None sends anything
-        self._ctx = zmq.Context()
-        self._sock, self._monitor = _open(self._ctx, address, curve)
-        self._poller = zmq.Poller()
-        self._poller.register(self._sock, zmq.POLLIN)
-        self._poller.register(self._monitor, zmq.POLLIN)
         self._ids = itertools.count(1)
         self._pending: dict[RequestId, _Pending] = {}
 
-    def __enter__(self) -> Client:
+    def __enter__(self: _ClientT) -> _ClientT:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        self._sock.disable_monitor()
-        self._monitor.close(0)
-        self._sock.close(0)
-        self._ctx.term()
+    @abstractmethod
+    def close(self) -> None: ...
 
     def new_id(self) -> int:
         return next(self._ids)
@@ -225,22 +220,37 @@ class Client:
 
     def cancel(self, request_id: RequestId) -> None:
         """Ask the sidecar to stop a request; its stream then raises ServerError `cancelled`."""
-        self._sock.send(encode_request({"type": "cancel", "id": request_id}))
+        self._send(encode_request({"type": "cancel", "id": request_id}))
 
     def stream(self, message: dict[str, Any]) -> Iterator[Event]:
         """Send any request map; returns an iterator over its events up to the terminal one."""
         rid = message["id"]
         if rid in self._pending:
             raise ValueError(f"request id {rid!r} is already in flight on this client")
-        self._watch(0)  # a drop noticed now concerns earlier requests, not this one
-        pending = self._pending[rid] = _Pending(time.monotonic() + self.timeout)
+        deadline = time.monotonic() + self.timeout
+        cannot_send = self._prepare()  # a drop noticed now concerns earlier requests only
+        pending = self._pending[rid] = _Pending(deadline)
         payload = encode_request(message)
         refusal = _oversize(rid, payload, self.max_message_bytes)
+        if refusal is None and cannot_send is not None:
+            refusal = error_event(ErrorCode.DISCONNECTED, cannot_send, rid)
         if refusal is None:
-            self._sock.send(payload)
+            self._send(payload)
         else:
             pending.put(refusal)
         return self._events(rid)
+
+    @abstractmethod
+    def _prepare(self) -> str | None:
+        """Take in news of the connection; returns why a request cannot be sent now, if so."""
+
+    @abstractmethod
+    def _send(self, payload: bytes) -> None: ...
+
+    @abstractmethod
+    def _wait(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for a message or a lost connection and handle it; False if
+        nothing came."""
 
     def _events(self, rid: RequestId) -> Iterator[Event]:
         try:
@@ -256,24 +266,16 @@ class Client:
         pending = self._pending[rid]
         while not pending.events:
             left = pending.deadline - time.monotonic()
-            ready = dict(self._poller.poll(left * 1000)) if left > 0 else {}
-            if not ready:
+            if left <= 0 or not self._wait(left):
                 raise TimeoutError(
                     f"request {rid!r} to {self.address} did not finish in {self.timeout} s"
                 )
-            if self._sock in ready:
-                self._route(self._sock.recv())
-            if self._monitor in ready:
-                self._watch(0)
         return pending.events.popleft()
 
-    def _watch(self, timeout_ms: int) -> None:
-        """Read waiting monitor events; a lost connection ends every request in flight."""
-        while self._monitor.poll(timeout_ms, zmq.POLLIN):
-            event = parse_monitor_message(self._monitor.recv_multipart())["event"]
-            message = _lost_message(self.address, event)
-            for rid, pending in self._pending.items():
-                pending.put(error_event(ErrorCode.DISCONNECTED, message, rid))
+    def _fail_pending(self, message: str) -> None:
+        """End every request in flight with `disconnected`."""
+        for rid, pending in self._pending.items():
+            pending.put(error_event(ErrorCode.DISCONNECTED, message, rid))
 
     def _route(self, payload: bytes) -> None:
         try:
@@ -288,6 +290,50 @@ class Client:
             log.warning("sidecar error without an id: [%s] %r", event.code, event.message)
         else:  # a late answer to a request that ended with `disconnected` (or a stray)
             log.debug("event %s for request %r, which is not in flight", event.type, event.id)
+
+
+class Client(BlockingClient):
+    """Blocking ZeroMQ client. `timeout`: seconds from sending a request to its terminal event."""
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        timeout: float = 30.0,
+        curve: CurveClientKeys | None = None,
+        max_message_bytes: int | None = DEFAULT_MAX_MESSAGE_BYTES,
+    ) -> None:
+        super().__init__(address, timeout, max_message_bytes)
+        self._ctx = zmq.Context()
+        self._sock, self._monitor = _open(self._ctx, address, curve)
+        self._poller = zmq.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
+
+    def close(self) -> None:
+        self._sock.disable_monitor()
+        self._monitor.close(0)
+        self._sock.close(0)
+        self._ctx.term()
+
+    def _prepare(self) -> None:
+        self._watch(0)  # libzmq reconnects by itself: a request waits for it, up to its deadline
+
+    def _send(self, payload: bytes) -> None:
+        self._sock.send(payload)
+
+    def _wait(self, timeout_s: float) -> bool:
+        ready = dict(self._poller.poll(timeout_s * 1000))
+        if self._sock in ready:
+            self._route(self._sock.recv())
+        if self._monitor in ready:
+            self._watch(0)
+        return bool(ready)
+
+    def _watch(self, timeout_ms: int) -> None:
+        """Read waiting monitor events; a lost connection ends every request in flight."""
+        while self._monitor.poll(timeout_ms, zmq.POLLIN):
+            event = parse_monitor_message(self._monitor.recv_multipart())["event"]
+            self._fail_pending(_lost_message(self.address, event))
 
 
 class AsyncClient:

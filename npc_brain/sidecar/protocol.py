@@ -71,7 +71,8 @@ class ErrorCode(str, Enum):
     # could not be re-run on another one (docs/protocol.md section 13).
     WORKER_LOST = "worker_lost"
     # Never sent by the sidecar: the Python client ends a request with it when the
-    # connection drops (server gone, or a frame over the transport cap).
+    # connection drops (server gone, or a frame over the transport cap), or, over a
+    # WebSocket, cannot be opened.
     DISCONNECTED = "disconnected"
 
 
