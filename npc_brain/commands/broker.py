@@ -6,15 +6,28 @@ imported here."""
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from npc_brain.commands.serve import add_ws_options, make_relay
-from npc_brain.sidecar.auth import CurveKeys, is_loopback_host, read_token
+from npc_brain.commands.server_options import (
+    add_access_options,
+    add_front_options,
+    add_quiet_option,
+    front_settings,
+    make_config,
+    make_relay,
+    security_group,
+    serve_until_stopped,
+    setup_logging,
+    start_relay,
+    ws_access,
+)
+from npc_brain.sidecar.auth import CurveKeys
 from npc_brain.sidecar.broker import DEFAULT_BACK, DEFAULT_FRONT, Broker, BrokerConfig
 from npc_brain.sidecar.fd_limit import raise_soft_limit
+
+if TYPE_CHECKING:
+    from npc_brain.sidecar.ws_relay import WebSocketRelay
 
 DESCRIPTION = """\
 Put many sidecars behind one address. Games connect to --front exactly as to
@@ -58,33 +71,7 @@ def add_broker(p: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help=f"ZeroMQ address workers connect to (default: {DEFAULT_BACK})",
     )
-    p.add_argument(
-        "--ws",
-        default=None,
-        metavar="HOST:PORT",
-        help="also serve WebSocket for web exports, e.g. 127.0.0.1:5556 (default: off)",
-    )
-    p.add_argument(
-        "--max-in-flight",
-        type=int,
-        default=d.max_in_flight,
-        metavar="N",
-        help=f"requests one game may have open at once (default: {d.max_in_flight})",
-    )
-    p.add_argument(
-        "--max-queue",
-        type=int,
-        default=d.max_queue,
-        metavar="N",
-        help=f"requests waiting for a free worker, all games together (default: {d.max_queue})",
-    )
-    p.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=d.max_message_bytes,
-        metavar="BYTES",
-        help=f"largest request accepted; give workers the same (default: {d.max_message_bytes})",
-    )
+    add_front_options(p, d)
     p.add_argument(
         "--retries",
         type=int,
@@ -101,8 +88,8 @@ def add_broker(p: argparse.ArgumentParser) -> None:
         help="while no worker is connected, how long a request waits before error server_busy"
         f" (default: {d.max_wait_s:g})",
     )
-    p.add_argument("--quiet", action="store_true", help="log warnings only (default: off)")
-    s = p.add_argument_group("security (see `npc-brain keys`)")
+    add_quiet_option(p)
+    s = security_group(p)
     s.add_argument(
         "--curve-secret",
         metavar="FILE",
@@ -118,12 +105,7 @@ def add_broker(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="CURVE on --back: directory of allowed workers' *.key files (default: off)",
     )
-    add_ws_options(s)
-    s.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow addresses beyond loopback without authentication (default: refused)",
-    )
+    add_access_options(s)
     p.set_defaults(func=broker)
 
 
@@ -131,48 +113,29 @@ PARSERS = {"broker": add_broker}
 
 
 def broker(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.quiet)
     raise_soft_limit()
+    server: Broker | None = None
+    relay: WebSocketRelay | None = None
     try:
         config, token = _configure(args)
         server = Broker(config)
         front, back = server.bind()
-        relay = make_relay(args, server.relay_endpoint or front, token) if args.ws else None
         ws = ""
-        if relay is not None:
-            host, port = relay.start()
-            ws = f", WebSocket {'wss' if args.ws_cert else 'ws'}://{host}:{port}/"
+        if args.ws:
+            relay = make_relay(args, server.relay_endpoint or front, token)
+            ws = start_relay(args, relay)
     except (OSError, ValueError) as exc:  # bad option or key, port in use
-        if "server" in locals():
+        if server is not None:
             server.close()
         print(f"npc-brain broker: {exc}", file=sys.stderr)
         return 2
-    previous = {
-        sig: signal.signal(sig, lambda *_: server.stop()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    print(f"broker: games connect to {front}{ws}, workers to {back}", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        if relay is not None:
-            relay.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("stopped", file=sys.stderr, flush=True)
-    return 0
+    banner = f"broker: games connect to {front}{ws}, workers to {back}"
+    return serve_until_stopped(server, relay, banner)
 
 
-def _configure(args: argparse.Namespace) -> tuple[BrokerConfig, Any]:
+def _configure(args: argparse.Namespace) -> tuple[BrokerConfig, str | None]:
     """Broker settings and the WebSocket token; every problem is a ValueError or OSError."""
-    from npc_brain.sidecar.ws_relay import parse_host_port
-
-    for name in ("max_in_flight", "max_queue", "retries"):
-        if getattr(args, name) < (0 if name == "retries" else 1):
-            raise ValueError(f"--{name.replace('_', '-')} is out of range: {getattr(args, name)}")
     if (args.curve_clients or args.curve_workers) and not args.curve_secret:
         raise ValueError("--curve-clients and --curve-workers need --curve-secret")
     if args.curve_secret and not (args.curve_clients or args.curve_workers):
@@ -180,36 +143,17 @@ def _configure(args: argparse.Namespace) -> tuple[BrokerConfig, Any]:
     secret = args.curve_secret
     curve = CurveKeys.load(secret, args.curve_clients) if args.curve_clients else None
     workers = CurveKeys.load(secret, args.curve_workers) if args.curve_workers else None
-    token = read_token(args.ws_token_file) if args.ws_token_file else None
-    ws_exposed = bool(args.ws) and not is_loopback_host(parse_host_port(args.ws)[0])
-    try:
-        config = BrokerConfig(
-            front=args.front,
-            back=args.back,
-            max_in_flight=args.max_in_flight,
-            max_queue=args.max_queue,
-            max_message_bytes=args.max_message_bytes,
-            retries=args.retries,
-            max_wait_s=args.max_wait,
-            curve=curve,
-            worker_curve=workers,
-            insecure=args.insecure,
-            hide_facts=ws_exposed and token is None,
-        )
-    except ValueError as exc:  # pydantic's range checks, in the options' words
-        raise ValueError(_option_error(exc)) from None
+    token, hide_facts = ws_access(args)
+    config = make_config(
+        BrokerConfig,
+        front=args.front,
+        back=args.back,
+        retries=args.retries,
+        max_wait_s=args.max_wait,
+        curve=curve,
+        worker_curve=workers,
+        hide_facts=hide_facts,
+        **front_settings(args),
+    )
     config.check_exposure()
     return config, token
-
-
-def _option_error(exc: Exception) -> str:
-    from pydantic import ValidationError
-
-    if not isinstance(exc, ValidationError):
-        return str(exc)
-    names = {"max_wait_s": "--max-wait"}
-    parts = []
-    for err in exc.errors(include_url=False):
-        field = str(err["loc"][0]) if err["loc"] else "option"
-        parts.append(f"{names.get(field, '--' + field.replace('_', '-'))}: {err['msg']}")
-    return "; ".join(parts)

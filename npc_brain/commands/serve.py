@@ -6,18 +6,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import signal
-import ssl
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+from npc_brain.commands.server_options import (
+    add_access_options,
+    add_front_options,
+    add_quiet_option,
+    front_settings,
+    make_config,
+    make_relay,
+    security_group,
+    serve_until_stopped,
+    setup_logging,
+    start_relay,
+    ws_access,
+)
 from npc_brain.npc.actions import VOCABULARY, resolve_actions
 from npc_brain.npc.state import KINDS
 from npc_brain.nrm.runtime import BACKENDS
-from npc_brain.sidecar.auth import CurveKeys, is_loopback_host, read_token
+from npc_brain.sidecar.auth import CurveKeys
 from npc_brain.sidecar.client import DEFAULT_ADDRESS, Client, CurveClientKeys, ServerError
 from npc_brain.sidecar.fd_limit import raise_soft_limit
 from npc_brain.sidecar.protocol import DecideRequest, DecisionEvent, StepEvent
@@ -86,39 +96,13 @@ def add_serve(p: argparse.ArgumentParser) -> None:
         help="serve the broker whose back end is at ADDRESS, e.g. tcp://127.0.0.1:5557,"
         " instead of binding --bind (default: off)",
     )
-    p.add_argument(
-        "--ws",
-        default=None,
-        metavar="HOST:PORT",
-        help="also serve WebSocket for web exports, e.g. 127.0.0.1:5556 (default: off)",
-    )
-    p.add_argument(
-        "--max-in-flight",
-        type=int,
-        default=defaults.max_in_flight,
-        metavar="N",
-        help=f"requests one game may have open at once (default: {defaults.max_in_flight})",
-    )
-    p.add_argument(
-        "--max-queue",
-        type=int,
-        default=defaults.max_queue,
-        metavar="N",
-        help=f"requests waiting, all games together (default: {defaults.max_queue})",
-    )
+    add_front_options(p, defaults)
     p.add_argument(
         "--max-batch",
         type=int,
         default=defaults.max_batch,
         metavar="N",
         help=f"NPCs that think together in one batch (default: {defaults.max_batch})",
-    )
-    p.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=defaults.max_message_bytes,
-        metavar="BYTES",
-        help=f"largest request accepted (default: {defaults.max_message_bytes})",
     )
     p.add_argument(
         "--backend",
@@ -135,9 +119,7 @@ def add_serve(p: argparse.ArgumentParser) -> None:
         help="threads one batch step may use (onnx, torch; numpy always uses one)"
         " (default: onnx up to 4, torch all cores)",
     )
-    p.add_argument(
-        "--quiet", action="store_true", help="log warnings only, not every request (default: off)"
-    )
+    add_quiet_option(p)
     _add_security_options(p)
     p.set_defaults(func=serve)
 
@@ -218,7 +200,7 @@ def add_ask(p: argparse.ArgumentParser) -> None:
 
 
 def _add_security_options(p: argparse.ArgumentParser) -> None:
-    s = p.add_argument_group("security (see `npc-brain keys`)")
+    s = security_group(p)
     s.add_argument(
         "--curve-secret", metavar="FILE", help="CURVE: the sidecar's NAME.key_secret (default: off)"
     )
@@ -233,33 +215,7 @@ def _add_security_options(p: argparse.ArgumentParser) -> None:
         help="CURVE, with --worker: the broker's public NAME.key; --curve-secret is then this"
         " worker's own NAME.key_secret (default: off)",
     )
-    add_ws_options(s)
-    s.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow addresses beyond loopback without authentication (default: refused)",
-    )
-
-
-def add_ws_options(s: argparse._ArgumentGroup) -> None:
-    """Who may use the WebSocket relay (`serve --ws`, `broker --ws`)."""
-    s.add_argument(
-        "--ws-token-file",
-        metavar="FILE",
-        help="WebSocket: token required as the first message (default: none)",
-    )
-    s.add_argument(
-        "--ws-origin",
-        action="append",
-        default=[],
-        metavar="ORIGIN",
-        help="WebSocket: also accept pages from ORIGIN, e.g. https://game.example (repeatable;"
-        " default: pages on this machine only)",
-    )
-    s.add_argument(
-        "--ws-cert", metavar="FILE", help="WebSocket: TLS certificate (PEM), for wss (default: off)"
-    )
-    s.add_argument("--ws-key", metavar="FILE", help="WebSocket: TLS private key (default: off)")
+    add_access_options(s)
 
 
 PARSERS = {"serve": add_serve, "ask": add_ask}
@@ -268,11 +224,7 @@ PARSERS = {"serve": add_serve, "ask": add_ask}
 def serve(args: argparse.Namespace) -> int:
     from npc_brain.sidecar.server import Server
 
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.quiet)
     raise_soft_limit()
     try:
         config, relay = _configure(args)
@@ -281,39 +233,24 @@ def serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:  # missing model, bad option or key, port in use
         print(f"npc-brain serve: {exc}", file=sys.stderr)
         return 2
+    ws = ""
     if relay is not None:
         assert server.relay_endpoint is not None
         relay.target = server.relay_endpoint
         try:
-            ws_host, ws_port = relay.start()
+            ws = start_relay(args, relay)
         except OSError as exc:
             server.close()
-            print(f"npc-brain serve: --ws: {exc}", file=sys.stderr)
+            print(f"npc-brain serve: {exc}", file=sys.stderr)
             return 2
-    previous = {
-        sig: signal.signal(sig, lambda *_: server.stop()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    scheme = "wss" if args.ws_cert else "ws"
-    ws = f", WebSocket {scheme}://{ws_host}:{ws_port}/" if relay else ""
     model = f"model {server.model_name}, {server.params:,} parameters, {server.backend}"
     role = f"working for the broker at {endpoint}" if args.worker else f"serving {endpoint}"
-    banner = f"{role}{ws} ({model})"
-    print(banner, file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        if relay is not None:
-            relay.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("stopped", file=sys.stderr, flush=True)
-    return 0
+    return serve_until_stopped(server, relay, f"{role}{ws} ({model})")
 
 
 def _configure(args: argparse.Namespace) -> tuple[Any, Any]:
     """Server settings and the (unstarted) relay; every problem is a ValueError or OSError."""
     from npc_brain.sidecar.server import DEFAULT_BIND, ServerConfig
-    from npc_brain.sidecar.ws_relay import parse_host_port
 
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be at least 1, not {args.threads}")
@@ -324,36 +261,19 @@ def _configure(args: argparse.Namespace) -> tuple[Any, Any]:
     if bool(args.curve_secret) != bool(args.curve_clients):
         raise ValueError("--curve-secret and --curve-clients go together")
     curve = CurveKeys.load(args.curve_secret, args.curve_clients) if args.curve_secret else None
-    token = read_token(args.ws_token_file) if args.ws_token_file else None
-    ws_exposed = bool(args.ws) and not is_loopback_host(parse_host_port(args.ws)[0])
-    config = ServerConfig(
+    token, hide_facts = ws_access(args)
+    config = make_config(
+        ServerConfig,
         bind=args.bind or DEFAULT_BIND,
-        max_in_flight=args.max_in_flight,
-        max_queue=args.max_queue,
         max_batch=args.max_batch,
-        max_message_bytes=args.max_message_bytes,
         curve=curve,
-        insecure=args.insecure,
-        hide_facts=ws_exposed and token is None,
+        hide_facts=hide_facts,
+        **front_settings(args),
     )
     config.check_exposure()  # before the model loads
     if not args.ws:
         return config, None
     return config, make_relay(args, config.bind, token)
-
-
-def make_relay(args: argparse.Namespace, target: str, token: str | None) -> Any:
-    """The (unstarted) WebSocket relay from --ws and its options."""
-    from npc_brain.sidecar.ws_relay import WebSocketRelay
-
-    return WebSocketRelay(
-        args.ws,
-        target,
-        origins=args.ws_origin,
-        token=token,
-        insecure=args.insecure,
-        ssl_context=_tls(args.ws_cert, args.ws_key),
-    )
 
 
 def _configure_worker(args: argparse.Namespace) -> Any:
@@ -371,30 +291,15 @@ def _configure_worker(args: argparse.Namespace) -> Any:
     curve = None
     if args.broker_key:
         curve = CurveClientKeys.from_files(args.broker_key, args.curve_secret)
-    config = ServerConfig(
+    config = make_config(
+        ServerConfig,
         worker=args.worker,
-        max_in_flight=args.max_in_flight,
-        max_queue=args.max_queue,
         max_batch=args.max_batch,
-        max_message_bytes=args.max_message_bytes,
         worker_curve=curve,
-        insecure=args.insecure,
+        **front_settings(args),
     )
     config.check_exposure()  # before the model loads
     return config
-
-
-def _tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:
-    if not cert and not key:
-        return None
-    if not (cert and key):
-        raise ValueError("--ws-cert and --ws-key go together")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ValueError(f"cannot load the TLS certificate {cert} / key {key}: {exc}") from None
-    return context
 
 
 def _client_keys(server_key: str | None, client_key: str | None) -> CurveClientKeys | None:
