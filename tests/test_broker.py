@@ -388,3 +388,12 @@ def test_addresses_beyond_loopback_need_curve_or_insecure(capsys) -> None:
     assert "--broker-key" in capsys.readouterr().err
     assert main(["serve", "--worker", "tcp://127.0.0.1:5557", "--ws", "127.0.0.1:0"]) == 2
     assert "--ws does not apply" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["serve"], ["broker"]])
+def test_relay_options_without_ws_are_refused(command: list[str], tmp_path, capsys) -> None:
+    token = tmp_path / "token"
+    token.write_text("secret-token-of-some-length\n")
+    argv = [*command, "--ws-token-file", str(token), "--ws-origin", "https://game.example"]
+    assert main(argv) == 2
+    assert "--ws-token-file, --ws-origin only apply with --ws" in capsys.readouterr().err

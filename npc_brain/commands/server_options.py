@@ -136,11 +136,18 @@ def front_settings(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# Options of the WebSocket relay: without --ws they would be silently ignored.
+WS_ONLY = ("ws_token_file", "ws_origin", "ws_cert", "ws_key")
+
+
 def ws_access(args: argparse.Namespace) -> tuple[str | None, bool]:
     """The relay's token, and whether `pong` must hide the server's facts: a relay open
     beyond loopback without a token lets anyone ask."""
     from npc_brain.sidecar.ws_relay import parse_host_port
 
+    given = [f"--{o.replace('_', '-')}" for o in WS_ONLY if getattr(args, o)]
+    if given and not args.ws:
+        raise ValueError(f"{', '.join(given)} only apply with --ws")
     token = read_token(args.ws_token_file) if args.ws_token_file else None
     exposed = bool(args.ws) and not is_loopback_host(parse_host_port(args.ws)[0])
     return token, exposed and token is None
