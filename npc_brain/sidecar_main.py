@@ -2,9 +2,9 @@
 frozen beside it, with the same options, plus --exit-with.
 
 `npc-brain build-sidecar` freezes this file with PyInstaller (npc_brain/standalone/build.py).
-The bundle holds one export of the model alone (model.npz for numpy, or model.onnx for ONNX
-Runtime), so `--backend auto` runs that one: no torch. Like cli.py it is a program, so it
-sits above commands/.
+The bundle holds the model's export alone (model.npz for numpy, plus the model.onnx graph
+over it for ONNX Runtime), so `--backend auto` runs that one: no torch. Like cli.py it is a
+program, so it sits above commands/.
 """
 
 from __future__ import annotations

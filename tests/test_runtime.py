@@ -15,13 +15,16 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+import torch
 from server_harness import TIMEOUT_S, npc_state
 
 from npc_brain.cli import main
-from npc_brain.nrm import runtime_numpy, runtime_onnx
+from npc_brain.nrm import runtime_numpy, runtime_onnx, weights
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model
 from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.nrm.model import NRMModel
 from npc_brain.nrm.runtime import load_runtime
 from npc_brain.nrm.runtime_numpy import NPZ_FILE, NumpyRuntime
 from npc_brain.nrm.runtime_onnx import ONNX_FILE, OnnxRuntime, problem
@@ -82,21 +85,59 @@ def test_export_command_writes_the_shipped_files(tmp_path: Path) -> None:
 
 
 def test_an_export_without_model_pt_runs_on_that_export_only(tmp_path: Path) -> None:
-    """The standalone sidecar ships an export alone: nothing to compare, that export runs."""
+    """The standalone sidecar and an installed wheel ship the export alone: nothing to compare,
+    that export runs, and the torch model loads its parameters from model.npz."""
     for name in ("config.json", "tokenizer.json", ONNX_FILE, "model.onnx.json"):
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    assert "model.npz" in (problem(tmp_path) or "")  # the graph's weights live there
+    with pytest.raises(FileNotFoundError, match=r"model\.pt"):
+        load_runtime(tmp_path, "torch")
+    for name in (NPZ_FILE, "model.npz.json"):
         shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
     assert problem(tmp_path) is None
     assert load_runtime(tmp_path).backend == "onnx"
     assert load_runtime(tmp_path, "onnx").backend == "onnx"
-    with pytest.raises(FileNotFoundError, match=r"model\.pt"):
-        load_runtime(tmp_path, "torch")
+    model, _ = load_model(tmp_path)
+    trained = torch.load(DEFAULT_MODEL_DIR / "model.pt", weights_only=True)
+    assert model.state_dict().keys() == trained.keys()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in trained.items())
+    assert load_runtime(tmp_path, "torch").backend == "torch"
     (tmp_path / ONNX_FILE).unlink()
+    assert load_runtime(tmp_path).backend == "numpy"  # numpy's export alone runs too
+    (tmp_path / NPZ_FILE).unlink()
     with pytest.raises(FileNotFoundError, match=r"model\.pt and any export"):
-        load_runtime(tmp_path, "onnx")
-    for name in ("model.npz", "model.npz.json"):  # numpy's export alone runs too
-        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
-    assert load_runtime(tmp_path).backend == "numpy"
+        load_runtime(tmp_path, "numpy")
 
+
+def test_the_parameters_ship_once(tmp_path: Path) -> None:
+    """model.npz holds each trained parameter once (merged per loop at start-up), and
+    model.onnx is a graph whose every weight is external data in model.npz."""
+    npz, pt = (DEFAULT_MODEL_DIR / name for name in (NPZ_FILE, "model.pt"))
+    assert npz.stat().st_size < 1.05 * pt.stat().st_size
+    graph = onnx.load(DEFAULT_MODEL_DIR / ONNX_FILE, load_external_data=False)
+    stored = [t for t in graph.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    inline = sum(len(t.raw_data) for t in graph.graph.initializer)
+    assert len(stored) > 40 and inline < 1000
+    layout = weights.data_layout(npz)
+    for tensor in stored:
+        ref = {e.key: e.value for e in tensor.external_data}
+        offset, length, shape = layout[tensor.name]
+        assert ref == {"location": NPZ_FILE, "offset": str(offset), "length": str(length)}
+        assert tuple(tensor.dims) == shape and offset % 64 == 0
+    # A model.npz the graph was not exported with is refused, model.pt or not.
+    for name in ("config.json", "tokenizer.json", ONNX_FILE, "model.onnx.json", "model.npz.json"):
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    arrays = weights.load_arrays(npz)
+    weights.save_npz(tmp_path / NPZ_FILE, {**arrays, "norm.weight": arrays["norm.weight"] * 2})
+    assert "another model.npz" in (problem(tmp_path) or "")
+    assert runtime_numpy.problem(tmp_path) is None
+
+
+def test_block_layers_follow_the_torch_model() -> None:
+    model = NRMModel.from_config(DEFAULT_MODEL_DIR / "config.json")
+    names = {id(module): name for name, module in model.named_modules()}
+    torch_order = [(names[id(block)], loop) for block, loop in model.layers()]
+    assert weights.block_layers(model.cfg) == torch_order
 
 
 @pytest.fixture(scope="module")

@@ -105,7 +105,11 @@ def test_the_wheel_packs_the_addon_and_the_demo_from_their_one_source(installed)
     demo = {n for n in names if n.startswith("npc_brain/demo_src/")}
     assert "npc_brain/demo_src/project.godot" in demo and "npc_brain/demo_src/village.tscn" in demo
     assert not any("/addons/" in n or "/." in n for n in demo), sorted(demo)
-    assert "npc_brain/model/model.pt" in names and "npc_brain/cli.py" in names
+    assert "npc_brain/cli.py" in names
+    # The model's parameters ship once, in model.npz; model.pt stays in the repository.
+    model = {n.rsplit("/", 1)[-1] for n in names if n.startswith("npc_brain/model/")}
+    assert {"model.npz", "model.onnx", "config.json", "tokenizer.json"} <= model
+    assert "model.pt" not in model
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
@@ -140,6 +144,15 @@ def test_demo_and_the_other_commands_run_from_the_wheel(installed) -> None:
     )
     source = _run([str(venv / "bin" / "python"), "-c", probe], work).stdout.strip()
     assert Path(source).is_relative_to(venv) and Path(source).name == "demo_src", source
+    # Without model.pt, every backend runs the wheel's model.npz; the torch model loads it too.
+    probe = (
+        "from npc_brain import load_model\n"
+        "from npc_brain.nrm.runtime import load_runtime\n"
+        "model, _ = load_model()\n"
+        "print(model.num_params(), *(load_runtime(None, b).backend for b in ('auto', 'numpy')))\n"
+    )
+    loaded = _run([str(venv / "bin" / "python"), "-c", probe], work).stdout.split()
+    assert loaded == ["951424", "onnx", "numpy"], loaded
     out = _run([npc_brain, "addon-zip"], work).stdout
     archive = work / f"npc_brain-addon-{__version__}.zip"
     assert archive.is_file(), out

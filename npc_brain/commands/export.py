@@ -1,5 +1,5 @@
-"""`npc-brain export`: write model.onnx and model.npz next to model.pt for the torch-free
-runtimes (ONNX Runtime and numpy)."""
+"""`npc-brain export`: write model.npz (model.pt's parameters) and model.onnx (a graph over
+them) next to model.pt for the torch-free runtimes (numpy and ONNX Runtime)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def export(args: argparse.Namespace) -> int:
     try:
         from npc_brain.nrm import export_numpy, export_onnx
 
-        paths = [export_onnx.export(model_dir), export_numpy.export(model_dir)]
+        # The graph points into model.npz, so that is written first.
+        paths = [export_numpy.export(model_dir), export_onnx.export(model_dir)]
     except (ModelNotFoundError, ImportError) as exc:
         print(f"npc-brain export: {exc}", file=sys.stderr)
         return 2

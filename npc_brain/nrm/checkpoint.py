@@ -1,7 +1,8 @@
 """Model directories: `config.json`, `tokenizer.json`, `model.pt` (+ `train_info.json`, and
-from `npc-brain export`: `model.onnx`, `model.npz`, each with a `.json` that records the
-`model.pt` it came from). torch is imported only to read or write `model.pt`, so serving on
-ONNX Runtime or numpy never loads it."""
+from `npc-brain export`: `model.npz`, the parameters once, and `model.onnx`, a graph over
+them, each with a `.json` that records the `model.pt` it came from). An installed wheel ships
+model.npz without model.pt: the torch model then loads the same parameters from it. torch is
+imported only to build the torch model, so serving on ONNX Runtime or numpy never loads it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 from npc_brain.nrm.tokenizer import Tokenizer
 
 if TYPE_CHECKING:
+    import torch
+
     from npc_brain.nrm.model import NRMModel
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
@@ -43,22 +46,42 @@ def save_model(
 def load_model(model_dir: str | Path | None = None) -> tuple[NRMModel, Tokenizer]:
     """Load a model directory (default: the bundled, trained model) for inference."""
     d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
-    missing = [n for n in ("config.json", "tokenizer.json", "model.pt") if not (d / n).is_file()]
+    missing = [n for n in ("config.json", "tokenizer.json") if not (d / n).is_file()]
+    if not has_weights(d):
+        missing.append("model.pt")
     if missing:
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
         raise ModelNotFoundError(f"{d} lacks {', '.join(missing)}{hint}")
-    import torch
-
     from npc_brain.nrm.model import NRMModel
 
     model = NRMModel.from_config(d / "config.json")
-    model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
+    model.load_state_dict(load_state(d))
     tok = Tokenizer.load(d / "tokenizer.json")
     if tok.vocab_size > model.cfg.vocab_size:
         raise ValueError(
             f"{d}: tokenizer has {tok.vocab_size} ids, model only {model.cfg.vocab_size}"
         )
     return model.eval(), tok
+
+
+def has_weights(model_dir: Path) -> bool:
+    """Whether `model_dir` holds trained parameters: model.pt, or model.npz (a wheel's)."""
+    return any((model_dir / name).is_file() for name in ("model.pt", "model.npz"))
+
+
+def load_state(model_dir: Path) -> dict[str, torch.Tensor]:
+    """The torch state dict: model.pt's, else the same parameters from model.npz."""
+    import torch
+
+    if (model_dir / "model.pt").is_file():
+        return torch.load(model_dir / "model.pt", weights_only=True)
+    from npc_brain.nrm import weights
+
+    problem = weights.problem(model_dir)
+    if problem is not None:
+        raise ModelNotFoundError(problem)
+    arrays = weights.load_arrays(model_dir / weights.NPZ_FILE)
+    return {k: torch.from_numpy(v) for k, v in arrays.items() if k not in weights.EXTRA_ARRAYS}
 
 
 def load_tokenizer(model_dir: str | Path | None = None) -> Tokenizer:

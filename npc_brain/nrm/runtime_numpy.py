@@ -1,5 +1,8 @@
 """The numpy backend: `model.npz` (from `npc-brain export`) decoded with numpy alone.
 
+At start-up each loop's LoRA delta is folded into its own weight copy (npc_brain.nrm.weights),
+the same sums the torch model makes in `prepare_inference`.
+
 The smallest serving install: no torch, no ONNX Runtime. A forward runs all its rows at
 once: one matmul per weight for every row and token, one batched matmul per attention
 product, and the KV cache is one preallocated float32 array each for keys and values,
@@ -16,18 +19,12 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from npc_brain.nrm.checkpoint import export_problem, read_meta
+from npc_brain.nrm.checkpoint import read_meta
 from npc_brain.nrm.config import NRMConfig
+from npc_brain.nrm.weights import FORMAT, META_FILE, NPZ_FILE, load_arrays, problem, stacked
 
-NPZ_FILE = "model.npz"
-META_FILE = "model.npz.json"
-FORMAT = 1
+__all__ = ["FORMAT", "META_FILE", "NPZ_FILE", "NumpyRuntime", "problem"]
 GELU_C = math.sqrt(2.0 / math.pi)
-
-
-def problem(model_dir: Path) -> str | None:
-    """Why this model directory cannot run on numpy, or None when it can."""
-    return export_problem(model_dir, NPZ_FILE, META_FILE, FORMAT)
 
 
 class NumpyCache:
@@ -74,15 +71,15 @@ class NumpyRuntime:
         self._params = int(read_meta(d, META_FILE).get("parameters", 0))
         self._threads = ThreadpoolController()
         self._one_thread: Any = None
-        with np.load(d / NPZ_FILE) as f:
-            w = {name: np.ascontiguousarray(f[name], dtype=np.float32) for name in f.files}
+        raw = load_arrays(d / NPZ_FILE)
+        w = {**raw, **stacked(raw, cfg)}
         self.heads, self.hd = cfg.n_heads, cfg.d_model // cfg.n_heads
         self.eps = np.float32(w["eps"])
-        self.embed = w["embed"]
+        self.embed = w["embed.weight"]
         # Constant factors are folded into the matrices that follow them, which saves a pass
         # over the activations each: RMSNorm weights into the rows of the next matmul, the
         # attention scale into q's columns, GELU's 1/2 into `down`.
-        self.head = np.ascontiguousarray(w["norm"][:, None] * w["embed"].T)
+        self.head = np.ascontiguousarray(w["norm.weight"][:, None] * self.embed.T)
         qkv = w["norm1"][:, :, None] * w["qkv"]
         qkv[:, :, : cfg.d_model] *= np.float32(self.hd**-0.5)
         self.qkv = self._halves_layout(qkv)

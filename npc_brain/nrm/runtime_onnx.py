@@ -1,5 +1,9 @@
 """The ONNX Runtime backend: `model.onnx` (from `npc-brain export`) with numpy KV caches.
 
+The graph's weights are the arrays of `model.npz` beside it (ONNX external data), so both
+files are needed; ONNX Runtime folds each loop's LoRA delta into its weight copy when the
+session starts.
+
 The graph's attention (ONNX Runtime's GroupQueryAttention) shares each layer's past and
 present key/value buffer, so a step writes its new keys in place and reads only each row's
 own length: the cache lives in numpy arrays that are bound to the graph without copies.
@@ -8,17 +12,19 @@ No torch anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from npc_brain.nrm.checkpoint import export_problem, read_meta
+from npc_brain.nrm import weights
+from npc_brain.nrm.checkpoint import EXPORT_HINT, export_problem, read_meta
 from npc_brain.nrm.config import NRMConfig
 
 ONNX_FILE = "model.onnx"
 META_FILE = "model.onnx.json"
-FORMAT = 1
+FORMAT = 2  # 1 held its own copy of every layer's merged weights
 
 
 def problem(model_dir: Path) -> str | None:
@@ -27,7 +33,16 @@ def problem(model_dir: Path) -> str | None:
         import onnxruntime  # noqa: F401
     except ImportError:
         return "onnxruntime is not installed (`pip install npc-brain[fast]`)"
-    return export_problem(model_dir, ONNX_FILE, META_FILE, FORMAT)
+    found = export_problem(model_dir, ONNX_FILE, META_FILE, FORMAT) or weights.problem(model_dir)
+    return found or _other_npz(model_dir)
+
+
+def _other_npz(model_dir: Path) -> str | None:
+    """The graph reads its weights at byte offsets into the model.npz it was exported with."""
+    npz = (model_dir / weights.NPZ_FILE).read_bytes()
+    if read_meta(model_dir, META_FILE).get("model_npz_sha256") != hashlib.sha256(npz).hexdigest():
+        return f"{model_dir / ONNX_FILE} was exported with another model.npz; {EXPORT_HINT}"
+    return None
 
 
 class OnnxCache:

@@ -5,7 +5,8 @@ The result is one folder (`npc_brain_sidecar/` by default) holding `npc-brain-si
 platform it was built on. The backend decides which export and what runs it:
 
 - `numpy`: `model.npz`, decoded by numpy alone (runtime_numpy); the smaller build.
-- `onnx`: `model.onnx`, run by ONNX Runtime (runtime_onnx), ~37 MB more.
+- `onnx`: `model.onnx`, a graph over the weights in `model.npz`, run by ONNX Runtime
+  (runtime_onnx), ~37 MB more.
 
 With `onefile` the folder holds that one file only, which unpacks itself into a temporary
 folder at each start. torch, onnx and the training and measuring code are left out, and
@@ -36,10 +37,11 @@ SIDECAR = "npc-brain-sidecar"
 DEFAULT_OUT = "npc_brain_sidecar"
 BACKENDS = ("numpy", "onnx")
 DEFAULT_BACKEND = "numpy"
-# What serving reads from a model directory (one export alone: no model.pt).
-COMMON_FILES = ("config.json", "tokenizer.json")
-EXPORT_FILES = {
-    "numpy": ("model.npz", "model.npz.json"),
+# What serving reads from a model directory (the export alone: no model.pt). model.npz
+# holds the weights for both backends; the onnx graph reads them from it.
+COMMON_FILES = ("config.json", "tokenizer.json", "model.npz", "model.npz.json")
+EXPORT_FILES: dict[str, tuple[str, ...]] = {
+    "numpy": (),
     "onnx": ("model.onnx", "model.onnx.json"),
 }
 # Modules serving never imports but that imports elsewhere would pull in.

@@ -16,7 +16,7 @@ import numpy as np
 
 from npc_brain.npc.decision import DecisionPlan, plan_decision
 from npc_brain.npc.state import NPCState
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, has_weights, load_tokenizer
 from npc_brain.nrm.config import NRMConfig
 from npc_brain.nrm.engine import Engine, GenRequest
 from npc_brain.nrm.runtime import Runtime, RuntimeUnavailableError, load_runtime
@@ -108,7 +108,7 @@ def available_backends(model_dir: Path) -> dict[str, Runtime]:
 
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
-    if not (model_dir / "model.pt").is_file():
+    if not has_weights(model_dir):
         print(f"no model at {model_dir}; pass --model DIR (e.g. one made by `npc-brain train`)")
         return 2
     runtimes = available_backends(model_dir)

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from npc_brain.npc.decision import plan_decision
 from npc_brain.npc.state import NPCState
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer, train_info
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, has_weights, load_tokenizer, train_info
 from npc_brain.nrm.config import NRMConfig
 from npc_brain.nrm.runtime import RuntimeUnavailableError, load_runtime
 from npc_brain.nrm.trace import prompt_ids
@@ -45,7 +45,7 @@ SITUATIONS = 256
 
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
-    if not (model_dir / "model.pt").is_file():
+    if not has_weights(model_dir):
         print(f"no model at {model_dir}; pass --model DIR (e.g. one made by `npc-brain train`)")
         return 2
     requests = situations(SITUATIONS)

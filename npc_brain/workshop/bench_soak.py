@@ -33,7 +33,7 @@ import zmq
 from tqdm import tqdm
 from zmq.utils.monitor import recv_monitor_message
 
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, has_weights
 from npc_brain.sidecar.client import Client, ServerError
 from npc_brain.workshop.data.npc import random_situation
 
@@ -58,7 +58,7 @@ QUICK = Plan(decisions=64, clients=4, window=4, burst=32, probes=5)
 
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
-    if not (model_dir / "model.pt").is_file():
+    if not has_weights(model_dir):
         print(f"no model at {model_dir}; pass --model DIR")
         return 2
     plan = QUICK if args.quick else FULL
