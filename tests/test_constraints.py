@@ -136,6 +136,16 @@ def test_my_health_is_can_only_be_followed_by_the_value_and_what_it_means() -> N
     assert writable(f"{START} my hunger is", " 90, I need food\n", weak)
 
 
+def test_a_stat_saying_is_refused_anywhere_its_value_does_not_support_it() -> None:
+    rested = plan_decision(make(energy=90), ACTIONS)
+    assert refused(after(f"{START} my energy lurks 90,", rested), " I am exhausted") is not None
+    assert writable(f"{START} my energy lurks 90,", " I am ready\n", rested)
+    assert not writable(START, " the wolf is close, I am starving")
+    weak = plan_decision(make(health=20, hunger=90), ACTIONS)
+    assert writable(START, " the wolf is close, I am starving\n", weak)
+    assert not writable(START, " the wolf is close, I can fight", weak)
+
+
 def test_only_someone_whose_health_says_so_can_be_called_hurt() -> None:
     assert not writable(START, " Tom is hurt")
     assert not writable(f"{START} I see", " poor")
@@ -405,6 +415,13 @@ def test_a_long_thought_ends_where_nothing_is_half_said() -> None:
     assert near_the_limit(" the wolf is") == {b"\n"}
     assert b"\n" not in near_the_limit(" I see Sir")  # "Sir Aldous" is half spelled
     assert near_the_limit(" I see the") != {b"\n"}  # "the" waits for its name
+    # A word half spelled is not at rest either: a line long in tokens (names spelled out
+    # letter by letter) reaches the limit's reserve inside "cheer".
+    minstrel = {"name": "Young Grouwaill", "kind": "person", "distance": 32}
+    plan = plan_decision(make(role="minstrel", perception=[minstrel]), ["talk", "work"])
+    line = " I am a minstrel, Young Grouwaill could use some cheer\n"
+    assert len(TOK.encode(line)) > 48 - LINE_RESERVE
+    assert writable(START, line, plan)
 
 
 def test_nothing_held_is_hurt_and_to_run_is_not_held() -> None:

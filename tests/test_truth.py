@@ -131,6 +131,12 @@ def test_what_a_stat_means_must_hold_at_its_value() -> None:
     assert kinds(["my health is 25, I am badly hurt", "so I flee"], "flee", weak) == set()
     assert kinds(["my health is 25, I am ready", "so I flee"], "flee", weak) == {"stat"}
     assert kinds(["my hunger is 40, I need food", "so I flee"], "flee", weak) == {"stat"}
+    # Wherever it is said, and of a stat the game did not send.
+    rested = make(energy=90)
+    assert kinds(["my energy lurks 90, I am exhausted", "so I flee"], "flee", rested) == {"stat"}
+    assert kinds(["my energy lurks 90, I am ready", "so I flee"], "flee", rested) == set()
+    assert kinds(["I am starving", "so I flee"], "flee", weak) == {"stat"}
+    assert kinds(["I can fight", "so I flee"], "flee", make(health=None)) == {"stat"}
 
 
 def test_only_someone_whose_health_says_so_is_hurt() -> None:

@@ -66,6 +66,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     for stat in OWN_STATS:
         value = getattr(state, stat)
         fillers[f" my {stat} is"] = tuple(f" {value}, {s}" for s in true_sayings(stat, value))
+    fillers.update(_untrue_stat_sayings(state))
     fillers.update(_hurt_rules(state))
     # "I am a guard", "I am an innkeeper": the role, with its own article.
     vowel = bool(state.role) and state.role[:1] in "aeiou"
@@ -92,6 +93,20 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
             for name, kinds in _kinds_by_name(state).items()
         },
     )
+
+
+def _untrue_stat_sayings(state: NPCState) -> dict[str, tuple[str, ...]]:
+    """Bans of every stat saying the state's value does not support, wherever a thought puts
+    it ("my energy lurks 90, I am exhausted" slips past the "my energy is" filler)."""
+    return {f" {text}": () for text in _untrue_sayings_of(state)}
+
+
+def _untrue_sayings_of(state: NPCState) -> list[str]:
+    out = []
+    for stat, sayings in STAT_SAYINGS.items():
+        true = true_sayings(stat, getattr(state, stat))
+        out += [text for text, _ in sayings if text not in true]
+    return out
 
 
 def _hurt_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
@@ -193,6 +208,7 @@ class _Known:
     numbers: set[str]
     hurt: set[str]  # perceived names someone hurt goes by
     lower: set[str]  # the lowercase words a thought may use
+    untrue_sayings: list[str]  # stat sayings the state's values do not support
 
     @classmethod
     def of(cls, state: NPCState, actions: list[str]) -> _Known:
@@ -201,7 +217,8 @@ class _Known:
         items = [k for k, _ in state.shown_inventory()]
         hurt = set(_hurt_names(state))
         lower = WORDS | set(_state_words(state, answer_options(state, actions)))
-        return cls(names, words, items, state_numbers(state, actions), hurt, lower)
+        numbers = state_numbers(state, actions)
+        return cls(names, words, items, numbers, hurt, lower, _untrue_sayings_of(state))
 
 
 def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str, str]]:
@@ -209,11 +226,12 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
     step = _without_names(said, known.names)
     out = [("number", n) for n in re.findall(r"\d+", step) if n not in known.numbers]
     for stat in OWN_STATS:
-        for n, rest in re.findall(rf"\bmy {stat} is (\d+)(.*)", step):
+        for n in re.findall(rf"\bmy {stat} is (\d+)", step):
             if str(getattr(state, stat)) != n:
                 out.append(("stat", f"my {stat} is {n}"))
-            out += [("stat", f"my {stat} is {n}, {text}") for text, holds in STAT_SAYINGS[stat]
-                    if text in rest and not holds(int(n))]  # fmt: skip
+    # A saying about a stat anywhere in the thought must hold at the state's own value.
+    out += [("stat", text) for text in known.untrue_sayings
+            if re.search(rf"(?<![\w']){re.escape(text)}(?![\w'])", step)]  # fmt: skip
     out += [("hurt", n) for n in _said_hurt(said, known.names) if n not in known.hurt]
     for word in _CAPITAL_WORD.findall(step):
         if word[:1].isupper() and word not in I_WORDS | {"NAME"} and word not in known.words:

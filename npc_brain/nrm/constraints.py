@@ -343,6 +343,9 @@ class TraceConstraint:
         slot, rules = self.slot, self.rules
         if slot is not None and (not slot.complete or (rules and rules.fills_after(slot))):
             return False  # a name half spelled, or a trigger ("the") whose filler is due
+        word = _trailing_word(self.line)
+        if word and rules is not None and rules.words and word.decode() not in rules.words:
+            return False  # a word half spelled ("some chee")
         return bool(self.line) and not self.line[-1:].isdigit()
 
     def _answer_mask(self) -> np.ndarray:
