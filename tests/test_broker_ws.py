@@ -104,10 +104,10 @@ def open_ws(url: str, origin: str | None = None, token: str | None = None) -> It
 
 
 def decide_over(client: ZmtpOverWebSocket, rid: Any) -> list[dict[str, Any]]:
-    client.send(decide(rid, max_steps=2, max_tokens=200))
-    events = [client.recv()]
+    client.send_map(decide(rid, max_steps=2, max_tokens=200))
+    events = [client.recv_map()]
     while events[-1]["type"] == "step":
-        events.append(client.recv())
+        events.append(client.recv_map())
     return events
 
 
@@ -130,8 +130,8 @@ def test_decide_round_trips_through_the_brokers_websocket(plain_broker: BrokerPr
         client = ZmtpOverWebSocket(ws, chunk=7)  # ZMTP split across messages still works
         for rid in range(3):
             assert_decided(decide_over(client, rid), rid)
-        client.send({"type": "ping", "id": "p"})
-        pong = client.recv()
+        client.send_map({"type": "ping", "id": "p"})
+        pong = client.recv_map()
         assert (pong["type"], pong["workers"], pong["model"]) == ("pong", 1, "tiny")
 
 
@@ -141,12 +141,12 @@ def test_two_websocket_games_share_the_broker(plain_broker: BrokerProcess) -> No
         open_ws(plain_broker.url) as ws_b,
     ):
         a, b = ZmtpOverWebSocket(ws_a), ZmtpOverWebSocket(ws_b)
-        a.send(decide("a", max_tokens=80))
-        b.send(decide("b", max_tokens=80))
+        a.send_map(decide("a", max_tokens=80))
+        b.send_map(decide("b", max_tokens=80))
         for peer, rid in ((a, "a"), (b, "b")):
-            events = [peer.recv()]
+            events = [peer.recv_map()]
             while events[-1]["type"] == "step":
-                events.append(peer.recv())
+                events.append(peer.recv_map())
             assert_decided(events, rid)
 
 
