@@ -192,6 +192,7 @@ THOUGHTS: dict[str, dict[str, str]] = {
     },
     "thief": {"plain": "nobody is watching"},
     "night_watch": {"plain": "someone has to keep watch tonight"},
+    "night_work": {"plain": "my work starts when it gets dark"},
     "mark": {"plain": "{person} looks like an easy mark"},
     "at_home": {"plain": "I am home, time for bed"},
     "far_home": {"plain": "it is late, I should get indoors"},

@@ -30,6 +30,7 @@ ROLE_CATEGORIES: dict[str, tuple[str, ...]] = {
         "butcher", "potter", "scribe", "scholar", "librarian", "alchemist", "sailor",
         "dockworker", "gardener", "beekeeper", "cobbler", "tanner", "innkeeper's wife",
         "courier", "lumberjack", "fisherwoman", "milkmaid", "stonecutter", "ropemaker",
+        "lamplighter",
     ),
     "thief": ("thief", "pickpocket", "smuggler", "rogue", "cutpurse", "burglar", "con artist"),
     "entertainer": ("bard", "jester", "minstrel", "musician", "dancer", "storyteller", "juggler"),
@@ -58,6 +59,10 @@ WATCH_CATEGORIES = ("fighter",)
 FIGHTING_CATEGORIES = ("fighter", "hunter", "monster", "predator")
 # Roles that hunt prey when hungry.
 HUNTING_CATEGORIES = ("hunter", "monster", "predator")
+# Roles whose work is in the evening and at night: dusk and night do not send them home.
+NIGHT_ROLES = ("lighthouse keeper", "lamplighter", "innkeeper", "barkeep", "tavern keeper",
+               "bard", "minstrel", "musician", "dancer", "storyteller", "jester",
+               "night watchman")  # fmt: skip
 FIERCE_TRAITS = ("aggressive", "fierce", "savage", "bloodthirsty", "violent", "ruthless")
 
 
