@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import msgpack
+import pytest
 import torch
 import zmq
 
 from npc_brain.nrm.checkpoint import save_model
 from npc_brain.nrm.model import NRMConfig, NRMModel
 from npc_brain.nrm.tokenizer import Tokenizer
+from npc_brain.sidecar.client import ServerError
+from npc_brain.sidecar.protocol import StepEvent
 from npc_brain.sidecar.server import Server, ServerConfig
 
 # Generous on purpose (the machine may be busy): only there so a broken server fails, not hangs.
@@ -144,3 +147,16 @@ def wait_for(predicate: Any, timeout: float = TIMEOUT_S) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.02)
+
+
+def check_refusal_and_cancel(client: Any) -> None:
+    """A blocking client (ZeroMQ or WebSocket) raises a refusal and a cancel as ServerError."""
+    with pytest.raises(ServerError) as info:
+        list(client.decide(npc_state(), ["dance"]))
+    assert info.value.code == "invalid_field" and "dance" in info.value.message
+    stream = client.decide(npc_state(), ACTIONS, request_id="long", max_tokens=400, max_steps=16)
+    assert isinstance(next(stream), StepEvent)
+    client.cancel("long")
+    with pytest.raises(ServerError) as info:
+        list(stream)
+    assert (info.value.code, info.value.request_id) == ("cancelled", "long")

@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 import pytest
-from server_harness import ACTIONS, TIMEOUT_S, npc_state, running_server
+from server_harness import ACTIONS, TIMEOUT_S, check_refusal_and_cancel, npc_state, running_server
 
 from npc_brain.npc.state import NPCState
 from npc_brain.sidecar.client import AsyncClient, Client, ServerError, decide_message
@@ -35,17 +35,7 @@ def test_interleaved_requests_on_one_client() -> None:
 
 def test_errors_and_cancel_raise_server_error() -> None:
     with running_server() as server, Client(server.endpoint, timeout=TIMEOUT_S) as client:
-        with pytest.raises(ServerError) as info:
-            list(client.decide(npc_state(), ["dance"]))
-        assert info.value.code == "invalid_field" and "dance" in info.value.message
-        stream = client.decide(
-            npc_state(), ACTIONS, request_id="long", max_tokens=400, max_steps=16
-        )
-        assert isinstance(next(stream), StepEvent)
-        client.cancel("long")
-        with pytest.raises(ServerError) as info:
-            list(stream)
-        assert (info.value.code, info.value.request_id) == ("cancelled", "long")
+        check_refusal_and_cancel(client)
 
 
 def test_timeout_when_no_sidecar_listens() -> None:

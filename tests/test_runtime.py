@@ -21,15 +21,16 @@ import torch
 from server_harness import TIMEOUT_S, npc_state
 
 from npc_brain.cli import main
-from npc_brain.nrm import runtime_numpy, runtime_onnx, weights
+from npc_brain.nrm import runtime_onnx, weights
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model
 from npc_brain.nrm.engine import Engine, GenRequest
 from npc_brain.nrm.model import NRMModel
 from npc_brain.nrm.runtime import load_runtime
-from npc_brain.nrm.runtime_numpy import NPZ_FILE, NumpyRuntime
+from npc_brain.nrm.runtime_numpy import NumpyRuntime
 from npc_brain.nrm.runtime_onnx import ONNX_FILE, OnnxRuntime, problem
 from npc_brain.nrm.runtime_torch import TorchRuntime
 from npc_brain.nrm.trace import prompt_ids
+from npc_brain.nrm.weights import NPZ_FILE
 from npc_brain.sidecar.client import Client
 from npc_brain.sidecar.protocol import DecisionEvent, StepEvent
 from npc_brain.workshop.evaluate import ANSWER_TASKS, make_examples, run_examples
@@ -52,7 +53,7 @@ class _Missing:
 
 sys.meta_path.insert(0, _Missing())
 '''
-EXPORTS = {"onnx": (runtime_onnx, ONNX_FILE), "numpy": (runtime_numpy, NPZ_FILE)}
+EXPORTS = {"onnx": (runtime_onnx, ONNX_FILE), "numpy": (weights, NPZ_FILE)}
 
 
 def test_shipped_exports_match_model_pt() -> None:
@@ -130,7 +131,7 @@ def test_the_parameters_ship_once(tmp_path: Path) -> None:
     arrays = weights.load_arrays(npz)
     weights.save_npz(tmp_path / NPZ_FILE, {**arrays, "norm.weight": arrays["norm.weight"] * 2})
     assert "another model.npz" in (problem(tmp_path) or "")
-    assert runtime_numpy.problem(tmp_path) is None
+    assert weights.problem(tmp_path) is None
 
 
 def test_block_layers_follow_the_torch_model() -> None:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_harness import ACTIONS, TIMEOUT_S, npc_state, running_server, save_tiny_model
+from server_harness import (
+    ACTIONS,
+    TIMEOUT_S,
+    check_refusal_and_cancel,
+    npc_state,
+    running_server,
+    save_tiny_model,
+)
 
 from npc_brain.client import ServerError, WebSocketClient
 from npc_brain.sidecar.protocol import AnswerEvent, DecisionEvent, StepEvent
@@ -74,17 +81,7 @@ def test_errors_cancel_and_oversize_raise_server_error() -> None:
         relay_to(server.endpoint) as url,
         WebSocketClient(url, timeout=TIMEOUT_S) as client,
     ):
-        with pytest.raises(ServerError) as info:
-            list(client.decide(npc_state(), ["dance"]))
-        assert info.value.code == "invalid_field" and "dance" in info.value.message
-        stream = client.decide(
-            npc_state(), ACTIONS, request_id="long", max_tokens=400, max_steps=16
-        )
-        assert isinstance(next(stream), StepEvent)
-        client.cancel("long")
-        with pytest.raises(ServerError) as info:
-            list(stream)
-        assert (info.value.code, info.value.request_id) == ("cancelled", "long")
+        check_refusal_and_cancel(client)
         with pytest.raises(ServerError) as info:
             list(client.generate("x" * 70_000, request_id="big"))
         assert (info.value.code, info.value.request_id) == ("too_large", "big")

@@ -87,21 +87,21 @@ def load_runtime(
 
     `threads`: decode threads (ONNX Runtime's pool, torch's); None keeps each runtime's
     own choice. numpy always decodes on one."""
-    from npc_brain.nrm import runtime_numpy, runtime_onnx
+    from npc_brain.nrm import runtime_numpy, runtime_onnx, weights
     from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
 
     d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    weights = any((d / f).is_file() for f in ("model.pt", runtime_onnx.ONNX_FILE, "model.npz"))
-    if not weights or not (d / "config.json").is_file():
+    found = any((d / f).is_file() for f in ("model.pt", runtime_onnx.ONNX_FILE, weights.NPZ_FILE))
+    if not found or not (d / "config.json").is_file():
         hint = " (train one with `npc-brain train`)" if model_dir is None else ""
         raise ModelNotFoundError(f"{d} lacks config.json, or model.pt and any export of it{hint}")
     if backend == "torch":
         return _torch_runtime(d, threads)
     exported = {  # in the order auto tries them: fastest first
         "onnx": (runtime_onnx.problem, lambda d: runtime_onnx.OnnxRuntime(d, threads)),
-        "numpy": (runtime_numpy.problem, runtime_numpy.NumpyRuntime),
+        "numpy": (weights.problem, runtime_numpy.NumpyRuntime),
     }
     problems = []
     for name in exported if backend == "auto" else [backend]:

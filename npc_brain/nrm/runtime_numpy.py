@@ -21,9 +21,8 @@ from threadpoolctl import ThreadpoolController
 
 from npc_brain.nrm.checkpoint import read_meta
 from npc_brain.nrm.config import NRMConfig
-from npc_brain.nrm.weights import FORMAT, META_FILE, NPZ_FILE, load_arrays, problem, stacked
+from npc_brain.nrm.weights import META_FILE, NPZ_FILE, load_arrays, stacked
 
-__all__ = ["FORMAT", "META_FILE", "NPZ_FILE", "NumpyRuntime", "problem"]
 GELU_C = math.sqrt(2.0 / math.pi)
 
 

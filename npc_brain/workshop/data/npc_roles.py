@@ -69,11 +69,13 @@ FIERCE_TRAITS = ("aggressive", "fierce", "savage", "bloodthirsty", "violent", "r
 def category(role: str | None) -> str:
     """A role's category: the whole role, else its words in order ("goblin chief" is a
     goblin, "dwarf miner" a miner); unknown or unset roles are commoners."""
+    return next((CATEGORY_OF[k] for k in role_keys(role) if k in CATEGORY_OF), "commoner")
+
+
+def role_keys(role: str | None) -> tuple[str, ...]:
+    """What a role is looked up by: the whole role, then its words in order."""
     role = role or ""
-    for key in (role, *role.split()):
-        if key in CATEGORY_OF:
-            return CATEGORY_OF[key]
-    return "commoner"
+    return (role, *role.split())
 
 
 FOOD = (

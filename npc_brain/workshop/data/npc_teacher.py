@@ -28,6 +28,7 @@ from npc_brain.workshop.data.npc_roles import (
     VOICE_TRAITS,
     WATCH_CATEGORIES,
     category,
+    role_keys,
 )
 
 # Thresholds (docs/teacher.md); those of the NPC's own stats live with their sayings.
@@ -136,7 +137,7 @@ class Facts:
             "healer_like": self.category == "healer" or "kind" in self.traits,
             "taker": self.category == "thief" or "greedy" in self.traits,
             "dusk": s.time_of_day == "dusk",
-            "works_nights": any(r in NIGHT_ROLES for r in (s.role or "", *(s.role or "").split())),
+            "works_nights": any(k in NIGHT_ROLES for k in role_keys(s.role)),
             "goal_person": self.goal_person is not None,
             "goal_item": self.goal_item is not None,
             "goal_thing": self.goal_thing is not None,
