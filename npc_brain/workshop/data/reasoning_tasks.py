@@ -34,8 +34,8 @@ def _number(rng: random.Random, min_digits: int, max_digits: int) -> int:
 
 
 def arithmetic(rng: random.Random, split: str) -> Example:
-    """+ and - on 1-3 digit numbers (hard: 4-5), x of such a number by one digit."""
-    lo, hi = (4, 5) if split == "hard" else (1, 3)
+    """+ and - on 1-4 digit numbers (hard: 5-6), x of such a number by one digit."""
+    lo, hi = (5, 6) if split == "hard" else (1, 4)
     op = rng.choice("+-x")
     a = _number(rng, lo, hi)
     b = rng.randint(0, 9) if op == "x" else _number(rng, lo, hi)
@@ -101,9 +101,9 @@ _PARITY_FORMS = (("q", 6), ("yes_even", 2), ("yes_odd", 2))
 
 
 def even_odd(rng: random.Random, split: str) -> Example:
-    """Parity of a 1-5 digit number (hard: 7-10 digits) from its last digit; yes/no forms
+    """Parity of a 1-4 digit number (hard: 7-10 digits) from its last digit; yes/no forms
     ("Is 37 even?") answer yes or no."""
-    n = _number(rng, 7, 10) if split == "hard" else _number(rng, 1, 5)
+    n = _number(rng, 7, 10) if split == "hard" else _number(rng, 1, 4)
     last = str(n)[-1]
     parity = "even" if int(last) % 2 == 0 else "odd"
     steps = [f"the last digit of {n} is {last}", f"{last} is {parity}"]
@@ -316,9 +316,9 @@ def cot_format(rng: random.Random, split: str) -> Example:
     hard = split == "hard"
     kind = rng.choice(_COT_KINDS)
     if kind in ("count", "first"):
-        n = _number(rng, 7, 9) if hard else _number(rng, 1, 6)
+        n = _number(rng, 7, 9) if hard else _number(rng, 1, 4)
     else:
-        n = _number(rng, 4, 5) if hard else _number(rng, 1, 3)
+        n = _number(rng, 5, 6) if hard else _number(rng, 1, 4)
     if kind == "prev":
         n = max(n, 1)
     steps, answer = _cot_steps(kind, n)
