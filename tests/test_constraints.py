@@ -138,12 +138,21 @@ def test_my_health_is_can_only_be_followed_by_the_value_and_what_it_means() -> N
 
 def test_a_stat_saying_is_refused_anywhere_its_value_does_not_support_it() -> None:
     rested = plan_decision(make(energy=90), ACTIONS)
-    assert refused(after(f"{START} my energy lurks 90,", rested), " I am exhausted") is not None
-    assert writable(f"{START} my energy lurks 90,", " I am ready\n", rested)
+    assert refused(after(f"{START} the wolf is close,", rested), " I am exhausted") is not None
+    assert writable(f"{START} the wolf is close,", " I am ready\n", rested)
     assert not writable(START, " the wolf is close, I am starving")
     weak = plan_decision(make(health=20, hunger=90), ACTIONS)
     assert writable(START, " the wolf is close, I am starving\n", weak)
     assert not writable(START, " the wolf is close, I can fight", weak)
+
+
+def test_my_stat_leads_to_its_value_and_a_true_saying() -> None:
+    tired = plan_decision(make(energy=10), ACTIONS)
+    assert not writable(START, " my energy lurks", tired)
+    assert writable(START, " my energy is 10, I am exhausted\n", tired)
+    # Nothing true to say of it (rested, or not sent): the stat is not brought up at all.
+    assert not writable(START, " my energy", plan_decision(make(energy=90), ACTIONS))
+    assert not writable(START, " my energy", plan_decision(make(energy=None), ACTIONS))
 
 
 def test_only_someone_whose_health_says_so_can_be_called_hurt() -> None:
@@ -186,9 +195,9 @@ def test_i_have_is_followed_by_what_is_held_or_a_known_turn_of_phrase() -> None:
 
 
 def test_an_unset_stat_or_role_cannot_be_stated() -> None:
-    assert not writable(f"{START} my hunger", " is")
-    assert not writable(f"{START} my energy", " is")
-    assert writable(f"{START} my health", " is")
+    assert not writable(START, " my hunger")
+    assert not writable(START, " my energy")
+    assert writable(START, " my health is 80, I can fight\n")
     unset = plan_decision(make(role=None), ACTIONS)
     assert not writable(f"{START} I am", " a", unset)
     assert not writable(f"{START} I am", " an", unset)

@@ -63,9 +63,12 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     after_the += [n.split(" the ", 1)[1] for n in names if " the " in n]
     fillers: dict[str, tuple[str, ...]] = {" the": tuple(dict.fromkeys(f" {n}" for n in after_the))}
     # "my health is 25, I am badly hurt": the stat's own value, then a saying true of it.
+    # "my health" itself leads there, so no other verb slips in ("my energy lurks 100").
     for stat in OWN_STATS:
         value = getattr(state, stat)
-        fillers[f" my {stat} is"] = tuple(f" {value}, {s}" for s in true_sayings(stat, value))
+        said = tuple(f" {value}, {s}" for s in true_sayings(stat, value))
+        fillers[f" my {stat}"] = tuple(f" is{s}" for s in said)
+        fillers[f" my {stat} is"] = said
     fillers.update(_untrue_stat_sayings(state))
     fillers.update(_hurt_rules(state))
     # "I am a guard", "I am an innkeeper": the role, with its own article.
