@@ -2,7 +2,9 @@
 
 Sequences join and leave between steps. Active sequences occupy cache rows 0..n-1; when
 one leaves, the last row moves into its place so every forward reads one contiguous view
-of the cache (no gathers). Newcomers are prefilled together, right-padded.
+of the cache (no gathers). Newcomers are prefilled together, right-padded; a newcomer
+whose prompt begins like its key's last one (an NPC thinking again) copies that part's
+keys and values from the prefix cache and prefills only the rest.
 
 The forward itself is a runtime's (npc_brain.nrm.runtime: ONNX Runtime or torch); here
 everything is numpy, so serving needs no torch.
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from npc_brain.nrm.constraints import TraceConstraint, Vocab
+from npc_brain.nrm.prefix_cache import PrefixCache
 from npc_brain.nrm.runtime import Runtime, as_runtime
 from npc_brain.nrm.sampling import sample
 from npc_brain.nrm.thought_rules import ThoughtRules
@@ -35,6 +38,8 @@ class GenRequest:
     max_steps: int = 16
     # What the thoughts may say (NPC decisions: npc_brain.npc.truth.thought_rules).
     thought_rules: ThoughtRules | None = None
+    # Requests with the same key (one NPC's) share prompt prefixes (npc_brain.nrm.prefix_cache).
+    prefix_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,23 @@ class _Seq:
     cancelled: bool = False
 
 
+# About 6 KB of keys and values per token for the shipped model: 8,192 tokens is ~50 MB,
+# the prompts of ~150 NPCs.
+PREFIX_TOKENS = 8192
+
+
 class Engine:
     """Continuous batching over one model. Not thread-safe: drive it from one thread."""
 
-    def __init__(self, model: Runtime | Any, tokenizer: Tokenizer, max_batch: int = 256) -> None:
-        """`model`: a runtime (npc_brain.nrm.runtime) or a torch NRMModel."""
+    def __init__(
+        self,
+        model: Runtime | Any,
+        tokenizer: Tokenizer,
+        max_batch: int = 256,
+        prefix_tokens: int = PREFIX_TOKENS,
+    ) -> None:
+        """`model`: a runtime (npc_brain.nrm.runtime) or a torch NRMModel; `prefix_tokens`:
+        the prompt tokens the prefix cache may keep (0: none)."""
         self.runtime = runtime = as_runtime(model)
         cfg = runtime.cfg
         self.tok = tokenizer
@@ -76,6 +93,7 @@ class Engine:
         self._handles = itertools.count(1)
         self._by_handle: dict[int, _Seq] = {}
         self._extra_ids = cfg.vocab_size > tokenizer.vocab_size
+        self.prefixes = PrefixCache(prefix_tokens)
 
     @property
     def active(self) -> int:
@@ -155,17 +173,36 @@ class Engine:
             return []
         start = len(self._rows)
         self.cache.ensure(start + len(joining))
-        lengths = [len(s.req.prompt_ids) for s in joining]
-        width = max(lengths)
-        ids = np.zeros((len(joining), width), dtype=np.int64)
-        for i, s in enumerate(joining):
-            ids[i, : lengths[i]] = s.req.prompt_ids
-            s.pos = lengths[i]
-        pos = np.tile(np.arange(width, dtype=np.int64), (len(joining), 1))
-        last = np.array(lengths, dtype=np.int64) - 1
-        logits = self.runtime.forward(self.cache, start, ids, pos, last)
+        reuse = [self.prefixes.shared(s.req.prefix_key, s.req.prompt_ids) for s in joining]
+        # Whole prompts first, then those continuing a kept prefix: one forward per group
+        # (a runtime may run the second row by row).
+        order = sorted(range(len(joining)), key=lambda i: reuse[i][0] > 0)
+        joining, reuse = [joining[i] for i in order], [reuse[i] for i in order]
+        whole = sum(1 for n, _ in reuse if n == 0)
+        logits = [
+            self._prefill_rows(start + lo, joining[lo:hi], reuse[lo:hi])
+            for lo, hi in ((0, whole), (whole, len(joining)))
+            if lo < hi
+        ]
         self._rows.extend(joining)
-        return self._emit(joining, logits)
+        return self._emit(joining, np.concatenate(logits))
+
+    def _prefill_rows(self, start: int, seqs: list[_Seq], reuse: list[tuple[int, Any]]) -> Any:
+        """Prompts into rows start..: each past its reused prefix, right-padded."""
+        for i, (n, saved) in enumerate(reuse):
+            if n:
+                self.cache.load(start + i, saved, n)
+        shared = np.array([n for n, _ in reuse], dtype=np.int64)
+        lengths = np.array([len(s.req.prompt_ids) for s in seqs], dtype=np.int64) - shared
+        ids = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
+        for i, s in enumerate(seqs):
+            ids[i, : lengths[i]] = s.req.prompt_ids[shared[i] :]
+            s.pos = len(s.req.prompt_ids)
+        # Padding that would run past the context stays at its last position (never read).
+        pos = np.minimum(shared[:, None] + np.arange(ids.shape[1]), self.max_len - 1)
+        self.prefixes.reused += int(shared.sum())
+        self.prefixes.computed += int(lengths.sum())
+        return self.runtime.forward(self.cache, start, ids, pos, lengths - 1)
 
     def _emit(self, seqs: list[_Seq], logits: np.ndarray) -> list[TokenEvent]:
         tokens = self._choose(seqs, logits)
@@ -206,6 +243,9 @@ class Engine:
 
     def _remove(self, seq: _Seq) -> None:
         row = self._rows.index(seq)
+        key, prompt = seq.req.prefix_key, seq.req.prompt_ids
+        if self.prefixes.wants(key):
+            self.prefixes.keep(key, prompt, self.cache.save(row, len(prompt)))
         last = len(self._rows) - 1
         if row != last:
             moved = self._rows[last]

@@ -70,6 +70,13 @@ class KVCache:
         self.k[:, dst, :, :length] = self.k[:, src, :, :length]
         self.v[:, dst, :, :length] = self.v[:, src, :, :length]
 
+    def save(self, row: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.k[:, row, :, :length].clone(), self.v[:, row, :, :length].clone()
+
+    def load(self, row: int, saved: tuple[torch.Tensor, torch.Tensor], length: int) -> None:
+        self.k[:, row, :, :length] = saved[0][:, :, :length]
+        self.v[:, row, :, :length] = saved[1][:, :, :length]
+
     def slots(self, start: int, pos: torch.Tensor) -> list[KVSlot]:
         """Views for rows start..start+B-1 writing at `pos` (B, T), attending causally."""
         b = pos.shape[0]

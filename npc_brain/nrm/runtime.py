@@ -43,6 +43,12 @@ class Cache(Protocol):
 
     def move(self, src: int, dst: int, length: int) -> None: ...
 
+    def save(self, row: int, length: int) -> Any:
+        """A copy of the row's first `length` positions (for `load`)."""
+
+    def load(self, row: int, saved: Any, length: int) -> None:
+        """Write the first `length` positions of a `save` into the row."""
+
 
 class Runtime(Protocol):
     cfg: NRMConfig

@@ -49,6 +49,13 @@ class NumpyCache:
         self.k[dst, :, :, :length] = self.k[src, :, :, :length]
         self.v[dst, :, :, :length] = self.v[src, :, :, :length]
 
+    def save(self, row: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.k[row, :, :, :length].copy(), self.v[row, :, :, :length].copy()
+
+    def load(self, row: int, saved: tuple[np.ndarray, np.ndarray], length: int) -> None:
+        self.k[row, :, :, :length] = saved[0][:, :, :length]
+        self.v[row, :, :, :length] = saved[1][:, :, :length]
+
 
 @dataclass
 class _Step:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,26 +75,31 @@ class OnnxCache:
         for arr in (*self.k, *self.v):
             arr[dst, :, :length] = arr[src, :, :length]
 
+    def save(self, row: int, length: int) -> np.ndarray:
+        """(2 * layers, heads, length, head_dim): keys then values."""
+        return np.stack([arr[row, :, :length] for arr in (*self.k, *self.v)])
+
+    def load(self, row: int, saved: np.ndarray, length: int) -> None:
+        for arr, kept in zip((*self.k, *self.v), saved, strict=True):
+            arr[row, :, :length] = kept[:, :length]
+
+
+SMALL_BATCH = 16  # below this many rows, a step runs on one thread
+
 
 class OnnxRuntime:
     backend = "onnx"
 
     def __init__(self, model_dir: str | Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         d = Path(model_dir)
         self.cfg = NRMConfig.load(d / "config.json")
         self._params = int(read_meta(d, META_FILE).get("parameters", 0))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        opts.inter_op_num_threads = 1
-        # Between steps the sidecar waits on its socket: idle worker threads should sleep,
-        # not spin on cores the game needs.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            str(d / ONNX_FILE), opts, providers=["CPUExecutionProvider"]
-        )
+        many = threads or min(os.cpu_count() or 1, 4)
+        # A small batch is a chain of tiny ops where handing each to a second thread costs
+        # more than it saves, so it runs on a one-thread session of the same graph.
+        self._wide = _session(d / ONNX_FILE, many)
+        self._narrow = self._wide if many == 1 else _session(d / ONNX_FILE, 1)
+        self.session = self._narrow
         self._layers = self.cfg.n_layers
 
     def num_params(self) -> int:
@@ -103,14 +109,24 @@ class OnnxRuntime:
         return OnnxCache(self.cfg, rows)
 
     def busy(self, rows: int) -> None:
-        pass  # the session keeps its own thread pool
+        self.session = self._wide if rows >= SMALL_BATCH else self._narrow
 
     def forward(
         self, cache: OnnxCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
     ) -> np.ndarray:
+        if ids.shape[1] > 1 and pos[:, 0].any():
+            # A prompt continuing cached positions: the graph's attention takes these one
+            # row at a time, each without its padding.
+            return np.concatenate([
+                self._run(cache, start + r, ids[r : r + 1, :n], pos[r : r + 1, :n], last[r : r + 1])
+                for r, n in enumerate(last + 1)
+            ])  # fmt: skip
+        return self._run(cache, start, ids, pos, last)
+
+    def _run(
+        self, cache: OnnxCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+    ) -> np.ndarray:
         b, t = ids.shape
-        if t > 1 and not (pos == np.arange(t)).all():
-            raise ValueError("multi-token forwards must start at position 0 (a prompt)")
         rows = np.arange(b)
         logits = np.empty((b, self.cfg.vocab_size), dtype=np.float32)
         feeds = {  # kept referenced until the run is over
@@ -131,3 +147,16 @@ class OnnxRuntime:
         io.bind_output("logits", "cpu", 0, np.float32, list(logits.shape), logits.ctypes.data)
         self.session.run_with_iobinding(io)
         return logits
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    # Between steps the sidecar waits on its socket: idle worker threads should sleep,
+    # not spin on cores the game needs.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

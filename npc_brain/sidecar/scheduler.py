@@ -67,8 +67,10 @@ def make_job(
 ) -> Job:
     """Turn a validated request into a generation job; semantic problems are ProtocolErrors."""
     rid = request.id
-    plan = None
+    plan = key = None
     if isinstance(request, DecideRequest):
+        # An NPC thinking again mostly repeats its prompt (npc_brain.nrm.prefix_cache).
+        key = f"{b''.join(envelope[:1]).hex()}/{request.npc.id}"
         try:
             plan = plan_decision(request.npc, list(request.actions), dict(request.aliases))
         except ValueError as exc:
@@ -92,6 +94,7 @@ def make_job(
         enforce_format=True,
         max_steps=request.max_steps,
         thought_rules=plan.rules if plan else None,
+        prefix_key=key,
     )
     return Job(envelope, rid, gen, received, plan, clamped=budget < request.max_tokens)
 
