@@ -63,8 +63,7 @@ def test_thinking_again_reuses_the_prompt_and_decodes_the_same(
     found, tok = runtimes
     runtime = found[backend]
     fresh = [
-        Engine(runtime, tok, prefix_tokens=0).run(guard_request(tok, m, None))[0]
-        for m in (9, 5, 3)
+        Engine(runtime, tok, prefix_tokens=0).run(guard_request(tok, m, None))[0] for m in (9, 5, 3)
     ]
     engine = Engine(runtime, tok, max_batch=8)
     first = engine.run(guard_request(tok, 9, "guard"))[0]
