@@ -105,6 +105,14 @@ def add_serve(p: argparse.ArgumentParser) -> None:
         help=f"NPCs that think together in one batch (default: {defaults.max_batch})",
     )
     p.add_argument(
+        "--prefix-cache",
+        type=int,
+        default=defaults.prefix_tokens,
+        metavar="TOKENS",
+        help="prompt tokens kept so an NPC that thinks again prefills only what changed"
+        f" (about 6 KB each; 0: off; default: {defaults.prefix_tokens})",
+    )
+    p.add_argument(
         "--backend",
         choices=BACKENDS,
         default="auto",
@@ -266,6 +274,7 @@ def _configure(args: argparse.Namespace) -> tuple[Any, Any]:
         ServerConfig,
         bind=args.bind or DEFAULT_BIND,
         max_batch=args.max_batch,
+        prefix_tokens=args.prefix_cache,
         curve=curve,
         hide_facts=hide_facts,
         **front_settings(args),
@@ -295,6 +304,7 @@ def _configure_worker(args: argparse.Namespace) -> Any:
         ServerConfig,
         worker=args.worker,
         max_batch=args.max_batch,
+        prefix_tokens=args.prefix_cache,
         worker_curve=curve,
         **front_settings(args),
     )

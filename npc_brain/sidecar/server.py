@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from zmq.auth.thread import ThreadAuthenticator
 
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
-from npc_brain.nrm.engine import Engine
+from npc_brain.nrm.engine import PREFIX_TOKENS, Engine
 from npc_brain.nrm.runtime import Runtime, load_runtime
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.sidecar import worker_protocol as wp
@@ -73,6 +73,8 @@ class ServerConfig(BaseModel):
     max_in_flight: int = Field(256, ge=1)
     max_queue: int = Field(4096, ge=1)
     max_batch: int = Field(256, ge=1, le=4096)
+    # Prompt tokens kept for NPCs that think again (npc_brain.nrm.prefix_cache); 0: none.
+    prefix_tokens: int = Field(PREFIX_TOKENS, ge=0)
     # Events queued for one client before it counts as gone (ZeroMQ's send high-water mark).
     max_queued_events: int = Field(10_000, ge=1)
     # Kernel send buffer per connection in bytes; 0 keeps the OS default (tests shrink it).
@@ -139,7 +141,7 @@ class Server:
             clients = max(fairness.max_clients, cfg.max_batch, cfg.max_queue)
             fairness = Fairness(max_clients=clients, reserved_queue=0)
         self.scheduler = Scheduler(
-            lambda: Engine(model, tokenizer, max_batch=cfg.max_batch),
+            lambda: Engine(model, tokenizer, cfg.max_batch, cfg.prefix_tokens),
             max_in_flight=cfg.max_in_flight,
             max_queue=cfg.max_queue,
             fairness=fairness,

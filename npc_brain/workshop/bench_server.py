@@ -1,7 +1,9 @@
 """`npc-brain bench server`: the real sidecar through real sockets, 1 to 256 NPCs in flight.
 
 The sidecar runs in its own process (as in a game) and one DEALER client (the game) keeps N
-decide requests in flight: each time a decision arrives the next NPC asks. Reported per
+NPCs thinking: each time an NPC's decision arrives, that NPC asks again, the things it sees
+having moved a metre (so its prompt starts as before and the prefix cache has its usual
+share; the first backend also runs without it, side by side). Reported per
 level: decisions/s, tokens/s (and its share of the compute ceiling measured in the same
 run), and p50/p99 latency from sending a request to its first `step` event and to its
 `decision`, for each backend side by side (ONNX Runtime, numpy, torch: whichever runs
@@ -33,6 +35,7 @@ from npc_brain.npc.decision import plan_decision
 from npc_brain.npc.state import NPCState
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, has_weights, load_tokenizer, train_info
 from npc_brain.nrm.config import NRMConfig
+from npc_brain.nrm.engine import PREFIX_TOKENS
 from npc_brain.nrm.runtime import RuntimeUnavailableError, load_runtime
 from npc_brain.nrm.trace import prompt_ids
 from npc_brain.workshop.bench_model import flops_per_token, matmul_flops
@@ -57,24 +60,34 @@ def run(args: argparse.Namespace) -> int:
         return 2
     peak = matmul_flops()
     print(f"matmul peak {peak / 1e9:.0f} GFLOP/s (the ceiling below: peak / FLOPs per token)")
-    for backend in backends:
+    runs = [(b, PREFIX_TOKENS) for b in backends] + [(backends[0], 0)]
+    rates: dict[int, list[float]] = {}
+    for backend, prefix_tokens in runs:
         results = []
-        with Sidecar(model_dir, backend=backend) as sidecar:
+        with Sidecar(model_dir, backend=backend, prefix_tokens=prefix_tokens) as sidecar:
             drive(sidecar.endpoint, requests, in_flight=4, total=16)  # warm-up: allocations
             for level in LEVELS:
                 total = max(3 * level, 30) if args.quick else max(6 * level, 100)
-                results.append(drive(sidecar.endpoint, requests, level, total))
+                results.append(drive(sidecar.endpoint, requests, level, total, rethink=True))
         ceiling = peak / flops_per_token(
             NRMConfig.load(model_dir / "config.json"), mean_context(model_dir, requests, results)
         )
-        print(f"\n{backend}: ceiling {ceiling:,.0f} tokens/s", end="")
+        label = backend if prefix_tokens else f"{backend} without the prefix cache"
+        print(f"\n{label}: ceiling {ceiling:,.0f} tokens/s", end="")
         print_table(results, ceiling)
+        if backend == backends[0]:
+            rates[prefix_tokens] = [r.decisions / r.seconds for r in results]
+    ratios = ", ".join(
+        f"{level}: {on / off:.2f}x"
+        for level, on, off in zip(LEVELS, rates[PREFIX_TOKENS], rates[0], strict=True)
+    )
+    print(f"\nprefix cache on / off ({backends[0]}, decisions/s, same run): {ratios}")
     with tempfile.TemporaryDirectory(prefix="npc-bench-") as tmp:
         profile_path = str(Path(tmp) / "sidecar.prof")
         with Sidecar(model_dir, profile_path, backends[0]) as sidecar:
             drive(sidecar.endpoint, requests, in_flight=4, total=16)
             total = 3 * PROFILE_LEVEL if args.quick else 6 * PROFILE_LEVEL
-            profiled = drive(sidecar.endpoint, requests, PROFILE_LEVEL, total)
+            profiled = drive(sidecar.endpoint, requests, PROFILE_LEVEL, total, rethink=True)
         print_profile(profile_path, profiled)
     return 0
 
@@ -111,13 +124,25 @@ def situations(n: int) -> list[dict[str, Any]]:
     return out
 
 
+def moved(body: dict[str, Any], round_: int) -> dict[str, Any]:
+    """The NPC's request on its `round_`th thought: everything it sees a metre off from
+    before (nearer on odd rounds), all else as it was."""
+    step = -1 if round_ % 2 else 1
+    seen = [p | {"distance": max(0, p["distance"] + step)} if p.get("distance") is not None
+            else p for p in body["npc"].get("perception") or []]  # fmt: skip
+    return body | {"npc": body["npc"] | {"perception": seen}}
+
+
 # ---------------------------------------------------------------- the sidecar process
 
 
-def _serve(model_dir: str, conn: Any, profile_path: str | None, backend: str) -> None:
+def _serve(
+    model_dir: str, conn: Any, profile_path: str | None, backend: str, prefix_tokens: int
+) -> None:
     from npc_brain.sidecar.server import Server, ServerConfig
 
-    server = Server.from_model_dir(model_dir, ServerConfig(bind="tcp://127.0.0.1:0"), backend)
+    config = ServerConfig(bind="tcp://127.0.0.1:0", prefix_tokens=prefix_tokens)
+    server = Server.from_model_dir(model_dir, config, backend)
     conn.send(server.bind())
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     # If the bench dies without stopping us, the pipe closes: stop rather than linger.
@@ -140,11 +165,15 @@ class Sidecar:
     """The server in a spawned process; the endpoint is known once it has bound."""
 
     def __init__(
-        self, model_dir: Path, profile_path: str | None = None, backend: str = "auto"
+        self,
+        model_dir: Path,
+        profile_path: str | None = None,
+        backend: str = "auto",
+        prefix_tokens: int = PREFIX_TOKENS,
     ) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        args = (str(model_dir), child, profile_path, backend)
+        args = (str(model_dir), child, profile_path, backend, prefix_tokens)
         self.proc = ctx.Process(target=_serve, args=args)
         self.proc.start()
         child.close()
@@ -178,8 +207,15 @@ class LevelResult:
     errors: int = 0
 
 
-def drive(endpoint: str, bodies: list[dict[str, Any]], in_flight: int, total: int) -> LevelResult:
-    """Keep `in_flight` requests going until `total` have finished."""
+def drive(
+    endpoint: str,
+    bodies: list[dict[str, Any]],
+    in_flight: int,
+    total: int,
+    rethink: bool = False,
+) -> LevelResult:
+    """Keep `in_flight` requests going until `total` have finished: the next of `bodies`
+    each time one ends, or (`rethink`) the same NPC again, its surroundings moved."""
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
@@ -188,17 +224,19 @@ def drive(endpoint: str, bodies: list[dict[str, Any]], in_flight: int, total: in
     first: dict[int, float] = {}
     result = LevelResult(in_flight, 0, 0.0, 0)
     next_id = 0
+    npc_of: dict[int, int] = {}  # request id -> index of the NPC asking
+    rounds = [0] * len(bodies)
 
-    def send() -> None:
+    def send(npc: int) -> None:
         nonlocal next_id
-        body = bodies[next_id % len(bodies)] | {"id": next_id}
-        sent[next_id] = time.perf_counter()
-        sock.send(msgpack.packb(body))
+        body = bodies[npc] if not rounds[npc] else moved(bodies[npc], rounds[npc])
+        sent[next_id], npc_of[next_id] = time.perf_counter(), npc
+        sock.send(msgpack.packb(body | {"id": next_id}))
         next_id += 1
 
     start = time.perf_counter()
     for _ in range(min(in_flight, total)):
-        send()
+        send(next_id % len(bodies))
     bar = tqdm(total=total, desc=f"{in_flight:>3} in flight", leave=False, unit="decision")
     while result.decisions + result.errors < total:
         if not sock.poll(60_000):
@@ -218,8 +256,12 @@ def drive(endpoint: str, bodies: list[dict[str, Any]], in_flight: int, total: in
         else:
             result.errors += 1
         bar.update(1)
-        if next_id < total:
-            send()
+        npc = npc_of.pop(rid, None)
+        if next_id < total and rethink and npc is not None:
+            rounds[npc] += 1
+            send(npc)
+        elif next_id < total:
+            send(next_id % len(bodies))
     bar.close()
     result.seconds = time.perf_counter() - start
     sock.close()
