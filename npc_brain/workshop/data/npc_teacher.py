@@ -234,6 +234,7 @@ RULES: tuple[Rule, ...] = (
     R("far/fighter", "threat_far fighter",
       "investigate:threat call_for_help patrol guard", "threat_far watchful"),
     R("far/thief", "threat_far role_thief", "hide wait", "threat_far stay_hidden"),
+    R("far/graze", "threat_far role_beast sees_food_seen", "eat:food_seen", "threat_far snack"),
     R("far", "threat_far", "hide flee call_for_help", "threat_far time_to_hide"),
     R("hunger/held", "hungry holds_food_held", "eat:food_held", "hungry have_food"),
     R("hunger/seen", "hungry sees_food_seen", "eat:food_seen", "hungry food_there"),
