@@ -192,6 +192,8 @@ def test_i_have_is_followed_by_what_is_held_or_a_known_turn_of_phrase() -> None:
     assert writable(f"{START} too close, I have", " to run\n")
     assert not writable(f"{START} I have", " to with me")
     assert not writable(f"{START} I have", " gold")
+    assert writable(f"{START} I have", " what Tom needs\n")
+    assert not writable(f"{START} I have", " what with me")
 
 
 def test_an_unset_stat_or_role_cannot_be_stated() -> None:

@@ -135,8 +135,9 @@ def _possessions(state: NPCState) -> tuple[str, ...]:
     out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post", " to run"]
     if state.gold is not None:
         out.append(f" {state.gold}")
-    if items:
-        out.append(" what")
+    if items:  # "I have what Anna needs": nothing more ("I have what with me" claims a "what")
+        people = [p.name for p in state.shown_entities() if p.kind == "person"]
+        out += [f" what {name} needs" for name in people]
     return tuple(out)
 
 

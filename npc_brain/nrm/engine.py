@@ -200,8 +200,6 @@ class Engine:
             s.pos = len(s.req.prompt_ids)
         # Padding that would run past the context stays at its last position (never read).
         pos = np.minimum(shared[:, None] + np.arange(ids.shape[1]), self.max_len - 1)
-        self.prefixes.reused += int(shared.sum())
-        self.prefixes.computed += int(lengths.sum())
         return self.runtime.forward(self.cache, start, ids, pos, lengths - 1)
 
     def _emit(self, seqs: list[_Seq], logits: np.ndarray) -> list[TokenEvent]:

@@ -42,12 +42,12 @@ class PrefixCache:
         """How many leading tokens of `ids` the key's kept prompt holds (never the last,
         whose logits the prefill must compute), and the kept keys and values."""
         entry = self._entries.get(key) if key is not None else None
-        if entry is None:
-            return 0, None
-        n = _common_prefix(entry.ids, ids, len(ids) - 1)
+        n = _common_prefix(entry.ids, ids, len(ids) - 1) if entry is not None else 0
         if n < MIN_SHARED:
+            self.computed += len(ids)
             return 0, None
         self._entries.move_to_end(key)
+        self.reused, self.computed = self.reused + n, self.computed + len(ids) - n
         return n, entry.saved
 
     def keep(self, key: str, ids: list[int], saved: Any) -> None:
