@@ -173,7 +173,7 @@ class Engine:
             return []
         start = len(self._rows)
         self.cache.ensure(start + len(joining))
-        reuse = [self.prefixes.shared(s.req.prefix_key, s.req.prompt_ids) for s in joining]
+        reuse = self._reuse(joining)
         # Whole prompts first, then those continuing a kept prefix: one forward per group
         # (a runtime may run the second row by row).
         order = sorted(range(len(joining)), key=lambda i: reuse[i][0] > 0)
@@ -186,6 +186,17 @@ class Engine:
         ]
         self._rows.extend(joining)
         return self._emit(joining, np.concatenate(logits))
+
+    def _reuse(self, joining: list[_Seq]) -> list[tuple[int, Any]]:
+        """Each newcomer's kept prefix (0, None: none), for as many rows as the runtime
+        continues well in one step (ONNX Runtime runs them one by one)."""
+        room = self.runtime.continued_rows or len(joining)
+        reuse = []
+        for s in joining:
+            found = self.prefixes.shared(s.req.prefix_key, s.req.prompt_ids) if room else (0, None)
+            room -= found[0] > 0
+            reuse.append(found)
+        return reuse
 
     def _prefill_rows(self, start: int, seqs: list[_Seq], reuse: list[tuple[int, Any]]) -> Any:
         """Prompts into rows start..: each past its reused prefix, right-padded."""

@@ -53,6 +53,8 @@ class Cache(Protocol):
 class Runtime(Protocol):
     cfg: NRMConfig
     backend: str
+    # Rows one forward takes well when they continue cached positions (None: any number).
+    continued_rows: int | None
 
     def num_params(self) -> int: ...
 

@@ -70,6 +70,7 @@ class _Step:
 
 class NumpyRuntime:
     backend = "numpy"
+    continued_rows: int | None = None
 
     def __init__(self, model_dir: str | Path) -> None:
         d = Path(model_dir)

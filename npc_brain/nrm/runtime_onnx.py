@@ -89,6 +89,7 @@ SMALL_BATCH = 16  # below this many rows, a step runs on one thread
 
 class OnnxRuntime:
     backend = "onnx"
+    continued_rows: int | None = 1  # each runs alone (see forward)
 
     def __init__(self, model_dir: str | Path, threads: int | None = None) -> None:
         d = Path(model_dir)

@@ -14,6 +14,7 @@ SMALL_BATCH = 16  # below this many sequences, decode on one thread
 
 class TorchRuntime:
     backend = "torch"
+    continued_rows: int | None = None
 
     def __init__(self, model: NRMModel) -> None:
         self.model = model.prepare_inference()
