@@ -15,18 +15,7 @@ from npc_brain.nrm.runtime_onnx import OnnxRuntime
 from npc_brain.nrm.runtime_torch import TorchRuntime
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.nrm.trace import prompt_ids
-
-GUARD = {
-    "id": "guard-1",
-    "name": "Bram",
-    "role": "guard",
-    "traits": ["brave"],
-    "health": 80,
-    "hunger": 30,
-    "inventory": {"bread": 2},
-    "time_of_day": "night",
-}
-ACTIONS = ["attack", "flee", "hide", "eat"]
+from npc_brain.workshop.bench_model import REQUEST
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +32,8 @@ def runtimes() -> tuple[dict, Tokenizer]:
 def guard_request(tok: Tokenizer, wolf_m: int, key: str | None) -> GenRequest:
     """The guard's decide request, as the sidecar serves it, with the wolf `wolf_m` away."""
     wolf = {"name": "wolf", "kind": "animal", "distance": wolf_m, "hostile": True}
-    plan = plan_decision(NPCState.model_validate(GUARD | {"perception": [wolf]}), ACTIONS)
+    guard = REQUEST["npc"] | {"perception": [wolf]}  # the benchmarks' guard at the gate
+    plan = plan_decision(NPCState.model_validate(guard), list(REQUEST["actions"]))
     ids = prompt_ids(tok, plan.prompt)
     return GenRequest(
         ids, 160, answer_options=plan.options, thought_rules=plan.rules, prefix_key=key

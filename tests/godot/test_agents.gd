@@ -255,11 +255,7 @@ func _check_settings_registered(check: Check) -> void:
 
 func _check_new_question_drops_old_thoughts(check: Check) -> void:
 	check.section("a new question drops the old one's waiting thoughts")
-	var agent := NPCBrainAgent.new()
-	agent.actions = ACTIONS
-	add_child(agent)
-	agent.bubble = SpeechBubble.new()
-	agent.add_child(agent.bubble)
+	var agent := _agent_with_bubble()
 	for text: String in ["the wolf is 4 m away", "I am scared", "so I flee"]:
 		agent.bubble.show_thought(text)
 	agent.think({"health": 80})
@@ -271,11 +267,7 @@ func _check_new_question_drops_old_thoughts(check: Check) -> void:
 
 func _check_rerun_replaces_thoughts(check: Check) -> void:
 	check.section("a broker's re-run replaces the thoughts shown so far")
-	var agent := NPCBrainAgent.new()
-	agent.actions = ACTIONS
-	add_child(agent)
-	agent.bubble = SpeechBubble.new()
-	agent.add_child(agent.bubble)
+	var agent := _agent_with_bubble()
 	var heard: Array = []
 	var restarts: Array[int] = [0]
 	var made: Array = []
@@ -317,3 +309,12 @@ func _wait(done: Callable, timeout_s: float) -> bool:
 			return false
 		await get_tree().process_frame
 	return true
+
+
+func _agent_with_bubble() -> NPCBrainAgent:
+	var agent := NPCBrainAgent.new()
+	agent.actions = ACTIONS
+	add_child(agent)
+	agent.bubble = SpeechBubble.new()
+	agent.add_child(agent.bubble)
+	return agent
