@@ -55,13 +55,31 @@ def test_batches_mask_the_prompt_and_cover_the_completion() -> None:
     from npc_brain.workshop.train import build_tokenizer
 
     tok = build_tokenizer(cfg)
-    x, y = Batcher(cfg, tok, random.Random(0)).next()
+    x, y, w = Batcher(cfg, tok, random.Random(0)).next()
     inst_end = tok.special_id("</INST>")
-    for row_x, row_y in zip(x.tolist(), y.tolist(), strict=True):
+    for row_x, row_y, row_w in zip(x.tolist(), y.tolist(), w.tolist(), strict=True):
         cut = row_x.index(inst_end)
         assert all(t == -100 for t in row_y[:cut])  # no loss on the prompt
         assert row_y[cut] == tok.encode("\n")[0]  # the newline after </INST> is learned
         assert tok.special_id("</ANS>") in row_y
+        assert [v > 0 for v in row_w] == [t != -100 for t in row_y]
+
+
+def test_the_first_step_and_the_decision_weigh_more() -> None:
+    cfg = tiny()
+    from npc_brain.workshop.train import build_tokenizer
+
+    tok = build_tokenizer(cfg)
+    x, y, w = Batcher(cfg, tok, random.Random(0)).next()
+    step, close = tok.special_id("<STEP>"), tok.special_id("</THINK>")
+    for row_y, row_w in zip(y.tolist(), w.tolist(), strict=True):
+        steps = [j for j, t in enumerate(row_y) if t == step]
+        weight_at = dict(zip(range(len(row_y)), row_w, strict=True))
+        assert weight_at[steps[0]] == cfg.key_weight  # the first thought routes the rest
+        assert weight_at[row_y.index(close)] == cfg.key_weight  # the last one decides
+        assert weight_at[row_y.index(tok.special_id("</ANS>"))] == cfg.key_weight
+        if len(steps) > 2:
+            assert weight_at[steps[1] + 1] == 1.0  # a middle line weighs as usual
 
 
 def test_mixture_covers_every_task() -> None:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
@@ -48,6 +49,10 @@ class TrainConfig(BaseModel):
     warmup: int = 200
     weight_decay: float = 0.05
     grad_clip: float = 1.0
+    # Loss weight of the key lines (the first STEP, the last STEP and the answer) against
+    # 1 for every other trained token: they route the procedure and carry the decision,
+    # a few tokens of a trace that is otherwise mostly easy copying.
+    key_weight: float = 3.0
     seed: int = 1234
     tokenizer_samples: int = 30000
     eval_every: int = 1000
@@ -113,7 +118,7 @@ class Batcher:
         self.mix = Mixture(cfg.mixture)
         self.queue: list[list[tuple[list[int], int]]] = []
 
-    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if not self.queue:
             self._refill()
         return self._collate(self.queue.pop())
@@ -128,15 +133,39 @@ class Batcher:
         self.queue = [items[i : i + bs] for i in range(0, n, bs)]
         self.rng.shuffle(self.queue)
 
-    def _collate(self, items: list[tuple[list[int], int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _collate(
+        self, items: list[tuple[list[int], int]]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Inputs, targets (-100: no loss) and each target's loss weight."""
         width = max(len(ids) for ids, _ in items) - 1
         x = torch.full((len(items), width), PAD_ID, dtype=torch.long)
         y = torch.full((len(items), width), -100, dtype=torch.long)
+        w = torch.zeros((len(items), width))
+        step_id = self.tok.special_id("<STEP>")
         for i, (ids, start) in enumerate(items):
             t = torch.tensor(ids)
             x[i, : len(ids) - 1] = t[:-1]
             y[i, start - 1 : len(ids) - 1] = t[start:]
-        return x, y
+            w[i, start - 1 : len(ids) - 1] = 1.0
+            for lo, hi in key_spans(ids, start, step_id):
+                w[i, lo - 1 : hi - 1] = self.cfg.key_weight
+        return x, y, w
+
+
+def key_spans(ids: list[int], start: int, step_id: int) -> list[tuple[int, int]]:
+    """Token ranges of the key lines: the first STEP line, and the last STEP to the end."""
+    steps = [k for k in range(start, len(ids)) if ids[k] == step_id]
+    if not steps:
+        return [(start, len(ids))]
+    first_end = steps[1] if len(steps) > 1 else len(ids)
+    return [(steps[0], first_end), (steps[-1], len(ids))]
+
+
+def weighted_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    ce = F.cross_entropy(
+        logits.flatten(0, 1).float(), y.flatten(), ignore_index=-100, reduction="none"
+    )
+    return (ce * w.flatten()).sum() / w.sum()
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -241,10 +270,11 @@ def _loop(
     forward = torch.compile(model, dynamic=True) if cfg.compile else model
     while run.step < (cfg.steps if stop is None else min(cfg.steps, stop)):
         model.train()
-        x, y = (t.to(device) for t in batcher.next())
+        x, y, w = (t.to(device) for t in batcher.next())
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, run.step)
-        _, loss = forward(x, y)
+        logits, _ = forward(x)
+        loss = weighted_loss(logits, y, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
