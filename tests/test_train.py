@@ -70,7 +70,7 @@ def test_the_first_step_and_the_decision_weigh_more() -> None:
     from npc_brain.workshop.train import build_tokenizer
 
     tok = build_tokenizer(cfg)
-    x, y, w = Batcher(cfg, tok, random.Random(0)).next()
+    _, y, w = Batcher(cfg, tok, random.Random(0)).next()
     step, close = tok.special_id("<STEP>"), tok.special_id("</THINK>")
     for row_y, row_w in zip(y.tolist(), w.tolist(), strict=True):
         steps = [j for j, t in enumerate(row_y) if t == step]
