@@ -117,6 +117,14 @@ def test_every_teacher_trace_is_accepted_token_by_token(examples: list[Example])
         assert c.finished(), ex.text()
 
 
+def test_a_name_that_ends_in_a_number_is_not_a_number_being_typed() -> None:
+    cats = [{"name": "cat 4", "kind": "animal", "distance": 8}, {"name": "cat", "kind": "animal",
+            "distance": 31}]  # fmt: skip
+    plan = plan_decision(make(perception=cats, role="tiger"), ["attack", "rest"])
+    assert writable(START, " the cat 4 is 8 m away, easy prey\n", plan)
+    assert not writable(START, " the cat 47", plan)  # still no number the state lacks
+
+
 # ------------------------------------------------------------------------------ fillers
 
 

@@ -194,6 +194,14 @@ THOUGHTS: dict[str, dict[str, str]] = {
     "night_watch": {"plain": "someone has to keep watch tonight"},
     "night_work": {"plain": "my work starts when it gets dark"},
     "mark": {"plain": "{person} looks like an easy mark"},
+    "greedy_deal": {
+        "plain": "{person} is {person_m} m away, there is money to be made",
+        "gruff": "{person} is {person_m} m away, maybe I can get rich",
+    },
+    "shy": {
+        "plain": "{person} is {person_m} m away, I would rather not be seen",
+        "timid": "{person} is {person_m} m away, I don't want to be seen",
+    },
     "at_home": {"plain": "I am home, time for bed"},
     "far_home": {"plain": "it is late, I should get indoors"},
     "curious": {

@@ -449,7 +449,7 @@ class _Rules:
             if slot.complete:  # what may follow the filler obeys the free-text rules too
                 # A name just spelled is the thing later numbers and sayings are of.
                 entity = slot.typed if slot.typed in self.numbers_of else c.entity
-                free = self._free(c, base, entity)
+                free = self._free(c, base, entity, after_name=True)
                 after = v.only(v.newline) if slot.decision else v.boundary & free
                 fills = self.fills_after(slot)
                 if fills:  # an opener spelled out as a trigger ("the"): its filler comes next
@@ -468,13 +468,18 @@ class _Rules:
             return ()
         return self.fillers.get(slot.typed, ())
 
-    def _free(self, c: TraceConstraint, base: np.ndarray, entity: bytes | None) -> np.ndarray:
-        """The mask outside fillers: names, numbers, off-topic words and banned triggers."""
+    def _free(
+        self, c: TraceConstraint, base: np.ndarray, entity: bytes | None, after_name: bool = False
+    ) -> np.ndarray:
+        """The mask outside fillers: names, numbers, off-topic words and banned triggers.
+        `after_name`: the line ends in a name just spelled, whose digits ("cat 4") are no
+        number being typed."""
         v = c.v
-        tail = c.line[len(c.line.rstrip(b"0123456789")) :].decode()
+        said = _last_name(c.line, self.names)
+        named = after_name or (said is not None and c.line.endswith(said))
+        tail = "" if named else c.line[len(c.line.rstrip(b"0123456789")) :].decode()
         bans = (*self.bans, *self.untrue_of.get(entity or b"", ()))
         banned = tuple(i for i, (head, _) in enumerate(bans) if c.line.endswith(head))
-        said = _last_name(c.line, self.names)
         key = (id(base), c.line.endswith(b" "), tail, banned, entity, said)
         mask = self._masks.get(key)
         if mask is None:

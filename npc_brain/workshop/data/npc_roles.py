@@ -88,7 +88,9 @@ MEDICINE = ("herbs", "bandage", "bandages", "salve", "healing herbs", "medicine"
 POTIONS = ("potion", "healing potion", "health potion", "elixir")
 
 # Traits that change decisions; any other trait is shown but only colours the wording.
-DECISION_TRAITS = ("brave", "cowardly", "greedy", "loyal", "lazy", "curious", "kind", "friendly")
+DECISION_TRAITS = (
+    "brave", "cowardly", "greedy", "loyal", "lazy", "curious", "kind", "friendly", "shy",
+)  # fmt: skip
 
 # Voices: how a personality words the same facts (docs/teacher.md).
 VOICE_TRAITS: dict[str, tuple[str, ...]] = {
