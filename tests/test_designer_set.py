@@ -25,6 +25,7 @@ COMMON_ROLES = {
 STATS = ("health", "hunger", "energy", "gold")
 
 CASES = load_designer_set()
+HOLDOUT = load_designer_set("holdout")
 
 
 def _unusual(name: str) -> bool:
@@ -32,13 +33,13 @@ def _unusual(name: str) -> bool:
 
 
 def test_size_and_unique_slugs() -> None:
-    assert len(CASES) >= 150
-    slugs = [c.case for c in CASES]
+    assert len(CASES) >= 150 and len(HOLDOUT) >= 50
+    slugs = [c.case for c in CASES + HOLDOUT]
     assert len(set(slugs)) == len(slugs)
-    assert all(c.note.strip() and c.accept for c in CASES)
+    assert all(c.note.strip() and c.accept for c in CASES + HOLDOUT)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.case)
+@pytest.mark.parametrize("case", CASES + HOLDOUT, ids=lambda c: c.case)
 def test_case_is_a_valid_request_with_reachable_accepts(case: DesignerCase) -> None:
     canonical, _ = resolve_actions(case.actions, case.aliases)
     options = answer_options(case.npc, canonical)

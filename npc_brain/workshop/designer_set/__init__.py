@@ -7,7 +7,12 @@ would find sensible: a bare verb (any target is fine) or "verb target", with the
 where an alias is declared.
 
 The set measures how the model behaves on real designer requests. It is never used for
-training, and it is not derived from the project's data generator.
+training, and it is not derived from the project's data generator. It comes in two parts:
+
+- "dev" (situations.json): a teacher gap found here may become a teacher row;
+- "holdout" (holdout.json): written later, in other genres, and only ever scored as a whole,
+  never read case by case to shape the teacher or the generator, so it shows whether gains
+  on "dev" carry over to situations nobody tuned for.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pydantic import BaseModel
 
 from npc_brain.npc.state import NPCState
 
-SITUATIONS = Path(__file__).parent / "situations.json"
+SETS = {"dev": "situations.json", "holdout": "holdout.json"}
 
 
 class DesignerCase(BaseModel):
@@ -41,7 +46,7 @@ class DesignerCase(BaseModel):
         return False
 
 
-def load_designer_set() -> list[DesignerCase]:
-    """All cases in `situations.json`, in file order."""
-    raw = json.loads(SITUATIONS.read_text(encoding="utf-8"))
+def load_designer_set(part: str = "dev") -> list[DesignerCase]:
+    """All cases of one part ("dev" or "holdout"), in file order."""
+    raw = json.loads((Path(__file__).parent / SETS[part]).read_text(encoding="utf-8"))
     return [DesignerCase.model_validate(item) for item in raw]
