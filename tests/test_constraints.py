@@ -125,6 +125,12 @@ def test_a_name_that_ends_in_a_number_is_not_a_number_being_typed() -> None:
     assert not writable(START, " the cat 47", plan)  # still no number the state lacks
 
 
+def test_a_held_item_is_not_given_a_distance() -> None:
+    plan = plan_decision(make(inventory={"letter": 1}, perception=[]), ["wait", "wander"])
+    assert refused(after(f"{START} the letter is", plan), " 1 m away") is not None
+    assert writable(f"{START} I have", " letter with me\n", plan)
+
+
 # ------------------------------------------------------------------------------ fillers
 
 

@@ -158,6 +158,16 @@ def test_what_is_said_of_a_thing_fits_its_kind() -> None:
     assert kinds(["the scroll is 2 m away, worth taking", "so I wait"], "wait", seen) == set()
 
 
+def test_a_held_item_is_no_distance_away_and_fits_no_kind_saying() -> None:
+    letter = make(inventory={"letter": 1}, perception=[])
+    assert kinds(["the letter is 1 m away", "so I wait"], "wait", letter) == {"number"}
+    assert kinds(["the letter looks tasty", "so I wait"], "wait", letter) == {"kind"}
+    hungry = make(hunger=80)
+    good = ["I have bread with me, my hunger is 80, I need food", "so I eat the bread"]
+    assert kinds(good, "eat bread", hungry) == set()
+    assert thought_rules(letter, "", ["wait"]).numbers_of[" letter"] == ()
+
+
 def test_names_holding_the_or_capitals_are_not_claims() -> None:
     assert kinds(["cook from the inn is here, so I wait"], "wait") == set()
     assert kinds(["Sir Aldous is right here, so I wait"], "wait") == set()

@@ -146,16 +146,18 @@ def _entity_numbers(p: Perception) -> tuple[str, ...]:
 
 
 def _numbers_by_name(state: NPCState) -> dict[str, tuple[str, ...]]:
-    """Each perceived name's numbers; two entities of one name ("wolf", "wolf") share them."""
-    out: dict[str, tuple[str, ...]] = {}
+    """Each perceived name's numbers; two entities of one name ("wolf", "wolf") share them.
+    A held item has none: it is not some meters away ("the letter is 1 m away")."""
+    out: dict[str, tuple[str, ...]] = {k: () for k, _ in state.shown_inventory()}
     for p in state.shown_entities():
         out[p.name] = tuple(dict.fromkeys((*out.get(p.name, ()), *_entity_numbers(p))))
     return out
 
 
 def _kinds_by_name(state: NPCState) -> dict[str, set[str]]:
-    """Each perceived name's kinds ("wolf" may be an animal and an enemy)."""
-    out: dict[str, set[str]] = {}
+    """Each perceived name's kinds ("wolf" may be an animal and an enemy); a held item is of
+    kind "held", which no kind saying fits ("the letter looks tasty", "lies unattended")."""
+    out: dict[str, set[str]] = {k: {"held"} for k, _ in state.shown_inventory()}
     for p in state.shown_entities():
         out.setdefault(p.name, set()).add(p.kind)
     return out
@@ -281,9 +283,13 @@ def _misplaced_numbers(state: NPCState, step: str) -> list[str]:
         return []
     names = "|".join(re.escape(n) for n in sorted(entities, key=len, reverse=True))
     current, out = None, []
-    for m in re.finditer(rf"(?<![\w'])({names})(?![\w'])|\b(\d+)\b", step):
+    # "my health is 40" speaks of the NPC again: its number is checked as a stat.
+    own = "|".join(OWN_STATS)
+    for m in re.finditer(rf"(?<![\w'])({names})(?![\w'])|\b(\d+)\b|\bmy (?:{own})\b", step):
         if m.group(1):
             current = m.group(1)
+        elif m.group(2) is None:
+            current = None
         elif current is not None and m.group(2) not in entities[current]:
             out.append(f"{m.group(2)} (said of {current})")
     return out
