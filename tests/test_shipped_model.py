@@ -23,6 +23,7 @@ FLOORS = {
     "sorting": 65,
     "npc": 70,
     "designer": 70,
+    "designer_holdout": 70,
 }
 SAMPLE = 24
 
@@ -74,12 +75,13 @@ def test_served_npc_thoughts_are_true_to_the_state() -> None:
     assert not dirty
 
 
-def test_designer_set_floor() -> None:
+@pytest.mark.parametrize(("part", "floor"), [("dev", "designer"), ("holdout", "designer_holdout")])
+def test_designer_set_floor(part: str, floor: str) -> None:
     """The hand-written designer requests (never trained on), served as the sidecar serves."""
     from npc_brain.workshop.evaluate import designer_metrics
 
     model, tok = load_model()
-    report = designer_metrics(model, tok, verbose=False)
+    report = designer_metrics(model, tok, verbose=False, part=part)
     assert report["served_valid"] == 100.0
     assert report["served_checker_clean"] == 100.0
-    assert report["served_sensible"] >= FLOORS["designer"]
+    assert report["served_sensible"] >= FLOORS[floor]
