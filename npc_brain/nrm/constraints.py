@@ -97,7 +97,6 @@ class Vocab:
             *(i for i, b in self.line_raw if set(b) & set(b"=+") or b.strip() in OFF_TOPIC)
         )
         self._spelling: dict[tuple, np.ndarray] = {}
-        self._ban_scans: dict[tuple, tuple[list[int], list[tuple[int, str]]]] = {}
         self._word_masks: dict[tuple[frozenset[str], bytes, bool], np.ndarray] = {}
         self._word_tables: dict[frozenset[str], _WordTable] = {}
 
@@ -143,32 +142,18 @@ class Vocab:
         mask = self._spelling.get(key)
         if mask is None:
             bare = word.strip(b" ").decode()
-            ends, pieces = self._ban_candidates(typed, word)
-            ids = [*ends]
-            ids += [i for i, q in pieces if not any(w != bare and w.startswith(q) for w in words)]
-            mask = self._spelling[key] = self.only(*ids) if ids else np.zeros_like(self.valid)
-        return mask
-
-    def _ban_candidates(self, typed: bytes, word: bytes) -> tuple[list[int], list[tuple[int, str]]]:
-        """For ban_mask, one scan of the vocabulary per (typed, word), shared by every request:
-        the tokens that complete `word` there, and those that spell a piece of it (with the
-        piece, which stays allowed where it may begin another word)."""
-        key = (b"ban", typed, word)
-        found = self._ban_scans.get(key)
-        if found is None:
-            if len(self._ban_scans) >= MASK_CACHE:
-                self._ban_scans.clear()
-            ends, pieces = [], []
+            others = {w[:k] for w in words if w != bare for k in range(1, len(w) + 1)}
+            ids = []
             for i, b in self.line_raw:
                 q = typed + b
                 if q.startswith(word):
                     after = q[len(word) : len(word) + 1]
                     if not after or after[0] >= 0x80 or not chr(after[0]).isalnum():
-                        ends.append(i)  # the word complete, and it ends here
-                elif word.startswith(q) and q.strip(b" "):
-                    pieces.append((i, q.strip().decode()))
-            found = self._ban_scans[key] = (ends, pieces)
-        return found
+                        ids.append(i)  # the word complete, and it ends here
+                elif word.startswith(q) and q.strip(b" ") and q.strip().decode() not in others:
+                    ids.append(i)
+            mask = self._spelling[key] = self.only(*ids) if ids else np.zeros_like(self.valid)
+        return mask
 
     def only(self, *ids: int) -> np.ndarray:
         key = ids[0] if len(ids) == 1 else None
@@ -456,7 +441,6 @@ class _Rules:
         self._masks: dict[tuple, np.ndarray] = {}
         self._word_masks: dict[tuple[bytes | None, bool], np.ndarray] = {}
         self._starts: dict[bool, np.ndarray] = {}
-        self._ban_index: dict[bytes | None, tuple] = {}
 
     def mask(self, c: TraceConstraint, base: np.ndarray) -> np.ndarray:
         v, slot = c.v, c.slot
@@ -494,10 +478,8 @@ class _Rules:
         said = _last_name(c.line, self.names)
         named = after_name or (said is not None and c.line.endswith(said))
         tail = "" if named else c.line[len(c.line.rstrip(b"0123456789")) :].decode()
-        bans, by_last = self._bans_of(entity)
-        line, ends = c.line, {c.line[-1:], b""}
-        heads = sorted(i for end in ends for i in by_last.get(end, ()))
-        banned = tuple(i for i in heads if line.endswith(bans[i][0]))
+        bans = (*self.bans, *self.untrue_of.get(entity or b"", ()))
+        banned = tuple(i for i, (head, _) in enumerate(bans) if c.line.endswith(head))
         key = (id(base), c.line.endswith(b" "), tail, banned, entity, said)
         mask = self._masks.get(key)
         if mask is None:
@@ -510,20 +492,6 @@ class _Rules:
         if c.line.endswith(b" I") or c.line == b"I":
             mask = mask & ~v.letter_start
         return mask & self._word_mask(v, c.line) if self.words else mask
-
-    def _bans_of(
-        self, entity: bytes | None
-    ) -> tuple[tuple[tuple[bytes, np.ndarray], ...], dict[bytes, list[int]]]:
-        """The bans in force after naming `entity`, and their indices by the last byte of
-        what the line must end with (b"": any line), so a token checks only its own."""
-        found = self._ban_index.get(entity)
-        if found is None:
-            bans = (*self.bans, *self.untrue_of.get(entity or b"", ()))
-            by_last: dict[bytes, list[int]] = {}
-            for i, (head, _) in enumerate(bans):
-                by_last.setdefault(head[-1:], []).append(i)
-            found = self._ban_index[entity] = (bans, by_last)
-        return found
 
     def _word_mask(self, v: Vocab, line: bytes) -> np.ndarray:
         """Tokens that keep the thought's lowercase words known: the shared words, or toward
