@@ -67,6 +67,7 @@ def test_batches_mask_the_prompt_and_cover_the_completion() -> None:
 
 def test_the_first_step_and_the_decision_weigh_more() -> None:
     cfg = tiny()
+    cfg.key_weight = 3.0
     from npc_brain.workshop.train import build_tokenizer
 
     tok = build_tokenizer(cfg)
