@@ -129,6 +129,9 @@ def test_a_held_item_is_not_given_a_distance() -> None:
     plan = plan_decision(make(inventory={"letter": 1}, perception=[]), ["wait", "wander"])
     assert refused(after(f"{START} the letter is", plan), " 1 m away") is not None
     assert writable(f"{START} I have", " letter with me\n", plan)
+    assert refused(after(f"{START} I have a letter", plan), " 1") is not None
+    assert writable(f"{START} I have", " a post to keep\n", plan)
+    assert not writable(f"{START} I have", " a post with me", plan)  # a post is no belonging
 
 
 # ------------------------------------------------------------------------------ fillers

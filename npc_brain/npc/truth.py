@@ -87,14 +87,17 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
         fillers=fillers,
         names=tuple(dict.fromkeys(f" {n}" for n in capitalised)),
         numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
-        numbers_of={f" {name}": nums for name, nums in _numbers_by_name(state).items()},
+        numbers_of=_as_spelled(state, _numbers_by_name(state)),
         openers=tuple(dict.fromkeys(f" {w}" for w in (*OPENERS, *names))),
         words=WORDS,
         state_words=_state_words(state, options),
-        untrue_of={
-            f" {name}": tuple(f" {s}" for s in untrue_sayings(kinds))
-            for name, kinds in _kinds_by_name(state).items()
-        },
+        untrue_of=_as_spelled(
+            state,
+            {
+                n: tuple(f" {s}" for s in untrue_sayings(k))
+                for n, k in _kinds_by_name(state).items()
+            },
+        ),
     )
 
 
@@ -132,7 +135,7 @@ def _possessions(state: NPCState) -> tuple[str, ...]:
     """What may follow "I have": a held item ("bread", "a potion"), the gold, or the words
     that make it no claim about belongings ("I have to run", "I have a post to keep")."""
     items = [k for k, _ in state.shown_inventory()]
-    out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post", " to run"]
+    out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post to keep", " to run"]
     if state.gold is not None:
         out.append(f" {state.gold}")
     if items:  # "I have what Anna needs": nothing more ("I have what with me" claims a "what")
@@ -143,6 +146,14 @@ def _possessions(state: NPCState) -> tuple[str, ...]:
 
 def _entity_numbers(p: Perception) -> tuple[str, ...]:
     return tuple(str(n) for n in (p.meters, p.health, p.strength) if n is not None)
+
+
+def _as_spelled(state: NPCState, by_name: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """A per-name table keyed as the constraint sees names spelled: " wolf", and a held item
+    also as "I have" spells it (" a hammer")."""
+    out = {f" {name}": v for name, v in by_name.items()}
+    out |= {f" a {k}": by_name[k] for k, _ in state.shown_inventory()}
+    return out
 
 
 def _numbers_by_name(state: NPCState) -> dict[str, tuple[str, ...]]:
