@@ -173,14 +173,21 @@ class NRMModel(nn.Module):
         return h @ self.embed.weight.T
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Training/scoring pass over whole sequences; targets use -100 to skip a position."""
+        """Training/scoring pass over whole sequences; targets use -100 to skip a position,
+        `weights` (same shape) weigh each target's loss (default: all alike)."""
         logits = self.logits(self.hidden(idx))
         if targets is None:
             return logits, None
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
-        return logits, loss
+        flat = logits.flatten(0, 1).float()
+        if weights is None:
+            return logits, F.cross_entropy(flat, targets.flatten(), ignore_index=-100)
+        ce = F.cross_entropy(flat, targets.flatten(), ignore_index=-100, reduction="none")
+        return logits, (ce * weights.flatten()).sum() / weights.sum()
 
     @torch.no_grad()
     def generate(

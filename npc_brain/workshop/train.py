@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
@@ -147,7 +146,7 @@ class Batcher:
             x[i, : len(ids) - 1] = t[:-1]
             y[i, start - 1 : len(ids) - 1] = t[start:]
             w[i, start - 1 : len(ids) - 1] = 1.0
-            for lo, hi in key_spans(ids, start, step_id):
+            for lo, hi in key_spans(ids, start, step_id) if self.cfg.key_weight != 1 else ():
                 w[i, lo - 1 : hi - 1] = self.cfg.key_weight
         return x, y, w
 
@@ -159,13 +158,6 @@ def key_spans(ids: list[int], start: int, step_id: int) -> list[tuple[int, int]]
         return [(start, len(ids))]
     first_end = steps[1] if len(steps) > 1 else len(ids)
     return [(steps[0], first_end), (steps[-1], len(ids))]
-
-
-def weighted_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    ce = F.cross_entropy(
-        logits.flatten(0, 1).float(), y.flatten(), ignore_index=-100, reduction="none"
-    )
-    return (ce * w.flatten()).sum() / w.sum()
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -273,8 +265,7 @@ def _loop(
         x, y, w = (t.to(device) for t in batcher.next())
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, run.step)
-        logits, _ = forward(x)
-        loss = weighted_loss(logits, y, w)
+        _, loss = forward(x, y, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
