@@ -386,7 +386,10 @@ def next_in_sequence(items: list[str]) -> str:
 WORD_OPS = {" more": "+", " another ": "+", " extra": "+", " gives ": "-", " loses ": "-",
             " sells ": "-", " uses ": "-", " drops ": "-", " eats ": "-", " spends ": "-",
             " breaks ": "-", " throws ": "-", " fires ": "-", " trades ": "-", " hands ": "-",
-            " shares ": "/", " splits ": "/", " divides ": "/", " deals ": "/"}  # fmt: skip
+            " donates ": "-", " misplaces ": "-", " sends ": "-", " wastes ": "-",
+            " burns ": "-", " lends ": "-", " lets ": "-", " new ones": "+",
+            " shares ": "/", " splits ": "/", " divides ": "/", " deals ": "/", " share them": "/",
+            " parcels ": "/"}  # fmt: skip
 
 
 def word_problem_answer(ex: Example) -> int:
