@@ -35,6 +35,9 @@ _PART = re.compile(r"\[([A-Z]+)\]")
 _ASK = ("What is [X]?", "What's [X]?", "Compute [X].", "Calculate [X].", "[X] = ?", "[X] =",
         "[X]?", "Tell me [X].", "Work out [X].", "Solve [X].", "Give me [X].",
         "Please calculate [X].", "Can you compute [X]?", "I need [X].", "Evaluate [X].",
+        "What does [X] make?", "What's the answer to [X]?", "Figure out [X].",
+        "Help me with [X].", "I want to know [X].", "What is the value of [X]?",
+        "Result of [X]?", "Do [X] for me.", "Answer this: [X]",
         "!Find [X].", "!How much is [X]?", "!Could you figure out [X]?", "!Quick: [X]")  # fmt: skip
 
 
@@ -142,6 +145,9 @@ PHRASES: dict[str, dict[str, Slot]] = {
                     "What is the next [ITEM] in {seq}?", "{seq}, ... what comes next?",
                     "Complete the sequence: {seq}, ?", "Find the next [ITEM] of {seq}.",
                     "{seq}, __", "Next [ITEM]: {seq}, ?", "What follows {seq}?",
+                    "What should come next in {seq}?", "Extend the sequence {seq}.",
+                    "Keep going: {seq}, ?", "What's after {seq}?",
+                    "Give the next [ITEM] in {seq}.", "Predict the next [ITEM]: {seq}",
                     "!Guess the [ITEM] after {seq}.", "!Which [ITEM] follows {seq}?",
                     "!{seq} and then?"),
             parts={"ITEM": ("item", "term", "number", "one", "!entry")},
@@ -149,6 +155,7 @@ PHRASES: dict[str, dict[str, Slot]] = {
         "blank": Slot(
             frames=("Fill in the blank: {seq}", "What is the missing [ITEM]: {seq}?",
                     "{seq} - what goes in the gap?", "Find the missing [ITEM] in {seq}.",
+                    "Which [ITEM] is missing in {seq}?", "Fill the gap: {seq}",
                     "!What replaces the __ in {seq}?"),
             parts={"ITEM": ("number", "term", "!value")},
         ),
@@ -158,10 +165,13 @@ PHRASES: dict[str, dict[str, Slot]] = {
             frames=("Sort {nums} [ORD].", "Sort these numbers [ORD]: {nums}",
                     "Put {nums} [ORD].", "Arrange [ORD]: {nums}", "Order {nums} [ORD].",
                     "Can you sort {nums} [ORD]?", "[ORDC]: {nums}", "{nums} sorted [ORD]?",
+                    "Reorder {nums} [ORD].", "Write {nums} [ORD].", "Line up {nums} [ORD].",
+                    "Please sort {nums} [ORD].", "Place these [ORD]: {nums}",
                     "Sort {nums}.", "Sort: {nums}",
                     "!List {nums} [ORD].", "!Rank {nums} [ORD]."),
             parts={"ORD": ("in ascending order", "from smallest to largest", "from low to high",
                            "from least to greatest", "smallest first", "in increasing order",
+                           "going up", "from the smallest to the biggest", "small to big",
                            "!lowest first"),
                    "ORDC": ("Ascending order", "Smallest to largest", "Low to high")},
         ),
@@ -169,9 +179,12 @@ PHRASES: dict[str, dict[str, Slot]] = {
             frames=("Sort {nums} [ORD].", "Sort these numbers [ORD]: {nums}",
                     "Put {nums} [ORD].", "Arrange [ORD]: {nums}", "Order {nums} [ORD].",
                     "Can you sort {nums} [ORD]?", "[ORDC]: {nums}", "{nums} sorted [ORD]?",
+                    "Reorder {nums} [ORD].", "Write {nums} [ORD].", "Line up {nums} [ORD].",
+                    "Please sort {nums} [ORD].", "Place these [ORD]: {nums}",
                     "!List {nums} [ORD].", "!Rank {nums} [ORD]."),
             parts={"ORD": ("in descending order", "from largest to smallest", "from high to low",
                            "from greatest to least", "largest first", "in decreasing order",
+                           "going down", "from the biggest to the smallest", "big to small",
                            "!highest first"),
                    "ORDC": ("Descending order", "Largest to smallest", "High to low")},
         ),
@@ -324,6 +337,12 @@ CLOSINGS = (
 )  # fmt: skip
 
 
+def _plain_first_word(prompt: str) -> bool:
+    """Whether the prompt opens with a word of the frame, not a sequence's item ("B, Z, B")."""
+    first = prompt.split(" ", 1)[0]
+    return len(first) > 1 and first.isalpha()
+
+
 def dress(rng: random.Random, prompt: str, split: str, lower_ok: bool = True) -> str:
     """The prompt with optional lead-in, closing, lower-case start or no final mark.
 
@@ -333,7 +352,7 @@ def dress(rng: random.Random, prompt: str, split: str, lower_ok: bool = True) ->
         prompt = prompt[:-1]
     if rng.random() < 0.3:
         prompt = rng.choice(LEAD_INS[which]) + prompt
-    elif lower_ok and rng.random() < 0.25:
+    elif lower_ok and _plain_first_word(prompt) and rng.random() < 0.25:
         prompt = prompt[:1].lower() + prompt[1:]
     if rng.random() < 0.25:
         prompt += rng.choice(CLOSINGS[which])
