@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 DESCRIPTION = """\
 Evaluate a model: the reasoning suites next to the reference card, harder splits, NPC
@@ -37,12 +38,15 @@ PARSERS = {"eval": add_eval}
 def _run(args: argparse.Namespace) -> int:
     import torch
 
-    from npc_brain.nrm.checkpoint import load_model
+    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, generate_dir, load_model
     from npc_brain.workshop.evaluate import evaluate, format_report, write_report
 
     torch.set_num_threads(2)
     model, tok = load_model(args.model_dir)
-    report = evaluate(model, tok, args.items, args.npc_items)
+    # A reasoning specialist in the directory's generate/ runs the card's tasks.
+    d, g = Path(args.model_dir or DEFAULT_MODEL_DIR), generate_dir(args.model_dir)
+    reasoner = load_model(g) if g != d else None
+    report = evaluate(model, tok, args.items, args.npc_items, reasoner)
     print(format_report(report))
     write_report(report, args.json)
     print(f"wrote {args.json} ({report['seconds']} s)")

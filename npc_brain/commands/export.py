@@ -28,14 +28,15 @@ def export(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError
+    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, ModelNotFoundError, generate_dir
 
     model_dir = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    dirs = dict.fromkeys([model_dir, generate_dir(model_dir)])  # and its generate/ specialist
     try:
         from npc_brain.nrm import export_numpy, export_onnx
 
         # The graph points into model.npz, so that is written first.
-        paths = [export_numpy.export(model_dir), export_onnx.export(model_dir)]
+        paths = [p for d in dirs for p in (export_numpy.export(d), export_onnx.export(d))]
     except (ModelNotFoundError, ImportError) as exc:
         print(f"npc-brain export: {exc}", file=sys.stderr)
         return 2

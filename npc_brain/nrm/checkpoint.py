@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from npc_brain.nrm.model import NRMModel
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+# A model directory may hold a second model here that answers `generate` requests (free
+# reasoning) while the directory's own model answers `decide`: two specialists.
+GENERATE_SUBDIR = "generate"
 TRAIN_INFO = "train_info.json"
 EXPORT_HINT = "re-export with `npc-brain export`"
 
@@ -62,6 +65,14 @@ def load_model(model_dir: str | Path | None = None) -> tuple[NRMModel, Tokenizer
             f"{d}: tokenizer has {tok.vocab_size} ids, model only {model.cfg.vocab_size}"
         )
     return model.eval(), tok
+
+
+def generate_dir(model_dir: str | Path | None = None) -> Path:
+    """The model that answers `generate` for `model_dir` (default: the bundled one): its
+    `generate/` specialist when it has one, else the directory itself."""
+    d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    sub = d / GENERATE_SUBDIR
+    return sub if (sub / "config.json").is_file() else d
 
 
 def has_weights(model_dir: Path) -> bool:

@@ -1,6 +1,7 @@
 """The batching scheduler: requests in, one engine step at a time, protocol events out.
 
-It owns the generation `Engine`, a fair queue per client, and one `TraceParser` per
+It owns the generation engines (one per model: `decide` and `generate` requests may each
+have a model of their own, see `Lane`), a fair queue per client, and one `TraceParser` per
 request, and knows nothing about sockets: the server hands it validated requests with the
 client's envelope and sends whatever `(envelope, event)` pairs it returns.
 """
@@ -44,6 +45,7 @@ class Job:
     gen: GenRequest
     received: float  # time.perf_counter() when the server read the request
     plan: DecisionPlan | None = None  # decide only
+    lane: Lane | None = None  # the engine it runs in, set by the scheduler
     parser: TraceParser = field(default_factory=TraceParser)
     clamped: bool = False  # max_tokens was cut to fit the model's context
     handle: int | None = None
@@ -99,6 +101,23 @@ def make_job(
     return Job(envelope, rid, gen, received, plan, clamped=budget < request.max_tokens)
 
 
+class Lane:
+    """One model's engine and the jobs it is generating; rebuilt after an engine fault."""
+
+    def __init__(self, engine_factory: Callable[[], Engine]) -> None:
+        self._factory = engine_factory
+        self.engine = engine_factory()
+        self.by_handle: dict[int, Job] = {}
+
+    @property
+    def room(self) -> int:
+        return self.engine.max_batch - self.engine.active
+
+    def restart(self) -> None:
+        self.by_handle.clear()
+        self.engine = self._factory()
+
+
 @dataclass(frozen=True)
 class Fairness:
     """How much of the sidecar one client may hold, so no client can starve another."""
@@ -114,7 +133,10 @@ class Fairness:
 
 
 class Scheduler:
-    """Fair admission into one engine; not thread-safe (the server loop drives it)."""
+    """Fair admission into the engines; not thread-safe (the server loop drives it).
+
+    `generate_factory` builds the engine of a second model for `generate` requests (a
+    reasoning specialist); without it both kinds share one engine."""
 
     def __init__(
         self,
@@ -122,9 +144,13 @@ class Scheduler:
         max_in_flight: int = 256,
         max_queue: int = 4096,
         fairness: Fairness | None = None,
+        generate_factory: Callable[[], Engine] | None = None,
     ) -> None:
-        self._engine_factory = engine_factory
-        self.engine = engine_factory()
+        decide = Lane(engine_factory)
+        self.lanes = {
+            "decide": decide,
+            "generate": Lane(generate_factory) if generate_factory else decide,
+        }
         self.max_in_flight = max_in_flight
         self.max_queue = max_queue
         self.fair = fairness or Fairness()
@@ -134,7 +160,6 @@ class Scheduler:
         self._queues: dict[bytes, deque[Job]] = {}
         self._turns: deque[bytes] = deque()  # clients with queued jobs, round-robin order
         self._queued = 0
-        self._by_handle: dict[int, Job] = {}
 
     # ------------------------------------------------------------ state
 
@@ -143,12 +168,20 @@ class Scheduler:
         return self._queued
 
     @property
+    def engine(self) -> Engine:
+        """The engine of `decide` requests."""
+        return self.lanes["decide"].engine
+
+    def _distinct_lanes(self) -> list[Lane]:
+        return list({id(lane): lane for lane in self.lanes.values()}.values())
+
+    @property
     def active(self) -> int:
-        return len(self._by_handle)
+        return sum(len(lane.by_handle) for lane in self._distinct_lanes())
 
     @property
     def busy(self) -> bool:
-        return bool(self._jobs) or self.engine.active > 0
+        return bool(self._jobs) or any(lane.engine.active for lane in self._distinct_lanes())
 
     def in_flight(self, client: bytes) -> int:
         return self._per_client.get(client, 0)
@@ -191,11 +224,15 @@ class Scheduler:
     ) -> None:
         """Admit a validated request; its problems (and a full queue) are ProtocolErrors."""
         self.check_admissible(envelope[0], request.id)
-        engine = self.engine
-        self.add(make_job(request, engine.tok, engine.max_len, envelope, received))
+        lane = self.lanes[request.type]
+        job = make_job(request, lane.engine.tok, lane.engine.max_len, envelope, received)
+        job.lane = lane
+        self.add(job)
 
     def add(self, job: Job) -> None:
         self.check_admissible(job.client, job.request_id)
+        if job.lane is None:
+            job.lane = self.lanes["decide" if job.plan else "generate"]
         self._jobs[(job.client, job.request_id)] = job
         self._per_client[job.client] = self.in_flight(job.client) + 1
         queue = self._queues.get(job.client)
@@ -241,10 +278,12 @@ class Scheduler:
         """Remove a job wherever it is: the client's queue or the engine."""
         self._release(job)
         if job.handle is not None:
-            if self._by_handle.pop(job.handle, None) is not None:
+            lane = job.lane
+            if lane.by_handle.get(job.handle) is job:
+                del lane.by_handle[job.handle]
                 self._count_active(job.client, -1)
-            if stop_engine:
-                self.engine.cancel(job.handle)
+                if stop_engine:
+                    lane.engine.cancel(job.handle)
             return
         queue = self._queues[job.client]
         queue.remove(job)
@@ -256,17 +295,22 @@ class Scheduler:
     # ------------------------------------------------------------ generation
 
     def step(self) -> list[Outgoing]:
-        """Admit queued jobs, run one engine step, turn its tokens into events."""
+        """Admit queued jobs, run one step of each busy engine, turn its tokens into events."""
         out = self._admit()
-        if self.engine.active == 0:
-            return out
+        for lane in self._distinct_lanes():
+            if lane.engine.active:
+                out += self._step_lane(lane)
+        return out
+
+    def _step_lane(self, lane: Lane) -> list[Outgoing]:
         try:
-            token_events = self.engine.step()
+            token_events = lane.engine.step()
         except Exception:
             log.exception("engine step failed; restarting the engine")
-            return out + self._restart_engine()
+            return self._restart_lane(lane)
+        out: list[Outgoing] = []
         for ev in token_events:
-            job = self._by_handle.get(ev.handle)
+            job = lane.by_handle.get(ev.handle)
             if job is not None:  # None: cancelled or its client left
                 out += self._on_token(job, ev)
         return out
@@ -274,25 +318,26 @@ class Scheduler:
     def _admit(self) -> list[Outgoing]:
         """Round-robin over clients with queued jobs, each up to its share of the batch."""
         out: list[Outgoing] = []
-        room = self.engine.max_batch - self.engine.active
-        skipped = 0  # clients in a row passed over because they hold their full share
-        while room > 0 and skipped < len(self._turns):
+        skipped = 0  # clients in a row passed over: full share, or their engine is full
+        while skipped < len(self._turns):
             client = self._turns.popleft()
-            if self._active_per_client.get(client, 0) >= self.fair.max_client_batch:
+            lane = self._queues[client][0].lane
+            if lane.room <= 0 or (
+                self._active_per_client.get(client, 0) >= self.fair.max_client_batch
+            ):
                 self._turns.append(client)
                 skipped += 1
                 continue
             skipped = 0
             job = self._next_queued(client)
             try:
-                job.handle = self.engine.submit(job.gen)
+                job.handle = lane.engine.submit(job.gen)
             except ValueError as exc:
                 out.append((job.envelope, _refusal(job, str(exc))))
                 self._release(job)
                 continue
-            self._by_handle[job.handle] = job
+            lane.by_handle[job.handle] = job
             self._count_active(client, 1)
-            room -= 1
         return out
 
     def _next_queued(self, client: bytes) -> Job:
@@ -312,17 +357,16 @@ class Scheduler:
         else:
             self._active_per_client.pop(client, None)
 
-    def _restart_engine(self) -> list[Outgoing]:
+    def _restart_lane(self, lane: Lane) -> list[Outgoing]:
         """After an engine fault: fail what it was generating, keep the queue, start afresh."""
         out: list[Outgoing] = []
-        for job in self._by_handle.values():
+        for job in lane.by_handle.values():
             out.append(
                 (job.envelope, error_event(ErrorCode.INTERNAL, "generation failed", job.request_id))
             )
             self._release(job)
-        self._by_handle.clear()
-        self._active_per_client.clear()
-        self.engine = self._engine_factory()
+            self._count_active(job.client, -1)
+        lane.restart()
         return out
 
     def _on_token(self, job: Job, ev: TokenEvent) -> list[Outgoing]:

@@ -21,6 +21,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ import zmq
 from pydantic import BaseModel, Field
 from zmq.auth.thread import ThreadAuthenticator
 
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_tokenizer
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, generate_dir, load_tokenizer
 from npc_brain.nrm.engine import PREFIX_TOKENS, Engine
 from npc_brain.nrm.runtime import Runtime, load_runtime
 from npc_brain.nrm.tokenizer import Tokenizer
@@ -128,7 +129,10 @@ class Server:
         tokenizer: Tokenizer,
         config: ServerConfig | None = None,
         model_name: str = "model",
+        generator: tuple[Runtime | NRMModel, Tokenizer] | None = None,
     ) -> None:
+        """`model` answers `decide` requests, and `generate` ones too unless `generator` (a
+        second model and its tokenizer, e.g. a reasoning specialist) is given."""
         self.config = config or ServerConfig()
         self.tokenizer = tokenizer
         self.model_name = model_name
@@ -140,11 +144,16 @@ class Server:
         if cfg.worker is not None:  # every request has a route of its own: one "client" each
             clients = max(fairness.max_clients, cfg.max_batch, cfg.max_queue)
             fairness = Fairness(max_clients=clients, reserved_queue=0)
+
+        def engine_of(runtime: Runtime | NRMModel, tok: Tokenizer) -> Callable[[], Engine]:
+            return lambda: Engine(runtime, tok, cfg.max_batch, cfg.prefix_tokens)
+
         self.scheduler = Scheduler(
-            lambda: Engine(model, tokenizer, cfg.max_batch, cfg.prefix_tokens),
+            engine_of(model, tokenizer),
             max_in_flight=cfg.max_in_flight,
             max_queue=cfg.max_queue,
             fairness=fairness,
+            generate_factory=engine_of(*generator) if generator else None,
         )
         self._ctx: zmq.Context | None = None
         self._sock: zmq.Socket | None = None
@@ -168,10 +177,14 @@ class Server:
         backend: str = "auto",
         threads: int | None = None,
     ) -> Server:
+        """Serve a model directory; its `generate/` specialist, if any, answers `generate`."""
+        d = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         runtime = load_runtime(model_dir, backend, threads)
         tok = load_tokenizer(model_dir)
-        name = Path(model_dir).name if model_dir is not None else DEFAULT_MODEL_DIR.name
-        return cls(runtime, tok, config, model_name=name)
+        generator = None
+        if (g := generate_dir(d)) != d:
+            generator = (load_runtime(g, backend, threads), load_tokenizer(g))
+        return cls(runtime, tok, config, model_name=d.name, generator=generator)
 
     # ------------------------------------------------------------ lifecycle
 

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 import npc_brain
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, GENERATE_SUBDIR, generate_dir
 from npc_brain.standalone import MODEL_FOLDER
 
 PACKAGE = Path(npc_brain.__file__).resolve().parent
@@ -111,6 +111,14 @@ def model_files(backend: str) -> tuple[str, ...]:
     return (*EXPORT_FILES[backend], *COMMON_FILES)
 
 
+def model_dirs(model_dir: Path) -> dict[Path, str]:
+    """Each model directory a build ships (with its generate/ specialist) -> bundle folder."""
+    dirs = {model_dir: MODEL_FOLDER}
+    if (g := generate_dir(model_dir)) != model_dir:
+        dirs[g] = f"{MODEL_FOLDER}/{GENERATE_SUBDIR}"
+    return dirs
+
+
 def excluded_modules(backend: str) -> tuple[str, ...]:
     return (*EXCLUDED, *BACKEND_EXCLUDED[backend])
 
@@ -136,8 +144,9 @@ def pyinstaller_args(
         "--copy-metadata=npc-brain",
         "--onefile" if onefile else "--onedir",
     ]
-    for name in model_files(backend):
-        args.append(f"--add-data={model_dir / name}{os.pathsep}{MODEL_FOLDER}")
+    for src, dest in model_dirs(model_dir).items():
+        for name in model_files(backend):
+            args.append(f"--add-data={src / name}{os.pathsep}{dest}")
     args += [f"--exclude-module={name}" for name in excluded_modules(backend)]
     args.append(str(PROGRAM))
     return args
@@ -162,9 +171,10 @@ def check_inputs(out: Path, model_dir: Path, backend: str) -> None:
         raise BuildError("PyInstaller is not installed: pip install 'npc-brain[standalone]'")
     if backend == "onnx" and importlib.util.find_spec("onnxruntime") is None:
         raise BuildError("the onnx backend needs ONNX Runtime: pip install 'npc-brain[standalone]'")
-    missing = [name for name in model_files(backend) if not (model_dir / name).is_file()]
-    if missing:
-        raise BuildError(f"{model_dir} lacks {', '.join(missing)} (run `npc-brain export`)")
+    for d in model_dirs(model_dir):
+        missing = [name for name in model_files(backend) if not (d / name).is_file()]
+        if missing:
+            raise BuildError(f"{d} lacks {', '.join(missing)} (run `npc-brain export`)")
     if out.exists() and any(out.iterdir()) and not (out / executable_name()).is_file():
         raise BuildError(f"{out} holds other files than a sidecar build: choose another --out")
 

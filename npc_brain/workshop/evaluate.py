@@ -246,11 +246,24 @@ def misses_by_procedure(outcomes: list[Outcome], task: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def evaluate(model: NRMModel, tok: Tokenizer, n: int = 200, npc_n: int = 400) -> dict:
-    """Full report: card tasks (test split), hard and held-out-phrasing splits, NPC metrics."""
+def evaluate(
+    model: NRMModel,
+    tok: Tokenizer,
+    n: int = 200,
+    npc_n: int = 400,
+    reasoner: tuple[NRMModel, Tokenizer] | None = None,
+) -> dict:
+    """Full report: card tasks (test split), hard and held-out-phrasing splits, NPC metrics.
+
+    `reasoner`: the model that answers `generate` (a reasoning specialist) runs the card's
+    tasks; `model` runs the NPC decisions. Without it `model` runs everything."""
     t0 = time.perf_counter()
     report: dict = {"items_per_task": n, "parameters": model.num_params(), "tasks": {}}
     report["misses"] = {}
+    npc_model, npc_tok = model, tok
+    if reasoner is not None:
+        model, tok = reasoner
+        report["reasoning_parameters"] = model.num_params()
     all_outcomes: list[Outcome] = []
     for task in ANSWER_TASKS:
         row = {}
@@ -267,9 +280,9 @@ def evaluate(model: NRMModel, tok: Tokenizer, n: int = 200, npc_n: int = 400) ->
         report[f"average_{split}"] = sum(report["tasks"][t][split] for t in ANSWER_TASKS) / len(
             ANSWER_TASKS
         )
-    report["npc"] = npc_metrics(model, tok, npc_n)
-    report["designer"] = designer_metrics(model, tok)
-    report["designer_holdout"] = designer_metrics(model, tok, part="holdout")
+    report["npc"] = npc_metrics(npc_model, npc_tok, npc_n)
+    report["designer"] = designer_metrics(npc_model, npc_tok)
+    report["designer_holdout"] = designer_metrics(npc_model, npc_tok, part="holdout")
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -314,7 +327,11 @@ def format_report(report: dict) -> str:
         ]
         lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(cells) + " |")
     n, params = report["items_per_task"], report["parameters"]
-    lines.append(f"\n{n} items per task and split; {params:,} parameters.")
+    if "reasoning_parameters" in report:  # two specialists
+        sizes = f"NPC model {params:,}, reasoning model {report['reasoning_parameters']:,}"
+        lines.append(f"\n{n} items per task and split; parameters: {sizes}.")
+    else:
+        lines.append(f"\n{n} items per task and split; {params:,} parameters.")
     return "\n".join(lines)
 
 

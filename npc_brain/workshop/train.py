@@ -31,6 +31,11 @@ DEFAULT_MIXTURE = {
     "sorting": 0.09,
     "cot_format": 0.024,
 }
+# The reasoning tasks alone, in the same proportions.
+_REASONING_SHARE = sum(w for t, w in DEFAULT_MIXTURE.items() if t != "npc")
+REASONING_MIXTURE = {
+    t: round(w / _REASONING_SHARE, 4) for t, w in DEFAULT_MIXTURE.items() if t != "npc"
+}
 
 
 # Seconds a time budget keeps in hand for saving the model at the end.
@@ -78,8 +83,12 @@ PRESETS: dict[str, dict] = {
         "warmup": 5,
         "lr": 3e-3,
     },
-    # The shipped model: the project's limit is 90 minutes of training on its 2-core CPU.
+    # One model for everything: the project's limit is 90 minutes of training on its 2-core CPU.
     "default": {"minutes": 88},
+    # Two specialists, trained side by side on one core each (each within the limit): the
+    # sidecar's `decide` model, and the `generate` model it keeps in the first's generate/.
+    "npc": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": {"npc": 1.0}},
+    "reasoning": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": REASONING_MIXTURE},
 }
 
 
