@@ -9,6 +9,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -456,3 +457,46 @@ def test_nothing_held_is_hurt_and_to_run_is_not_held() -> None:
     assert not writable(START, " the bread is hurt")
     assert not writable(START, " bread is hurt")
     assert not writable(f"{START} too close, I have to run", " with me")
+
+
+def test_a_lowercase_name_said_without_the_takes_its_own_numbers() -> None:
+    assert writable(START, " wolf is 4 m away, I'd better run\n")
+    assert not writable(START, " wolf is 10 m away")  # Tom's distance
+    assert not writable(START, " oh no, wolf 30")  # Sir Aldous's
+
+
+def test_the_last_thought_there_is_room_for_says_what_the_npc_does() -> None:
+    c = TraceConstraint(VOCAB, PLAN.options, rules=PLAN.rules, max_steps=2)
+    assert refused(c, f"{START} the wolf is 4 m away\n<STEP>") is None
+    assert refused(c, " so I flee\n</THINK>\n<ANS>flee</ANS>") is None and c.finished()
+    c = TraceConstraint(VOCAB, PLAN.options, rules=PLAN.rules, max_steps=2)
+    assert refused(c, f"{START} the wolf is 4 m away\n<STEP>") is None
+    assert refused(c, " the wolf") is not None
+    # Once a thought has decided, a last one could only say it again: the thinking ends.
+    c = TraceConstraint(VOCAB, PLAN.options, rules=PLAN.rules, max_steps=2)
+    assert refused(c, f"{START} so I flee\n") is None
+    assert allowed(c) == {b"</THINK>"}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_walk_the_constraint_allows_ends_deciding_within_its_budget(seed: int) -> None:
+    """Tokens drawn at random among the allowed ones (the worst a model could do): every
+    trace still ends, in budget, with a thought that decides and the answer it named."""
+    rng = random.Random(seed)
+    max_steps = rng.randint(1, 4)
+    probe = TraceConstraint(VOCAB, PLAN.options, rules=PLAN.rules, max_steps=max_steps)
+    budget = probe.min_budget() + rng.choice([0, 3, 10, 30, 120])
+    c = TraceConstraint(VOCAB, PLAN.options, rules=PLAN.rules, max_steps=max_steps, budget=budget)
+    ids: list[int] = []
+    while not c.finished():
+        assert len(ids) < budget, TOK.decode(ids)
+        mask = c.allowed()
+        assert mask is not None and mask.any(), TOK.decode(ids)
+        tid = rng.choice(np.flatnonzero(mask).tolist())
+        ids.append(tid)
+        c.advance(tid)
+    trace = parse_trace(TOK.decode(ids))
+    assert isinstance(trace, Answer), TOK.decode(ids)
+    last = " " + trace.steps[-1]
+    said = [p for p, opts in PLAN.rules.decisions.items() if last.endswith(p)]
+    assert said and trace.text in PLAN.rules.decisions[said[0]], TOK.decode(ids)

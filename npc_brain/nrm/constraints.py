@@ -30,15 +30,19 @@ from npc_brain.nrm.tokenizer import SPECIALS, Tokenizer
 class TrieNode:
     children: dict[int, TrieNode] = field(default_factory=dict)
     terminal: bool = False
+    value: list[str] | None = None  # what a terminal node stands for, where it matters
 
 
-def build_trie(tok: Tokenizer, options: list[str]) -> TrieNode:
+def build_trie(
+    tok: Tokenizer, options: list[str], values: list[list[str]] | None = None
+) -> TrieNode:
     root = TrieNode()
-    for option in options:
+    for i, option in enumerate(options):
         node = root
         for tid in tok.encode(option, allow_special=False):
             node = node.children.setdefault(tid, TrieNode())
         node.terminal = True
+        node.value = values[i] if values is not None else None
     return root
 
 
@@ -289,11 +293,15 @@ class TraceConstraint:
         longest = _depth(self.trie) if self.trie is not None else free_answer_tokens
         self.free_answer_tokens = free_answer_tokens
         self._close_reserve = 4 + longest + 1
+        self.rules = _Rules(rules, vocab) if rules is not None and options else None
+        if self.rules is not None:
+            # A free thought also leaves room for a closing one (newline, <STEP>, "so I flee\n").
+            self._close_reserve += 2 + _depth(self.rules.closing) + 1
+        self.closing: TrieNode | None = None  # inside a closing thought: where it stands
         # With the skeleton enforced we start expecting <THINK>; otherwise we only watch
         # for <ANS> to begin constraining the answer.
         self.state = "start" if enforce_format else "free"
         self._node_masks: dict[int, np.ndarray] = {}
-        self.rules = _Rules(rules, vocab) if rules is not None and options else None
         # The current STEP's bytes (its first token carries the space after <STEP>).
         self.line = b""
         self.slot: _Slot | None = None
@@ -313,12 +321,14 @@ class TraceConstraint:
         if s == "line_start":
             if self.n_steps == 0:
                 return v.only(v.step)
+            if self.rules is not None:
+                return self._line_start_mask()
             if self.n_steps >= self.max_steps or self.left <= self._close_reserve:
                 return v.only(v.think_end)
-            if self.rules is not None and self.line_decision is None:
-                return v.only(v.step)  # the last thought must say what the NPC does
             return v.only(v.step, v.think_end)
         if s in ("step_first", "step"):
+            if self.closing is not None:
+                return self._trie_mask(self.closing, v.newline)
             must_close = (
                 self.left <= self._close_reserve or self.step_tokens >= self.max_step_tokens
             )
@@ -338,6 +348,21 @@ class TraceConstraint:
             return self._answer_mask()
         return v.only(v.ans_end)
 
+    def _line_start_mask(self) -> np.ndarray:
+        """With rules the last thought says what the NPC does ("so I flee"): until one has,
+        another thought follows (a closing one when no other fits); once one has, another
+        may follow only while there is room for a closing one after it too."""
+        v = self.v
+        if self.line_decision is None:
+            return v.only(v.step)
+        if self.n_steps + 1 >= self.max_steps or self.left - 1 <= self._close_reserve:
+            return v.only(v.think_end)
+        return v.only(v.step, v.think_end)
+
+    def _closing_due(self) -> bool:
+        """The thought just begun is the last there is room for, so it is a closing one."""
+        return self.n_steps >= self.max_steps or self.left <= self._close_reserve
+
     def at_rest(self) -> bool:
         """The line is between words: no name or phrase half spelled, no number unfinished."""
         slot, rules = self.slot, self.rules
@@ -351,11 +376,14 @@ class TraceConstraint:
     def _answer_mask(self) -> np.ndarray:
         if self.trie is None:
             return self.v.only(self.v.ans_end) if self.left <= 1 else self.v.free_answer
-        node = self.node
-        assert node is not None
+        assert self.node is not None
+        return self._trie_mask(self.node, self.v.ans_end)
+
+    def _trie_mask(self, node: TrieNode, end: int) -> np.ndarray:
+        """The children of `node`, and `end` where it is terminal."""
         cached = self._node_masks.get(id(node))
         if cached is None:
-            ids = list(node.children) + ([self.v.ans_end] if node.terminal else [])
+            ids = list(node.children) + ([end] if node.terminal else [])
             cached = self._node_masks[id(node)] = self.v.only(*ids)
         return cached
 
@@ -377,13 +405,17 @@ class TraceConstraint:
                 self.step_tokens = 0
                 self.line, self.slot, self.entity = b"", None, None
                 self.state = "step_first"
+                if self.rules is not None and self._closing_due():
+                    self.closing = self.rules.closing
             else:
                 self.state = "think_end_nl"
                 if self.decided:  # the answer commits to what the last decision said
                     self.trie = self.node = build_trie(v.tok, self.decided)
         elif s in ("step_first", "step"):
             self.state = "line_start" if tid == v.newline else "step"
-            if self.rules is not None:
+            if self.closing is not None:
+                self._advance_closing(tid)
+            elif self.rules is not None:
                 self.rules.follow(self, tid)
         elif s == "think_end_nl":
             self.state = "before_ans"
@@ -391,6 +423,15 @@ class TraceConstraint:
             self.state = "ans"
         elif s == "ans":
             self._advance_answer(tid)
+
+    def _advance_closing(self, tid: int) -> None:
+        node = self.closing
+        assert node is not None
+        if tid == self.v.newline:
+            self.decided = self.line_decision = node.value
+            self.closing = None
+        else:  # None only when sampling ignored the mask: the line then goes on free
+            self.closing = node.children.get(tid)
 
     def min_budget(self) -> int:
         """Smallest token limit that fits "<THINK>\n<STEP> x" plus the closing reserve."""
@@ -418,9 +459,17 @@ class _Rules:
             k.encode(): tuple(f.encode() for f in fs) for k, fs in rules.fillers.items()
         }
         self.decisions_trigger = b" so I"
+        # The closing thought, as the tokenizer spells it ("so I attack the wolf"), for when
+        # no room is left for a free one.
+        said = [(self.decisions_trigger + p).decode() for p in self.decisions]
+        self.closing = build_trie(vocab.tok, said, list(self.decisions.values()))
         self.names = tuple(n.encode() for n in rules.names)
         self.numbers = tuple(rules.numbers)
         self.numbers_of = {k.encode(): v for k, v in rules.numbers_of.items()}
+        # Lowercase things a thought may name word by word as well as after "the" ("modith
+        # is 48 m away"), longest first.
+        lower = (k for k in self.numbers_of if k[1:2] and k[1] in LOWER)
+        self.lower_named = tuple(sorted(lower, key=len, reverse=True))
         self.openers = tuple(o.encode() for o in rules.openers)
         self.words = rules.words
         self.state_words = tuple(w.encode() for w in rules.state_words)
@@ -456,11 +505,16 @@ class _Rules:
                     after = v.spell_mask(b"", fills)
                 mask = mask | after
             return mask & base
-        mask = self._free(c, base, c.entity)
+        mask = self._free(c, base, self._named_at_end(c.line) or c.entity)
         if c.line or not self.openers:
             return mask
         # A thought begins with an opener word, a name or a number.
         return mask & (v.spell_mask(b"", self.openers) | v.digit_mask)
+
+    def _named_at_end(self, line: bytes) -> bytes | None:
+        """The lowercase thing the line ends by naming (a space after it allowed)."""
+        end = line[:-1] if line.endswith(b" ") else line
+        return next((k for k in self.lower_named if end.endswith(k)), None)
 
     def fills_after(self, slot: _Slot) -> tuple[bytes, ...]:
         """The fillers due after a complete opener slot that spelled a trigger ("the")."""
@@ -556,6 +610,8 @@ class _Rules:
         """Track the line after token `tid`: open, extend or close a filler."""
         b = c.v.raw[tid]
         after_space = c.line.endswith(b" ")
+        if not (b and b[0] in LOWER) and (named := self._named_at_end(c.line)) is not None:
+            c.entity = named  # a lowercase name just ended: later numbers are its own
         c.line += b
         slot = c.slot
         if slot is not None:
