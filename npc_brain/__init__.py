@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 # model (ask, install-addon, the Godot tooling) don't pay for importing torch.
 _EXPORTS = {
     "DEFAULT_MODEL_DIR": "nrm.checkpoint",
+    "generate_dir": "nrm.checkpoint",
     "load_model": "nrm.checkpoint",
     "save_model": "nrm.checkpoint",
     "Engine": "nrm.engine",
@@ -40,13 +41,14 @@ __all__ = [
     "TraceParser",
     "__version__",
     "format_trace",
+    "generate_dir",
     "load_model",
     "parse_trace",
     "save_model",
 ]
 
 if TYPE_CHECKING:
-    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model, save_model
+    from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, generate_dir, load_model, save_model
     from npc_brain.nrm.config import NRMConfig
     from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
     from npc_brain.nrm.model import NRMModel

@@ -434,8 +434,11 @@ class TraceConstraint:
             self.closing = node.children.get(tid)
 
     def min_budget(self) -> int:
-        """Smallest token limit that fits "<THINK>\n<STEP> x" plus the closing reserve."""
-        return 4 + self._close_reserve
+        """Smallest token limit that fits "<THINK>\n<STEP> x\n" and the answer; with rules,
+        "<THINK>\n<STEP>" and a closing thought ("so I flee\n") and the answer."""
+        if self.rules is None:
+            return 4 + self._close_reserve
+        return 3 + self._close_reserve - 2
 
     def finished(self) -> bool:
         return self.state == "done"

@@ -147,10 +147,9 @@ class Scheduler:
         generate_factory: Callable[[], Engine] | None = None,
     ) -> None:
         decide = Lane(engine_factory)
-        self.lanes = {
-            "decide": decide,
-            "generate": Lane(generate_factory) if generate_factory else decide,
-        }
+        generate = Lane(generate_factory) if generate_factory else decide
+        self.lanes = {"decide": decide, "generate": generate}
+        self._distinct = [decide] if generate is decide else [decide, generate]
         self.max_in_flight = max_in_flight
         self.max_queue = max_queue
         self.fair = fairness or Fairness()
@@ -172,16 +171,13 @@ class Scheduler:
         """The engine of `decide` requests."""
         return self.lanes["decide"].engine
 
-    def _distinct_lanes(self) -> list[Lane]:
-        return list({id(lane): lane for lane in self.lanes.values()}.values())
-
     @property
     def active(self) -> int:
-        return sum(len(lane.by_handle) for lane in self._distinct_lanes())
+        return sum(len(lane.by_handle) for lane in self._distinct)
 
     @property
     def busy(self) -> bool:
-        return bool(self._jobs) or any(lane.engine.active for lane in self._distinct_lanes())
+        return bool(self._jobs) or any(lane.engine.active for lane in self._distinct)
 
     def in_flight(self, client: bytes) -> int:
         return self._per_client.get(client, 0)
@@ -297,7 +293,7 @@ class Scheduler:
     def step(self) -> list[Outgoing]:
         """Admit queued jobs, run one step of each busy engine, turn its tokens into events."""
         out = self._admit()
-        for lane in self._distinct_lanes():
+        for lane in self._distinct:
             if lane.engine.active:
                 out += self._step_lane(lane)
         return out
