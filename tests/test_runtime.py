@@ -22,7 +22,7 @@ from server_harness import TIMEOUT_S, npc_state
 
 from npc_brain.cli import main
 from npc_brain.nrm import runtime_onnx, weights
-from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, load_model
+from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, generate_dir, load_model
 from npc_brain.nrm.engine import Engine, GenRequest
 from npc_brain.nrm.model import NRMModel
 from npc_brain.nrm.runtime import load_runtime
@@ -58,8 +58,9 @@ EXPORTS = {"onnx": (runtime_onnx, ONNX_FILE), "numpy": (weights, NPZ_FILE)}
 
 def test_shipped_exports_match_model_pt() -> None:
     """model.onnx and model.npz derive from model.pt; after retraining, run `npc-brain export`."""
-    for module, _ in EXPORTS.values():
-        assert module.problem(DEFAULT_MODEL_DIR) is None, module.problem(DEFAULT_MODEL_DIR)
+    for d in {DEFAULT_MODEL_DIR, generate_dir()}:  # and the generate/ specialist's
+        for module, _ in EXPORTS.values():
+            assert module.problem(d) is None, module.problem(d)
     assert load_runtime(None).backend == "onnx"  # the dev install has onnxruntime
 
 
@@ -141,18 +142,28 @@ def test_block_layers_follow_the_torch_model() -> None:
     assert weights.block_layers(model.cfg) == torch_order
 
 
+def runtimes_of(d: Path) -> tuple:
+    """(torch model, {backend: runtime}, tokenizer) of a model directory."""
+    model, tok = load_model(d)
+    return model, {"onnx": OnnxRuntime(d), "numpy": NumpyRuntime(d)}, tok
+
+
 @pytest.fixture(scope="module")
 def backends() -> tuple:
-    """(torch model, {backend: runtime}, tokenizer)."""
-    model, tok = load_model()
-    runtimes = {"onnx": OnnxRuntime(DEFAULT_MODEL_DIR), "numpy": NumpyRuntime(DEFAULT_MODEL_DIR)}
-    return model, runtimes, tok
+    """The model that answers `decide`."""
+    return runtimes_of(DEFAULT_MODEL_DIR)
 
 
 @pytest.fixture(scope="module")
-def reasoning(backends: tuple) -> tuple[list, list[str]]:
+def reasoners() -> tuple:
+    """The model that answers `generate` (the generate/ specialist where there is one)."""
+    return runtimes_of(generate_dir())
+
+
+@pytest.fixture(scope="module")
+def reasoning(reasoners: tuple) -> tuple[list, list[str]]:
     """Eval-set reasoning prompts and the torch model's greedy completions."""
-    model, _, tok = backends
+    model, _, tok = reasoners
     examples = [ex for task in ANSWER_TASKS for ex in make_examples(task, 2, "test", seed=97)]
     return examples, [o.completion for o in run_examples(model, tok, examples)]
 
@@ -167,9 +178,9 @@ def decisions(backends: tuple) -> tuple[list, list[str]]:
 
 @pytest.mark.parametrize("backend", ["onnx", "numpy"])
 def test_greedy_reasoning_is_token_for_token_identical(
-    backends: tuple, reasoning: tuple, backend: str
+    reasoners: tuple, reasoning: tuple, backend: str
 ) -> None:
-    model, runtimes, tok = backends
+    model, runtimes, tok = reasoners
     examples, torch_out = reasoning
     out = [o.completion for o in run_examples(runtimes[backend], tok, examples)]
     assert out == torch_out

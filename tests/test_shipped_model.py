@@ -5,7 +5,14 @@ import json
 import pytest
 import torch
 
-from npc_brain import DEFAULT_MODEL_DIR, NRMModel, Tokenizer, load_model, parse_trace
+from npc_brain import (
+    DEFAULT_MODEL_DIR,
+    NRMModel,
+    Tokenizer,
+    generate_dir,
+    load_model,
+    parse_trace,
+)
 from npc_brain.nrm.trace import Answer
 from npc_brain.workshop.evaluate import ANSWER_TASKS, make_examples, run_examples, task_accuracy
 
@@ -28,16 +35,17 @@ FLOORS = {
 SAMPLE = 24
 
 
-def test_bundled_model_is_within_budget() -> None:
-    info = json.loads((DEFAULT_MODEL_DIR / "train_info.json").read_text())
-    model, _ = load_model()
+@pytest.mark.parametrize("d", sorted({DEFAULT_MODEL_DIR, generate_dir()}))
+def test_bundled_models_are_within_budget(d) -> None:
+    info = json.loads((d / "train_info.json").read_text())
+    model, _ = load_model(d)
     assert model.num_params() <= 1_000_000
     assert info["parameters"] == model.num_params()
     assert info["wall_seconds"] <= 90 * 60
 
 
 def test_card_quick_start() -> None:
-    d = DEFAULT_MODEL_DIR
+    d = generate_dir()  # the model that answers reasoning prompts
     model = NRMModel.from_config(d / "config.json")
     model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
     tok = Tokenizer.load(d / "tokenizer.json")
@@ -49,7 +57,7 @@ def test_card_quick_start() -> None:
 
 @pytest.mark.parametrize("task", ANSWER_TASKS)
 def test_reasoning_floor(task: str) -> None:
-    model, tok = load_model()
+    model, tok = load_model(generate_dir())
     outcomes = run_examples(model, tok, make_examples(task, SAMPLE, "test", seed=99))
     assert task_accuracy(outcomes, task) >= FLOORS[task]
     assert all(o.parsed is not None for o in outcomes), "every output follows the trace format"

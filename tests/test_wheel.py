@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from npc_brain import __version__
+from npc_brain import DEFAULT_MODEL_DIR, __version__, generate_dir
 from npc_brain.godot.addon import addon_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,9 +107,12 @@ def test_the_wheel_packs_the_addon_and_the_demo_from_their_one_source(installed)
     assert not any("/addons/" in n or "/." in n for n in demo), sorted(demo)
     assert "npc_brain/cli.py" in names
     # The model's parameters ship once, in model.npz; model.pt stays in the repository.
-    model = {n.rsplit("/", 1)[-1] for n in names if n.startswith("npc_brain/model/")}
-    assert {"model.npz", "model.onnx", "config.json", "tokenizer.json"} <= model
-    assert "model.pt" not in model
+    dirs = [DEFAULT_MODEL_DIR] + ([g] if (g := generate_dir()) != DEFAULT_MODEL_DIR else [])
+    for d in dirs:  # and the generate/ specialist, where one is bundled
+        prefix = f"npc_brain/{d.relative_to(DEFAULT_MODEL_DIR.parent).as_posix()}/"
+        model = {n[len(prefix) :] for n in names if n.startswith(prefix)}
+        assert {"model.npz", "model.onnx", "config.json", "tokenizer.json"} <= model, prefix
+        assert "model.pt" not in model
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
