@@ -469,8 +469,7 @@ def test_answer_options_cover_targets_in_vocabulary_order() -> None:
     assert answer_options(state, check_actions(["talk", "eat", "heal", "flee", "hunt"])) == [
         "flee",
         "eat apple",
-        "eat bread",
-        "eat potion",
+        "eat bread",  # not the potion: that one is drunk
         "heal",
         "heal Tom",
         "talk Tom",
@@ -500,3 +499,28 @@ def test_split_answer_keeps_multi_word_targets() -> None:
     assert split_answer("call_for_help") == ("call_for_help", None)
     with pytest.raises(ValueError):
         split_answer("dance wildly")
+
+
+def test_eat_and_drink_take_only_what_can_be_eaten_or_drunk() -> None:
+    inventory = {"letter": 1, "rope": 2, "loaf of bread": 3, "dates": 9, "sweetroll": 2}
+    state = NPCState.model_validate({"id": "a", "name": "A", "inventory": inventory})
+    # A name we do not know stays a target: games name their food freely.
+    assert answer_options(state, ["eat", "drink"]) == [
+        "eat dates",
+        "eat loaf of bread",
+        "eat sweetroll",
+        "drink sweetroll",
+    ]
+    inventory = {"purified water": 1, "healing potion": 1, "spellbook": 1, "arrows": 20}
+    state = NPCState.model_validate({"id": "a", "name": "A", "inventory": inventory})
+    assert answer_options(state, ["eat", "drink"]) == [
+        "drink healing potion",
+        "drink purified water",
+    ]
+    # The generator's own held things: food is eaten, the rest never is.
+    for item in FOOD:
+        assert answer_options(NPCState(id="b", name="B", inventory={item: 1}), ["eat"]), item
+    for item in OTHER_HELD:
+        assert not answer_options(NPCState(id="b", name="B", inventory={item: 1}), ["eat"]), item
+    with pytest.raises(NoDecision):
+        plan_decision(NPCState(id="c", name="C", inventory={"letter": 1}), ["eat"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from npc_brain.npc.edible import can_take
 from npc_brain.npc.state import NPCState
 
 CREATURES = ("enemy", "monster", "animal", "person")
@@ -126,8 +127,8 @@ def verb_targets(state: NPCState, verb: Verb) -> list[str]:
     out: list[str] = []
     if verb.kinds:
         out += [p.name for p in state.shown_entities() if p.kind in verb.kinds]
-    if verb.inventory:
-        out += [item for item, _ in state.shown_inventory()]
+    if verb.inventory:  # eat and drink: not the letter, nor the rope (npc.edible)
+        out += [item for item, _ in state.shown_inventory() if can_take(verb.name, item)]
     return list(dict.fromkeys(out))
 
 
