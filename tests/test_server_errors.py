@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_harness import Peer, decide, npc_state, running_server
 
-from npc_brain.sidecar import scheduler as scheduler_module
+from npc_brain.sidecar import jobs
 from npc_brain.sidecar.protocol import ErrorCode
 
 CODES = {code.value for code in ErrorCode}
@@ -106,14 +106,14 @@ def test_server_busy_when_the_global_queue_is_full() -> None:
 
 
 def test_internal_fault_is_reported_and_the_server_keeps_serving(monkeypatch) -> None:
-    real_make_job = scheduler_module.make_job
+    real_make_job = jobs.make_job
 
     def faulty(request, *args, **kwargs):
         if request.id == "boom":
             raise RuntimeError("injected fault")
         return real_make_job(request, *args, **kwargs)
 
-    monkeypatch.setattr("npc_brain.sidecar.scheduler.make_job", faulty)
+    monkeypatch.setattr(jobs, "make_job", faulty)
     with running_server() as srv:
         peer = Peer(srv.endpoint)
         ev = peer.request(decide("boom"))[0]

@@ -7,6 +7,8 @@ import time
 from server_harness import decide, tiny_model
 
 from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.nrm.trace import prompt_ids
+from npc_brain.sidecar.jobs import Job, make_job
 from npc_brain.sidecar.protocol import (
     AnswerEvent,
     DecisionEvent,
@@ -14,7 +16,7 @@ from npc_brain.sidecar.protocol import (
     decode_request,
     encode_request,
 )
-from npc_brain.sidecar.scheduler import Job, Scheduler, make_job, prompt_ids
+from npc_brain.sidecar.scheduler import Scheduler
 
 
 def scheduler(max_batch: int = 8) -> Scheduler:

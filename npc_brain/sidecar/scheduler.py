@@ -1,28 +1,26 @@
 """The batching scheduler: requests in, one engine step at a time, protocol events out.
 
 It owns the generation engines (one per model: `decide` and `generate` requests may each
-have a model of their own, see `Lane`), a fair queue per client, and one `TraceParser` per
-request, and knows nothing about sockets: the server hands it validated requests with the
-client's envelope and sends whatever `(envelope, event)` pairs it returns.
+have a model of their own, see `Lane`) and a fair queue per client, and knows nothing about
+sockets: the server hands it validated requests with the client's envelope and sends
+whatever `(envelope, event)` pairs it returns. What a request becomes, and what its trace
+becomes, is jobs.py's.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from npc_brain.npc.decision import DecisionPlan, plan_decision
-from npc_brain.nrm.engine import Engine, GenRequest, TokenEvent
-from npc_brain.nrm.tokenizer import Tokenizer
-from npc_brain.nrm.trace import Answer, Step, TraceError, TraceParser, prompt_ids
+from npc_brain.nrm.engine import Engine, TokenEvent
+from npc_brain.nrm.trace import Step
+from npc_brain.sidecar import jobs
 from npc_brain.sidecar.front_door import Envelope
+from npc_brain.sidecar.jobs import Job, final_event, refusal
 from npc_brain.sidecar.protocol import (
-    AnswerEvent,
     DecideRequest,
-    DecisionEvent,
     ErrorCode,
     Event,
     GenerateRequest,
@@ -34,71 +32,6 @@ from npc_brain.sidecar.protocol import (
 log = logging.getLogger("npc_brain.sidecar.server")
 
 Outgoing = tuple[Envelope, Event]
-
-
-@dataclass
-class Job:
-    """One accepted decide/generate request from receipt to its terminal event."""
-
-    envelope: Envelope
-    request_id: int | str
-    gen: GenRequest
-    received: float  # time.perf_counter() when the server read the request
-    plan: DecisionPlan | None = None  # decide only
-    lane: Lane | None = None  # the engine it runs in, set by the scheduler
-    parser: TraceParser = field(default_factory=TraceParser)
-    clamped: bool = False  # max_tokens was cut to fit the model's context
-    handle: int | None = None
-    tokens: int = 0
-    text: list[str] = field(default_factory=list)
-
-    @property
-    def client(self) -> bytes:
-        return self.envelope[0]
-
-    def latency_ms(self) -> float:
-        return round((time.perf_counter() - self.received) * 1000.0, 3)
-
-
-def make_job(
-    request: DecideRequest | GenerateRequest,
-    tok: Tokenizer,
-    max_len: int,
-    envelope: Envelope,
-    received: float,
-) -> Job:
-    """Turn a validated request into a generation job; semantic problems are ProtocolErrors."""
-    rid = request.id
-    plan = key = None
-    if isinstance(request, DecideRequest):
-        # An NPC thinking again mostly repeats its prompt (npc_brain.nrm.prefix_cache).
-        key = f"{b''.join(envelope[:1]).hex()}/{request.npc.id}"
-        try:
-            plan = plan_decision(request.npc, list(request.actions), dict(request.aliases))
-        except ValueError as exc:
-            raise ProtocolError(ErrorCode.INVALID_FIELD, f"actions: {exc}", rid) from None
-    ids = prompt_ids(tok, plan.prompt if plan else request.prompt)
-    if len(ids) >= max_len:
-        raise ProtocolError(
-            ErrorCode.PROMPT_TOO_LONG,
-            f"the prompt is {len(ids)} tokens; the model's context is {max_len}",
-            rid,
-        )
-    # Clamped so the format constraint closes the answer before the context ends.
-    budget = min(request.max_tokens, max_len - len(ids))
-    gen = GenRequest(
-        prompt_ids=ids,
-        max_new_tokens=budget,
-        temperature=request.temperature,
-        top_k=request.top_k,
-        seed=request.seed,
-        answer_options=plan.options if plan else None,
-        enforce_format=True,
-        max_steps=request.max_steps,
-        thought_rules=plan.rules if plan else None,
-        prefix_key=key,
-    )
-    return Job(envelope, rid, gen, received, plan, clamped=budget < request.max_tokens)
 
 
 class Lane:
@@ -221,7 +154,7 @@ class Scheduler:
         """Admit a validated request; its problems (and a full queue) are ProtocolErrors."""
         self.check_admissible(envelope[0], request.id)
         lane = self.lanes[request.type]
-        job = make_job(request, lane.engine.tok, lane.engine.max_len, envelope, received)
+        job = jobs.make_job(request, lane.engine.tok, lane.engine.max_len, envelope, received)
         job.lane = lane
         self.add(job)
 
@@ -329,7 +262,7 @@ class Scheduler:
             try:
                 job.handle = lane.engine.submit(job.gen)
             except ValueError as exc:
-                out.append((job.envelope, _refusal(job, str(exc))))
+                out.append((job.envelope, refusal(job, str(exc))))
                 self._release(job)
                 continue
             lane.by_handle[job.handle] = job
@@ -378,49 +311,7 @@ class Scheduler:
         if ev.done or job.parser.done:
             if not job.parser.done:
                 job.parser.finish()
-            out.append((job.envelope, self._final(job, ev.reason)))
+            out.append((job.envelope, final_event(job, ev.reason)))
             # A trace that went wrong before the engine stopped is stopped here.
             self._forget(job, stop_engine=not ev.done)
         return out
-
-    def _final(self, job: Job, reason: str | None) -> Event:
-        result = job.parser.result
-        raw = "".join(job.text)
-        rid = job.request_id
-        if not isinstance(result, Answer):
-            detail = result.message if isinstance(result, TraceError) else "no answer"
-            return error_event(
-                ErrorCode.NO_ANSWER, f"generation ended ({reason or 'stopped'}): {detail}", rid
-            )
-        steps = list(result.steps)
-        if job.plan is None:
-            return AnswerEvent(
-                id=rid,
-                text=result.text,
-                steps=steps,
-                raw=raw,
-                tokens=job.tokens,
-                latency_ms=job.latency_ms(),
-            )
-        try:
-            action, target = job.plan.read(result.text)
-        except ValueError as exc:
-            return error_event(ErrorCode.NO_ANSWER, str(exc), rid)
-        return DecisionEvent(
-            id=rid,
-            action=action,
-            target=target,
-            steps=steps,
-            raw=result.text,
-            tokens=job.tokens,
-            latency_ms=job.latency_ms(),
-        )
-
-
-def _refusal(job: Job, reason: str) -> Event:
-    """The error for a job the engine would not take (its token budget cannot fit a trace)."""
-    if job.clamped:
-        prompt = len(job.gen.prompt_ids)
-        message = f"the prompt ({prompt} tokens) leaves too little of the model's context to answer"
-        return error_event(ErrorCode.PROMPT_TOO_LONG, message, job.request_id)
-    return error_event(ErrorCode.INVALID_FIELD, f"max_tokens: {reason}", job.request_id)
