@@ -457,6 +457,7 @@ def test_nothing_held_is_hurt_and_to_run_is_not_held() -> None:
     assert not writable(START, " the bread is hurt")
     assert not writable(START, " bread is hurt")
     assert not writable(f"{START} too close, I have to run", " with me")
+    assert not writable(f"{START} I have a post to keep", " with me")
 
 
 def test_a_lowercase_name_said_without_the_takes_its_own_numbers() -> None:

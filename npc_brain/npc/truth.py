@@ -78,6 +78,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     # Names a capitalised (or non-ASCII) first letter starts; plain lowercase ones follow "the".
     fillers[" I have"] = _possessions(state)
     fillers[" I have to run with"] = ()  # not a belonging "with me"
+    fillers[" I have a post to keep with"] = ()
     capitalised = [n for n in names if not ("a" <= n[:1] <= "z")]
     capitalised += [w for w in _context_words(state) if w[:1].isupper()]
     # ...and the capitalised words inside other names ("Hobb" of "drunk Hobb").
