@@ -74,7 +74,7 @@ def decide(rid: Any, **fields: Any) -> dict[str, Any]:
         "id": rid,
         "npc": npc_state(),
         "actions": ACTIONS,
-        "max_tokens": 40,
+        "max_tokens": 48,
     } | fields
 
 

@@ -146,16 +146,19 @@ def test_a_busy_client_does_not_starve_a_newcomer() -> None:
     with running_server(max_batch=2) as server:
         greedy, newcomer = Peer(server.endpoint), Peer(server.endpoint)
         for i in range(12):
-            greedy.send(decide(i, max_tokens=30))
+            greedy.send(decide(i, max_tokens=48))
         greedy.request({"type": "ping", "id": "sync"})  # all 12 are in before the newcomer asks
-        newcomer.send(decide("new", max_tokens=30))
+        newcomer.send(decide("new", max_tokens=48))
         poller = zmq.Poller()
         poller.register(greedy.sock, zmq.POLLIN)
         poller.register(newcomer.sock, zmq.POLLIN)
         order = []
         while "new" not in order:
-            for sock, _ in poller.poll(int(TIMEOUT_S * 1000)):
+            ready = poller.poll(int(TIMEOUT_S * 1000))
+            assert ready, f"no event in {TIMEOUT_S} s; decisions so far: {order}"
+            for sock, _ in ready:
                 ev = msgpack.unpackb(sock.recv())
+                assert ev["type"] in ("step", "decision"), ev
                 if ev["type"] == "decision":
                     order.append(ev["id"])
         # Round-robin admission: the newcomer gets the second slot that frees up.
