@@ -446,9 +446,9 @@ def test_a_long_thought_ends_where_nothing_is_half_said() -> None:
     assert near_the_limit(" I see the") != {b"\n"}  # "the" waits for its name
     # A word half spelled is not at rest either: a line long in tokens (names spelled out
     # letter by letter) reaches the limit's reserve inside "cheer".
-    minstrel = {"name": "Young Grouwaill", "kind": "person", "distance": 32}
+    minstrel = {"name": "Young Grouwaillimbrethoxa", "kind": "person", "distance": 32}
     plan = plan_decision(make(role="minstrel", perception=[minstrel]), ["talk", "work"])
-    line = " I am a minstrel, Young Grouwaill could use some cheer\n"
+    line = " I am a minstrel, Young Grouwaillimbrethoxa could use some cheer\n"
     assert len(TOK.encode(line)) > 48 - LINE_RESERVE
     assert writable(START, line, plan)
 

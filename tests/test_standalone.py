@@ -152,9 +152,12 @@ def test_the_built_sidecar_holds_its_backend_no_torch_and_reports_its_size(
     names = [p.relative_to(exe.parent).as_posix() for p in exe.parent.rglob("*")]
     left_out = "torch|onnx|sympy" + ("|onnxruntime" if DEFAULT_BACKEND == "numpy" else "")
     assert not [n for n in names if re.search(rf"(^|/)({left_out})(/|$)", n)]
-    model = {n.rsplit("/", 1)[-1] for n in names if "/model/" in f"/{n}"}
-    assert model == set(model_files(DEFAULT_BACKEND))  # this backend's export, no model.pt
-    assert not model & {f for b in BACKENDS if b != DEFAULT_BACKEND for f in EXPORT_FILES[b]}
+    files = [p.relative_to(exe.parent) for p in exe.parent.rglob("*") if p.is_file()]
+    # This backend's export of each bundled model (the generate/ one too), no model.pt.
+    for folder in (("model",), ("model", "generate")):
+        model = {f.name for f in files if f.parent.parts[-len(folder) :] == folder}
+        assert model == set(model_files(DEFAULT_BACKEND)), folder
+        assert not model & {f for b in BACKENDS if b != DEFAULT_BACKEND for f in EXPORT_FILES[b]}
 
 
 @pytest.mark.slow
