@@ -438,6 +438,8 @@ class TraceConstraint:
         "<THINK>\n<STEP>" and a closing thought ("so I flee\n") and the answer."""
         if self.rules is None:
             return 4 + self._close_reserve
+        # The reserve holds the closing thought and the answer, plus the newline and <STEP>
+        # a free thought would spend to reach it: here <THINK>, "\n", <STEP> come first.
         return 3 + self._close_reserve - 2
 
     def finished(self) -> bool:
