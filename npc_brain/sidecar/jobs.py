@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from npc_brain.npc.decision import DecisionPlan, plan_decision
 from npc_brain.nrm.engine import GenRequest
@@ -24,9 +23,6 @@ from npc_brain.sidecar.protocol import (
     error_event,
 )
 
-if TYPE_CHECKING:
-    from npc_brain.sidecar.scheduler import Lane
-
 
 @dataclass
 class Job:
@@ -37,7 +33,6 @@ class Job:
     gen: GenRequest
     received: float  # time.perf_counter() when the server read the request
     plan: DecisionPlan | None = None  # decide only
-    lane: Lane | None = None  # the engine it runs in, set by the scheduler
     parser: TraceParser = field(default_factory=TraceParser)
     clamped: bool = False  # max_tokens was cut to fit the model's context
     handle: int | None = None

@@ -154,14 +154,10 @@ class Scheduler:
         """Admit a validated request; its problems (and a full queue) are ProtocolErrors."""
         self.check_admissible(envelope[0], request.id)
         lane = self.lanes[request.type]
-        job = jobs.make_job(request, lane.engine.tok, lane.engine.max_len, envelope, received)
-        job.lane = lane
-        self.add(job)
+        self.add(jobs.make_job(request, lane.engine.tok, lane.engine.max_len, envelope, received))
 
     def add(self, job: Job) -> None:
         self.check_admissible(job.client, job.request_id)
-        if job.lane is None:
-            job.lane = self.lanes["decide" if job.plan else "generate"]
         self._jobs[(job.client, job.request_id)] = job
         self._per_client[job.client] = self.in_flight(job.client) + 1
         queue = self._queues.get(job.client)
@@ -207,7 +203,7 @@ class Scheduler:
         """Remove a job wherever it is: the client's queue or the engine."""
         self._release(job)
         if job.handle is not None:
-            lane = job.lane
+            lane = self._lane_of(job)
             if lane.by_handle.get(job.handle) is job:
                 del lane.by_handle[job.handle]
                 self._count_active(job.client, -1)
@@ -231,6 +227,10 @@ class Scheduler:
                 out += self._step_lane(lane)
         return out
 
+    def _lane_of(self, job: Job) -> Lane:
+        """Where a job runs: a decision (it has a plan) in the decide lane, else generate."""
+        return self.lanes["decide" if job.plan is not None else "generate"]
+
     def _step_lane(self, lane: Lane) -> list[Outgoing]:
         try:
             token_events = lane.engine.step()
@@ -250,7 +250,7 @@ class Scheduler:
         skipped = 0  # clients in a row passed over: full share, or their engine is full
         while skipped < len(self._turns):
             client = self._turns.popleft()
-            lane = self._queues[client][0].lane
+            lane = self._lane_of(self._queues[client][0])
             if lane.room <= 0 or (
                 self._active_per_client.get(client, 0) >= self.fair.max_client_batch
             ):
