@@ -20,6 +20,8 @@ class NRMConfig:
     n_exit: int = 1
     lora_rank: int = 8
     rope_base: float = 10000.0
+    # Places a digit-position embedding tells apart (npc_brain.nrm.digits); 0: none.
+    digit_positions: int = 0
 
     @property
     def n_layers(self) -> int:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from npc_brain.nrm.digits import next_place, places
 from npc_brain.nrm.kv_cache import KVCache, forward_rows
 
 if TYPE_CHECKING:
@@ -19,6 +20,25 @@ def sample(logits: torch.Tensor, temperature: float, top_k: int, rng: torch.Gene
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits, -1)
     return int(torch.multinomial(probs, 1, generator=rng))
+
+
+class Places:
+    """Digit places of one sequence as it grows (None for a model without them)."""
+
+    def __init__(self, model: NRMModel, prompt: list[int]) -> None:
+        self.limit = model.cfg.digit_positions
+        self.first: torch.Tensor | None = None
+        if self.limit:
+            self.kinds = model.digit_kind.numpy()
+            placed = places(self.kinds, prompt, self.limit)
+            self.prev = int(placed[-1])
+            self.first = torch.from_numpy(placed).unsqueeze(0)
+
+    def next(self, tid: int) -> torch.Tensor | None:
+        if not self.limit:
+            return None
+        self.prev = next_place(int(self.kinds[tid]), self.prev, self.limit)
+        return torch.tensor([[self.prev]])
 
 
 @torch.inference_mode()
@@ -41,7 +61,8 @@ def generate_one(
     ids = ids[-(limit - 1) :]
     x = torch.tensor([ids])
     pos = torch.arange(len(ids)).unsqueeze(0)
-    logits = forward_rows(model, cache, 0, x, pos, torch.tensor([len(ids) - 1]))[0]
+    places = Places(model, ids)
+    logits = forward_rows(model, cache, 0, x, pos, torch.tensor([len(ids) - 1]), places.first)[0]
     out: list[int] = []
     p = len(ids)
     while True:
@@ -56,5 +77,6 @@ def generate_one(
             torch.tensor([[tid]]),
             torch.tensor([[p]]),
             torch.zeros(1, dtype=torch.long),
+            places.next(tid),
         )[0]
         p += 1

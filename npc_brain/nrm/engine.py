@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from npc_brain.nrm.constraints import TraceConstraint, Vocab
+from npc_brain.nrm.digits import digit_kinds, next_place, places
 from npc_brain.nrm.prefix_cache import PrefixCache
 from npc_brain.nrm.runtime import Runtime, as_runtime
 from npc_brain.nrm.sampling import sample
@@ -60,6 +61,7 @@ class _Seq:
     rng: np.random.Generator | None
     pos: int = 0  # position the next fed token is written at
     last: int = 0  # token to feed next
+    place: int = 0  # digit place of the token fed last (npc_brain.nrm.digits)
     n_new: int = 0
     cancelled: bool = False
 
@@ -94,6 +96,8 @@ class Engine:
         self._by_handle: dict[int, _Seq] = {}
         self._extra_ids = cfg.vocab_size > tokenizer.vocab_size
         self.prefixes = PrefixCache(prefix_tokens)
+        self.places = cfg.digit_positions
+        self.kinds = digit_kinds(tokenizer, cfg.vocab_size) if self.places else None
 
     @property
     def active(self) -> int:
@@ -161,7 +165,12 @@ class Engine:
         ids = np.array([[s.last] for s in rows], dtype=np.int64)
         pos = np.array([[s.pos] for s in rows], dtype=np.int64)
         last = np.zeros(len(rows), dtype=np.int64)
-        logits = self.runtime.forward(self.cache, 0, ids, pos, last)
+        digits = None
+        if self.places:
+            for s in rows:
+                s.place = next_place(int(self.kinds[s.last]), s.place, self.places)
+            digits = np.array([[s.place] for s in rows], dtype=np.int64)
+        logits = self.runtime.forward(self.cache, 0, ids, pos, last, digits)
         for s in rows:
             s.pos += 1
         return self._emit(list(rows), logits)
@@ -206,12 +215,17 @@ class Engine:
         shared = np.array([n for n, _ in reuse], dtype=np.int64)
         lengths = np.array([len(s.req.prompt_ids) for s in seqs], dtype=np.int64) - shared
         ids = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
+        digits = np.zeros_like(ids) if self.places else None
         for i, s in enumerate(seqs):
             ids[i, : lengths[i]] = s.req.prompt_ids[shared[i] :]
             s.pos = len(s.req.prompt_ids)
+            if digits is not None:
+                placed = places(self.kinds, s.req.prompt_ids, self.places)
+                digits[i, : lengths[i]] = placed[shared[i] :]
+                s.place = int(placed[-1])
         # Padding that would run past the context stays at its last position (never read).
         pos = np.minimum(shared[:, None] + np.arange(ids.shape[1]), self.max_len - 1)
-        return self.runtime.forward(self.cache, start, ids, pos, lengths - 1)
+        return self.runtime.forward(self.cache, start, ids, pos, lengths - 1, digits)
 
     def _emit(self, seqs: list[_Seq], logits: np.ndarray) -> list[TokenEvent]:
         tokens = self._choose(seqs, logits)

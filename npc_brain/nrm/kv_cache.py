@@ -99,8 +99,13 @@ def forward_rows(
     ids: torch.Tensor,
     pos: torch.Tensor,
     last: torch.Tensor,
+    digits: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Run ids (B, T) at positions pos through the cache rows; logits at column `last` (B,)."""
-    h = model.hidden(ids, pos, cache.slots(start, pos))
+    """Run ids (B, T) at positions pos through the cache rows; logits at column `last` (B,).
+
+    `digits` (B, T): the tokens' digit places, for a model with digit positions."""
+    if model.cfg.digit_positions and digits is None:
+        raise ValueError("this model embeds digit places: pass each token's (digits)")
+    h = model.hidden(ids, pos, cache.slots(start, pos), digits)
     h_last = h[torch.arange(h.shape[0]), last]
     return model.logits(h_last).float()

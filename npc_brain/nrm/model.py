@@ -4,7 +4,8 @@ Layout (the reference card's "entry + shared + exit"): `n_entry` blocks, then `n
 blocks applied `n_loops` times where every pass adds its own low-rank (LoRA) update to the
 shared weights ("relaxed recursive transformer"), then `n_exit` blocks. Input and output
 embeddings are tied; positions use rotary embeddings (no parameters, and attention sees
-relative offsets, which is what digit-by-digit working needs).
+relative offsets, which is what digit-by-digit working needs). With `digit_positions`, each
+token also gets an embedding of its place in its number (npc_brain.nrm.digits).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from npc_brain.nrm.config import NRMConfig
 from npc_brain.nrm.decode import generate_one
+from npc_brain.nrm.digits import NOT_DIGIT, SPACED_DIGIT
 from npc_brain.nrm.kv_cache import KVSlot
 
 
@@ -114,7 +117,15 @@ class NRMModel(nn.Module):
         cos, sin = rope_tables(cfg)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
+        if cfg.digit_positions:
+            self.digit_embed = nn.Embedding(cfg.digit_positions + 1, cfg.d_model, padding_idx=0)
+            # Each token id's digit kind (npc_brain.nrm.digits), saved with the weights so
+            # the model places digits without its tokenizer; set by `set_digit_kinds`.
+            self.register_buffer("digit_kind", torch.zeros(cfg.vocab_size, dtype=torch.long))
         self.apply(self._init)
+        if cfg.digit_positions:
+            with torch.no_grad():
+                self.digit_embed.weight[0].zero_()  # place 0 (no digit) adds nothing
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -143,6 +154,25 @@ class NRMModel(nn.Module):
                 m.merge()
         return self
 
+    def set_digit_kinds(self, kinds: np.ndarray) -> None:
+        """Which token ids are digits (npc_brain.nrm.digits.digit_kinds of the tokenizer)."""
+        self.digit_kind.copy_(torch.from_numpy(kinds[: self.cfg.vocab_size]))
+
+    def digit_places(self, idx: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+        """Place of every token of whole sequences (B, T), as npc_brain.nrm.digits.places
+        computes it one token at a time; `offset` (B,) shifts each sequence's digits."""
+        kind = self.digit_kind[idx]
+        is_digit = kind != NOT_DIGIT
+        after_digit = F.pad(is_digit[:, :-1], (1, 0), value=False)
+        starts = (kind == SPACED_DIGIT) | (is_digit & ~after_digit)
+        at = torch.arange(idx.shape[1], device=idx.device).expand_as(idx)
+        last_start = torch.where(starts, at, -1).cummax(dim=1).values
+        place = at - last_start + 1
+        if offset is not None:
+            place = place + offset[:, None]
+        place = place.clamp(max=self.cfg.digit_positions)
+        return torch.where(is_digit, place, 0)
+
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
@@ -157,14 +187,19 @@ class NRMModel(nn.Module):
         idx: torch.Tensor,
         pos: torch.Tensor | None = None,
         caches: list[KVSlot] | None = None,
+        digits: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Final normalized states (B, T, d). With `caches`, `pos` (B, T) are positions."""
+        """Final normalized states (B, T, d). With `caches`, `pos` (B, T) are positions.
+
+        `digits` (B, T): each token's digit place; None places whole sequences from idx."""
         t = idx.shape[1]
         if pos is None:
             cos, sin = self.rope_cos[:t][None, None], self.rope_sin[:t][None, None]
         else:
             cos, sin = self.rope_cos[pos].unsqueeze(1), self.rope_sin[pos].unsqueeze(1)
         x = self.embed(idx)
+        if self.cfg.digit_positions:
+            x = x + self.digit_embed(self.digit_places(idx) if digits is None else digits)
         for i, (block, loop) in enumerate(self.layers()):
             x = block(x, (cos, sin), loop, caches[i] if caches is not None else None)
         return self.norm(x)
@@ -177,10 +212,15 @@ class NRMModel(nn.Module):
         idx: torch.Tensor,
         targets: torch.Tensor | None = None,
         weights: torch.Tensor | None = None,
+        digit_offset: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Training/scoring pass over whole sequences; targets use -100 to skip a position,
-        `weights` (same shape) weigh each target's loss (default: all alike)."""
-        logits = self.logits(self.hidden(idx))
+        `weights` (same shape) weigh each target's loss (default: all alike);
+        `digit_offset` (B,) shifts digit places (training only)."""
+        digits = None
+        if self.cfg.digit_positions and digit_offset is not None:
+            digits = self.digit_places(idx, digit_offset)
+        logits = self.logits(self.hidden(idx, digits=digits))
         if targets is None:
             return logits, None
         flat = logits.flatten(0, 1).float()

@@ -1,8 +1,10 @@
 """Decode runtimes: what the engine runs a batched forward on: ONNX Runtime, numpy or torch.
 
 A runtime holds the weights; a cache it makes holds every layer's keys and values for many
-rows. `forward(cache, start, ids, pos, last)` runs token ids (B, T) at positions `pos`
-through cache rows start..start+B-1 and returns float32 logits (B, vocab) at column `last`.
+rows. `forward(cache, start, ids, pos, last, digits)` runs token ids (B, T) at positions
+`pos` through cache rows start..start+B-1 and returns float32 logits (B, vocab) at column
+`last`; `digits` (B, T), the tokens' digit places, is given when the model's config has
+digit positions (npc_brain.nrm.digits), else None.
 Everything crosses as numpy arrays, so the engine, constraints and sidecar never import
 torch. `load_runtime` picks one for a model directory:
 
@@ -61,7 +63,13 @@ class Runtime(Protocol):
     def new_cache(self, rows: int) -> Cache: ...
 
     def forward(
-        self, cache: Any, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+        self,
+        cache: Any,
+        start: int,
+        ids: np.ndarray,
+        pos: np.ndarray,
+        last: np.ndarray,
+        digits: np.ndarray | None = None,
     ) -> np.ndarray: ...
 
     def busy(self, rows: int) -> None:

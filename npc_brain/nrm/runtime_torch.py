@@ -30,7 +30,13 @@ class TorchRuntime:
 
     @torch.inference_mode()
     def forward(
-        self, cache: KVCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+        self,
+        cache: KVCache,
+        start: int,
+        ids: np.ndarray,
+        pos: np.ndarray,
+        last: np.ndarray,
+        digits: np.ndarray | None = None,
     ) -> np.ndarray:
         logits = forward_rows(
             self.model,
@@ -39,6 +45,7 @@ class TorchRuntime:
             torch.from_numpy(ids),
             torch.from_numpy(pos),
             torch.from_numpy(last),
+            None if digits is None else torch.from_numpy(digits),
         )
         return logits.numpy()
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from npc_brain.nrm.checkpoint import save_model
+from npc_brain.nrm.digits import digit_kinds
 from npc_brain.nrm.model import NRMConfig, NRMModel
 from npc_brain.nrm.tokenizer import PAD_ID, Tokenizer
 from npc_brain.nrm.trace import format_completion, prompt_ids
@@ -63,6 +64,9 @@ class TrainConfig(BaseModel):
     eval_items: int = 16
     ckpt_every: int = 250
     threads: int = 2
+    # Largest random shift of a sequence's digit places (npc_brain.nrm.digits), so places
+    # past the trained number lengths are learnt too; needs model.digit_positions.
+    digit_offset: int = 0
     compile: bool = False  # torch.compile the training forward (faster on long runs)
     # Wall-time budget in minutes (None: none). A machine slower than planned (a shared CPU)
     # shortens the cosine schedule as the run goes, so it still ends, annealed, in time.
@@ -88,7 +92,15 @@ PRESETS: dict[str, dict] = {
     # Two specialists, trained side by side on one core each (each within the limit): the
     # sidecar's `decide` model, and the `generate` model it keeps in the first's generate/.
     "npc": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": {"npc": 1.0}},
-    "reasoning": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": REASONING_MIXTURE},
+    # Digit places up to 16 (trained numbers have at most 4 digits, shifted by up to 12).
+    "reasoning": {
+        "minutes": 88,
+        "threads": 1,
+        "eval_every": 0,
+        "mixture": REASONING_MIXTURE,
+        "model": {"digit_positions": 16},
+        "digit_offset": 12,
+    },
 }
 
 
@@ -218,6 +230,8 @@ def train(
     tok = Tokenizer(saved["pieces"]) if saved else build_tokenizer(cfg)
     cfg.model.vocab_size = tok.vocab_size
     model = NRMModel(cfg.model).to(device)
+    if cfg.model.digit_positions:
+        model.set_digit_kinds(digit_kinds(tok, cfg.model.vocab_size))
     opt = make_optimizer(model, cfg)
     rng = random.Random(cfg.seed)
     batcher = Batcher(cfg, tok, rng)
@@ -274,7 +288,7 @@ def _loop(
         x, y, w = (t.to(device) for t in batcher.next())
         for g in opt.param_groups:
             g["lr"] = lr_at(cfg, run.step)
-        _, loss = forward(x, y, w)
+        _, loss = forward(x, y, w, _digit_offsets(cfg, len(x), device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -298,6 +312,13 @@ def _loop(
         if cfg.ckpt_every and (run.step % cfg.ckpt_every == 0 or run.step == cfg.steps):
             _save_ckpt(ckpt_path, model, opt, batcher, run)
     bar.close()
+
+
+def _digit_offsets(cfg: TrainConfig, rows: int, device: str) -> torch.Tensor | None:
+    """One random shift of digit places per sequence (None: the model has no places)."""
+    if not cfg.model.digit_positions:
+        return None
+    return torch.randint(0, cfg.digit_offset + 1, (rows,), device=device)
 
 
 def _fit_budget(cfg: TrainConfig, run: RunState, done: int, seconds: float) -> bool:
