@@ -9,7 +9,8 @@ parameters once. Each loop's merged weight (W^T + A B, as `NRMModel.prepare_infe
 folds it) is a subgraph of initializers alone, which ONNX Runtime's constant folding computes
 once when the session starts. Inputs: token ids (B, S), each row's last position
 (`seqlens_k`), the batch's longest length, which hidden state to read logits from, and
-every layer's key/value cache (B, H, max_len, hd).
+every layer's key/value cache (B, H, max_len, hd); with digit positions in the config, also
+each token's digit place (B, S) (npc_brain.nrm.digits).
 
 Needs onnx (the `train` extra); the runtime that reads the file needs only ONNX Runtime.
 """
@@ -27,7 +28,7 @@ from onnx import TensorProto, helper, numpy_helper
 from npc_brain.nrm import weights
 from npc_brain.nrm.checkpoint import read_meta
 from npc_brain.nrm.config import NRMConfig
-from npc_brain.nrm.runtime_onnx import FORMAT, META_FILE, ONNX_FILE
+from npc_brain.nrm.runtime_onnx import DIGITS, FORMAT, META_FILE, ONNX_FILE
 
 Layout = dict[str, tuple[int, int, tuple[int, ...]]]
 
@@ -140,6 +141,10 @@ def build_graph(cfg: NRMConfig, layout: Layout, eps: float) -> onnx.ModelProto:
     cache_shape = ["batch", cfg.n_heads, cfg.max_seq_len, hd]
     embed = b.stored("embed.weight")  # tied: read by Gather and the head
     x = b.op("Gather", [embed, "input_ids"])[0]
+    if cfg.digit_positions:
+        inputs.append(helper.make_tensor_value_info(DIGITS, TensorProto.INT64, ["batch", "seq"]))
+        places = b.op("Gather", [b.stored("digit_embed.weight"), DIGITS])[0]
+        x = b.op("Add", [x, places])[0]
     for i, (block, loop) in enumerate(weights.block_layers(cfg)):
         names = [f"{kind}_{part}.{i}" for kind in ("past", "present") for part in ("key", "value")]
         for n in names[:2]:

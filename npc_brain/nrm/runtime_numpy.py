@@ -83,6 +83,7 @@ class NumpyRuntime:
         self.heads, self.hd = cfg.n_heads, cfg.d_model // cfg.n_heads
         self.eps = np.float32(w["eps"])
         self.embed = w["embed.weight"]
+        self.digit_embed = w.get("digit_embed.weight")  # digit places (nrm.digits), if any
         # Constant factors are folded into the matrices that follow them, which saves a pass
         # over the activations each: RMSNorm weights into the rows of the next matmul, the
         # attention scale into q's columns, GELU's 1/2 into `down`.
@@ -125,11 +126,19 @@ class NumpyRuntime:
             self._one_thread = None
 
     def forward(
-        self, cache: NumpyCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+        self,
+        cache: NumpyCache,
+        start: int,
+        ids: np.ndarray,
+        pos: np.ndarray,
+        last: np.ndarray,
+        digits: np.ndarray | None = None,
     ) -> np.ndarray:
         b, t = ids.shape
         step = self._step(cache, start, pos)
         x = self.embed[ids.reshape(-1)]  # (b*t, d): every token of every row, one matmul
+        if self.digit_embed is not None:
+            x += self.digit_embed[digits.reshape(-1)]
         for i in range(self.cfg.n_layers):
             x += self._attention(i, x, cache, step)
             x += self._mlp(i, x)

@@ -26,6 +26,7 @@ from npc_brain.nrm.config import NRMConfig
 ONNX_FILE = "model.onnx"
 META_FILE = "model.onnx.json"
 FORMAT = 2  # 1 held its own copy of every layer's merged weights
+DIGITS = "digit_places"  # the input a model with digit positions takes (nrm.digits)
 
 
 def problem(model_dir: Path) -> str | None:
@@ -113,19 +114,34 @@ class OnnxRuntime:
         self.session = self._wide if rows >= SMALL_BATCH else self._narrow
 
     def forward(
-        self, cache: OnnxCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+        self,
+        cache: OnnxCache,
+        start: int,
+        ids: np.ndarray,
+        pos: np.ndarray,
+        last: np.ndarray,
+        digits: np.ndarray | None = None,
     ) -> np.ndarray:
         if ids.shape[1] > 1 and pos[:, 0].any():
             # A prompt continuing cached positions: the graph's attention takes these one
             # row at a time, each without its padding.
             return np.concatenate([
-                self._run(cache, start + r, ids[r : r + 1, :n], pos[r : r + 1, :n], last[r : r + 1])
+                self._run(
+                    cache, start + r, ids[r : r + 1, :n], pos[r : r + 1, :n], last[r : r + 1],
+                    None if digits is None else digits[r : r + 1, :n],
+                )
                 for r, n in enumerate(last + 1)
             ])  # fmt: skip
-        return self._run(cache, start, ids, pos, last)
+        return self._run(cache, start, ids, pos, last, digits)
 
     def _run(
-        self, cache: OnnxCache, start: int, ids: np.ndarray, pos: np.ndarray, last: np.ndarray
+        self,
+        cache: OnnxCache,
+        start: int,
+        ids: np.ndarray,
+        pos: np.ndarray,
+        last: np.ndarray,
+        digits: np.ndarray | None,
     ) -> np.ndarray:
         b, t = ids.shape
         rows = np.arange(b)
@@ -136,6 +152,8 @@ class OnnxRuntime:
             "total_seq_len": np.array(int(pos.max()) + 1, dtype=np.int32),
             "last_index": (rows * t + last).astype(np.int64),
         }
+        if self.cfg.digit_positions:
+            feeds[DIGITS] = np.ascontiguousarray(digits, dtype=np.int64)
         io = self.session.io_binding()
         for name, value in feeds.items():
             io.bind_cpu_input(name, value)
