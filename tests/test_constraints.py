@@ -305,7 +305,7 @@ def test_the_answer_is_what_the_last_line_said() -> None:
     assert answers(c) == {"talk Sir Aldous"}
     c = after(f"{START} so I attack the wolf\n</THINK>\n<ANS>")
     assert refused(c, "attack Tom</ANS>") is not None
-    c = after(f"{START} so I talk to cook from the inn\n</THINK>\n<ANS>")
+    c = after(f"{START} so I talk to the cook from the inn\n</THINK>\n<ANS>")
     assert refused(c, "talk cook from the inn</ANS>") is None and c.finished()
 
 

@@ -76,7 +76,7 @@ def test_examples_are_consistent_with_their_situation(examples: list[Example]) -
         assert 2 <= len(ex.steps) <= 5
         for line in [ex.prompt, *ex.steps, ex.answer]:
             assert line and "\n" not in line and "<" not in line and ">" not in line
-        assert ex.steps[-1].endswith(f"so I {closing_phrase(state, ex.answer)}"), ex.text()
+        assert ex.steps[-1].endswith(f"so I {closing_phrase(ex.answer)}"), ex.text()
         assert all("so I " not in s for s in ex.steps[:-1]), ex.text()
 
 

@@ -65,10 +65,8 @@ def test_a_true_trace_with_tricky_names_is_clean() -> None:
         "I have bread, so I talk to Sir Aldous",
     ]
     assert false_claims(STATE, ACTIONS, steps, "talk Sir Aldous") == []
-    assert (
-        false_claims(STATE, ACTIONS, ["so I talk to cook from the inn"], "talk cook from the inn")
-        == []
-    )
+    said = ["so I talk to the cook from the inn"]
+    assert false_claims(STATE, ACTIONS, said, "talk cook from the inn") == []
     assert false_claims(STATE, ACTIONS, *teacher(STATE, ACTIONS)) == []
 
 
@@ -204,7 +202,7 @@ def test_thought_rules_hold_exactly_what_the_state_says() -> None:
     [
         ("attack wolf", "attack the wolf"),
         ("attack Tom", "attack Tom"),
-        ("attack cook from the inn", "attack cook from the inn"),  # people are named bare
+        ("attack cook from the inn", "attack the cook from the inn"),  # lowercase: "the"
         ("talk Sir Aldous", "talk to Sir Aldous"),
         ("eat bread", "eat the bread"),
         ("heal", "heal myself"),
@@ -217,12 +215,12 @@ def test_thought_rules_hold_exactly_what_the_state_says() -> None:
     ],
 )
 def test_closing_phrases(option: str, phrase: str) -> None:
-    assert closing_phrase(STATE, option) == phrase
+    assert closing_phrase(option) == phrase
 
 
 def test_each_phrase_commits_to_one_option() -> None:
     options = plan_decision(STATE, [*ACTIONS, "heal", "pick_up", "give"]).options
-    phrases = decision_phrases(STATE, options)
+    phrases = decision_phrases(options)
     assert all(len(opts) == 1 for opts in phrases.values())
     assert sorted(o for opts in phrases.values() for o in opts) == sorted(options)
 

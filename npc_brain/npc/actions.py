@@ -150,27 +150,27 @@ def spoken(verb: str) -> str:
     return SPOKEN.get(verb, (verb, ""))[0]
 
 
-def refer(name: str, person: bool) -> str:
-    """How a thought names a target: people and capitalised names bare, others with "the"."""
-    return name if person or not name[:1].islower() else f"the {name}"
+def refer(name: str) -> str:
+    """How a thought names a target: a capitalised name bare ("Anna", "Vermithrax"), any
+    other with "the" ("the wolf", "the old man")."""
+    return f"the {name}" if name[:1].islower() else name
 
 
-def closing_phrase(state: NPCState, option: str) -> str:
+def closing_phrase(option: str) -> str:
     """What the last thought says after "so I" for an answer option: "attack the wolf",
     "talk to Anna", "heal myself". One table for the teacher and the decoding constraint."""
     verb, target = split_answer(option)
     words, joiner = SPOKEN.get(verb, (verb, ""))
     if target is None:
         return "heal myself" if verb == "heal" else words
-    person = any(p.name == target and p.kind == "person" for p in state.shown_entities())
-    return " ".join(w for w in (words, joiner, refer(target, person)) if w)
+    return " ".join(w for w in (words, joiner, refer(target)) if w)
 
 
-def decision_phrases(state: NPCState, options: list[str]) -> dict[str, list[str]]:
+def decision_phrases(options: list[str]) -> dict[str, list[str]]:
     """Closing phrase -> the answer options it commits to (one each, in practice)."""
     phrases: dict[str, list[str]] = {}
     for option in options:
-        phrases.setdefault(closing_phrase(state, option), []).append(option)
+        phrases.setdefault(closing_phrase(option), []).append(option)
     return phrases
 
 

@@ -84,7 +84,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     # ...and the capitalised words inside other names ("Hobb" of "drunk Hobb").
     capitalised += [w for n in names for w in n.split()[1:] if w[:1].isupper()]
     return ThoughtRules(
-        decisions={f" {p}": opts for p, opts in decision_phrases(state, options).items()},
+        decisions={f" {p}": opts for p, opts in decision_phrases(options).items()},
         fillers=fillers,
         names=tuple(dict.fromkeys(f" {n}" for n in capitalised)),
         numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
@@ -120,16 +120,16 @@ def _hurt_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
     """Only someone whose health says so is hurt: "poor" names them, "X is hurt" is banned
     for everyone else."""
     hurt = _hurt_names(state)
-    rules = {" poor": tuple(f" {refer(n, person)}" for n, person in hurt.items())}
+    rules = {" poor": tuple(f" {refer(n)}" for n in hurt)}
     for name in state_names(state):  # held items too: "the healing potion is hurt"
         if name not in hurt:
             rules[f"{name} is hurt"] = ()
     return rules
 
 
-def _hurt_names(state: NPCState) -> dict[str, bool]:
-    """Perceived names with someone hurt among them -> whether that one is a person."""
-    return {p.name: p.kind == "person" for p in state.shown_entities() if injured(p.health)}
+def _hurt_names(state: NPCState) -> list[str]:
+    """Perceived names of those whose health says they are hurt."""
+    return [p.name for p in state.shown_entities() if injured(p.health)]
 
 
 def _possessions(state: NPCState) -> tuple[str, ...]:
@@ -141,7 +141,7 @@ def _possessions(state: NPCState) -> tuple[str, ...]:
         out.append(f" {state.gold}")
     if items:  # "I have what Anna needs": nothing more ("I have what with me" claims a "what")
         people = [p.name for p in state.shown_entities() if p.kind == "person"]
-        out += [f" what {name} needs" for name in people]
+        out += [f" what {refer(name)} needs" for name in people]
     return tuple(out)
 
 
@@ -178,7 +178,7 @@ def _kinds_by_name(state: NPCState) -> dict[str, set[str]]:
 def _state_words(state: NPCState, options: list[str]) -> tuple[str, ...]:
     """The request's own lowercase words a thought may use: of its names, role, place, goal,
     and the closing phrases of its options."""
-    phrases = decision_phrases(state, options) if options else {}
+    phrases = decision_phrases(options) if options else {}
     text = " ".join([*state_names(state), state.role or "", state.location or "", *phrases])
     text += " " + (state.goal or "")
     return tuple(sorted(set(_LOWER_WORD.findall(text)) - WORDS))
@@ -344,6 +344,6 @@ def _decision_claims(
     said = steps[last].rpartition("so I ")
     if not said[1]:
         return [FalseClaim(last, "decision", "the last thought does not say what I do")]
-    if said[2] != closing_phrase(state, answer):
+    if said[2] != closing_phrase(answer):
         return [FalseClaim(last, "decision", f"says {said[2]!r} but does {answer!r}")]
     return []

@@ -52,7 +52,11 @@ WILD_ANIMALS = ("wolf", "bear", "boar", "snake", "wild dog", "lion", "crocodile"
 TAME_ANIMALS = ("deer", "rabbit", "fox", "dog", "cat", "chicken", "cow", "horse", "goat",
                 "sheep", "pig", "duck", "mule", "pheasant", "hare")  # fmt: skip
 ADJECTIVES = ("grey", "old", "big", "young", "black", "red", "wounded", "hungry", "lame",
-              "giant", "scarred", "lost", "white", "small")  # fmt: skip
+              "giant", "scarred", "lost", "white", "small", "dropped", "fresh", "rotten",
+              "stale", "shiny", "rusty", "broken", "golden", "sick", "wild", "wet", "tiny",
+              "heavy", "ancient", "cursed", "stolen", "abandoned", "half-eaten", "spare",
+              "freshwater", "mossy", "burnt", "frozen", "silver", "muddy", "injured",
+              "three-legged", "spotted", "striped", "enormous")  # fmt: skip
 FOOD_SEEN = ("apple", "berries", "mushrooms", "fish", "bread", "pie", "apple tree", "cheese",
              "bread basket", "stew pot", "pear", "sausages", "meat pie")  # fmt: skip
 ITEMS = ("sword", "purse", "axe", "lantern", "necklace", "gem", "shield", "ring", "chest",
@@ -67,6 +71,28 @@ LOCATIONS = ("home", "market", "gate", "farm", "forest", "tavern", "square", "ro
              "dungeon", "castle", "library", "mine", "swamp", "chapel", "cellar")  # fmt: skip
 GOAL_VERBS = ("follow", "find", "meet", "visit", "deliver", "bring", "give", "give", "take",
               "sell", "buy", "guard", "patrol", "protect", "see")  # fmt: skip
+# Designers often name people by what they look like or do: "stranger", "old man",
+# "crewman Dallas", "Morgause the Grey" (these forms make about a quarter of person names).
+LOOKS = ("old", "young", "fat", "tall", "hooded", "tired", "lost", "drunk", "ragged", "rich",
+         "poor", "little", "blind", "masked", "strange", "quiet", "angry", "wounded", "sick",
+         "bearded", "one-eyed", "limping", "nervous", "cheerful", "sleepy", "armed")  # fmt: skip
+PEOPLE = ("man", "woman", "stranger", "traveller", "boy", "girl", "merchant", "farmer",
+          "pilgrim", "beggar", "figure", "sailor", "patrol", "crewman", "peasant", "hunter",
+          "visitor", "child", "customer", "prisoner", "monk", "knight", "guard", "soldier",
+          "villager", "apprentice", "neighbour", "courier", "widow", "stranger", "newcomer",
+          "watch patrol", "fisherman", "maid", "scout", "old-timer")  # fmt: skip
+EPITHETS = ("Grey", "Bold", "Red", "Wise", "Younger", "Elder", "Tall", "Cruel", "Kind",
+            "Black", "Silent", "Fair", "Lame", "Mad", "Quick")  # fmt: skip
+# Real-word roles the role table does not know (their words are not in it either): the
+# teacher's commoner policy applies, as it does to invented ones.
+OTHER_ROLES = ("assassin", "camp leader", "mimic", "enchanted broom", "cartographer",
+               "astronomer", "navigator", "tax collector", "town crier", "executioner",
+               "herald", "diplomat", "spy", "warden", "jailer", "clockmaker", "glassblower",
+               "inventor", "engineer", "pilot", "mechanic", "robot", "android", "scientist",
+               "detective", "reporter", "teacher", "student", "nanny", "butler", "ghost",
+               "statue", "scarecrow", "hermit", "pilgrim", "refugee", "castaway", "explorer",
+               "archaeologist", "gambler", "cook's helper",
+               "slime", "sphinx", "dwarf", "elf", "gnome", "fairy", "spirit")  # fmt: skip
 FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
               "finish the harvest", "win the fair", "learn the old songs", "keep the lamp lit",
               "find a cure", "pay off my debt", "reach the capital")  # fmt: skip
@@ -79,12 +105,15 @@ def _word(rng: random.Random) -> str:
 
 
 def person_name(rng: random.Random) -> str:
-    """Any name a designer might use: invented, common, titled, accented, other scripts."""
+    """Any name a designer might use: invented, common, titled, accented, other scripts,
+    or a description ("old man", "crewman Dallas", "Morgause the Grey")."""
     r = rng.random()
-    if r < 0.15:
+    if r < 0.12:
         return rng.choice(COMMON_NAMES)
-    if r < 0.2:
+    if r < 0.16:
         return rng.choice(OTHER_SCRIPTS)
+    if r < 0.4:
+        return _described(rng)
     name = _word(rng).capitalize()
     if rng.random() < 0.15:
         name = name.translate(ACCENTS)
@@ -95,15 +124,29 @@ def person_name(rng: random.Random) -> str:
     return name
 
 
+def _described(rng: random.Random) -> str:
+    """A person named by looks or trade: "stranger", "old man", "crewman Dallas",
+    "Morgause the Grey"."""
+    r = rng.random()
+    noun = rng.choice(PEOPLE) if rng.random() < 0.8 else rng.choice(ROLES)
+    if r < 0.3:
+        return noun
+    if r < 0.7:
+        return f"{rng.choice(LOOKS)} {noun}"
+    if r < 0.85:
+        return f"{noun} {_word(rng).capitalize()}"
+    return f"{_word(rng).capitalize()} the {rng.choice(EPITHETS)}"
+
+
 def thing_name(rng: random.Random, pool: tuple[str, ...]) -> str:
-    """A creature or object: a pool word, sometimes with an adjective, sometimes a proper name."""
+    """A creature or object: a pool word, often with an adjective, sometimes a proper name."""
     r = rng.random()
     if r < 0.12:
         return _word(rng).capitalize()  # "Vermithrax" the dragon, "Bessie" the cow
     if r < 0.2:
         return _word(rng)  # an invented creature or thing
     base = rng.choice(pool)
-    return f"{rng.choice(ADJECTIVES)} {base}" if rng.random() < 0.2 else base
+    return f"{rng.choice(ADJECTIVES)} {base}" if rng.random() < 0.35 else base
 
 
 class _Scene:
@@ -173,12 +216,14 @@ def _role(rng: random.Random) -> str | None:
     r = rng.random()
     if r < 0.12:
         return None
-    if r < 0.3:
+    if r < 0.22:
         return (
             _word(rng)
             if rng.random() < 0.5
             else f"{_word(rng)} {rng.choice(('keeper', 'maker', 'master', 'hand'))}"
         )
+    if r < 0.34:
+        return rng.choice(OTHER_ROLES)
     return rng.choice(ROLES)
 
 

@@ -44,7 +44,7 @@ def _a(noun: str) -> str:
 
 
 def refer(p: Perception) -> str:
-    return _refer(p.name, p.kind == "person")
+    return _refer(p.name)
 
 
 class Facts:
@@ -349,4 +349,4 @@ def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
 
 
 def _close(thoughts: list[str], state: NPCState, answer: str) -> list[str]:
-    return [*thoughts[: MAX_STEPS - 1], f"so I {closing_phrase(state, answer)}"]
+    return [*thoughts[: MAX_STEPS - 1], f"so I {closing_phrase(answer)}"]
