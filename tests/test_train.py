@@ -6,6 +6,7 @@ import random
 import torch
 
 from npc_brain.nrm.checkpoint import load_model
+from npc_brain.nrm.digits import digit_kinds
 from npc_brain.workshop.data.mixture import Mixture
 from npc_brain.workshop.train import (
     BUDGET_MARGIN_S,
@@ -123,3 +124,25 @@ def test_a_time_budget_shortens_the_schedule_to_fit_and_never_lengthens_it() -> 
     assert slow.steps == shortened
     assert not _fit_budget(cfg.model_copy(update={"minutes": None}), run, 100, 1e6)
     assert lr_at(slow, slow.steps) == slow.min_lr  # the shortened schedule still anneals
+
+
+def test_digit_places_train_with_shifts_and_resume_exactly(tmp_path) -> None:
+    """The reasoning preset's digit places: the saved model knows its digit tokens, and the
+    random shifts are part of the resumable state."""
+
+    def placed():
+        cfg = tiny(12)
+        cfg.model.digit_positions, cfg.digit_offset = 16, 12
+        return cfg
+
+    straight = train(placed(), tmp_path / "a")
+    train(placed(), tmp_path / "b", stop_after=6)
+    resumed = train(placed(), tmp_path / "b", resume=True)
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    model, tok = load_model(straight)
+    assert torch.equal(model.digit_kind, torch.from_numpy(digit_kinds(tok, model.cfg.vocab_size)))
+    assert int((model.digit_kind > 0).sum()) >= 10  # at least the ten digit bytes
+    assert model.digit_embed.weight[1:].abs().sum() > 0 and not model.digit_embed.weight[0].any()
+    preset = load_config("reasoning")
+    assert preset.model.digit_positions >= 4 + preset.digit_offset  # shifted places all fit
