@@ -22,6 +22,7 @@ from npc_brain.nrm.config import NRMConfig
 from npc_brain.nrm.decode import generate_one
 from npc_brain.nrm.digits import NOT_DIGIT, SPACED_DIGIT
 from npc_brain.nrm.kv_cache import KVSlot
+from npc_brain.nrm.tokenizer import ANS_END_ID
 
 
 class LoRALinear(nn.Module):
@@ -237,7 +238,7 @@ class NRMModel(nn.Module):
         temperature: float = 0.0,
         top_k: int = 0,
         seed: int | None = None,
-        stop_id: int = 7,
+        stop_id: int = ANS_END_ID,
     ) -> list[int]:
         """Card-style one-sequence generation: returns prompt + completion token ids.
 

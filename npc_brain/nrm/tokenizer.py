@@ -17,6 +17,7 @@ from pathlib import Path
 
 SPECIALS = ("<pad>", "<INST>", "</INST>", "<THINK>", "</THINK>", "<STEP>", "<ANS>", "</ANS>")
 PAD_ID = 0
+ANS_END_ID = SPECIALS.index("</ANS>")  # ends every completion (the specials' ids are fixed)
 N_BYTES = 256
 _TAGS = "|".join(re.escape(t) for t in SPECIALS[1:])
 # Words may contain underscores (verbs like call_for_help); digits never merge.
