@@ -92,15 +92,7 @@ PRESETS: dict[str, dict] = {
     # Two specialists, trained side by side on one core each (each within the limit): the
     # sidecar's `decide` model, and the `generate` model it keeps in the first's generate/.
     "npc": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": {"npc": 1.0}},
-    # Digit places up to 16 (trained numbers have at most 4 digits, shifted by up to 12).
-    "reasoning": {
-        "minutes": 88,
-        "threads": 1,
-        "eval_every": 0,
-        "mixture": REASONING_MIXTURE,
-        "model": {"digit_positions": 16},
-        "digit_offset": 12,
-    },
+    "reasoning": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": REASONING_MIXTURE},
 }
 
 
