@@ -61,8 +61,8 @@ def generate_one(
     ids = ids[-(limit - 1) :]
     x = torch.tensor([ids])
     pos = torch.arange(len(ids)).unsqueeze(0)
-    places = Places(model, ids)
-    logits = forward_rows(model, cache, 0, x, pos, torch.tensor([len(ids) - 1]), places.first)[0]
+    placer = Places(model, ids)
+    logits = forward_rows(model, cache, 0, x, pos, torch.tensor([len(ids) - 1]), placer.first)[0]
     out: list[int] = []
     p = len(ids)
     while True:
@@ -77,6 +77,6 @@ def generate_one(
             torch.tensor([[tid]]),
             torch.tensor([[p]]),
             torch.zeros(1, dtype=torch.long),
-            places.next(tid),
+            placer.next(tid),
         )[0]
         p += 1
