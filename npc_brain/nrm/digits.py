@@ -41,9 +41,10 @@ def next_place(kind: int, prev: int, limit: int) -> int:
     return min(prev + 1, limit)
 
 
-def places(kinds: np.ndarray, ids: list[int] | np.ndarray, limit: int, prev: int = 0) -> np.ndarray:
-    """The place of every token of one sequence, continuing after a token at place `prev`."""
+def places(kinds: np.ndarray, ids: list[int] | np.ndarray, limit: int) -> np.ndarray:
+    """The place of every token of one sequence from its start."""
     out = np.zeros(len(ids), dtype=np.int64)
+    prev = 0
     for i, tid in enumerate(ids):
         prev = out[i] = next_place(int(kinds[tid]), prev, limit)
     return out

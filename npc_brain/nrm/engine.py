@@ -96,8 +96,8 @@ class Engine:
         self._by_handle: dict[int, _Seq] = {}
         self._extra_ids = cfg.vocab_size > tokenizer.vocab_size
         self.prefixes = PrefixCache(prefix_tokens)
-        self.places = cfg.digit_positions
-        self.kinds = digit_kinds(tokenizer, cfg.vocab_size) if self.places else None
+        self.place_limit = cfg.digit_positions  # 0: the model embeds no digit places
+        self.kinds = digit_kinds(tokenizer, cfg.vocab_size) if self.place_limit else None
 
     @property
     def active(self) -> int:
@@ -166,9 +166,9 @@ class Engine:
         pos = np.array([[s.pos] for s in rows], dtype=np.int64)
         last = np.zeros(len(rows), dtype=np.int64)
         digits = None
-        if self.places:
+        if self.place_limit:
             for s in rows:
-                s.place = next_place(int(self.kinds[s.last]), s.place, self.places)
+                s.place = next_place(int(self.kinds[s.last]), s.place, self.place_limit)
             digits = np.array([[s.place] for s in rows], dtype=np.int64)
         logits = self.runtime.forward(self.cache, 0, ids, pos, last, digits)
         for s in rows:
@@ -215,12 +215,12 @@ class Engine:
         shared = np.array([n for n, _ in reuse], dtype=np.int64)
         lengths = np.array([len(s.req.prompt_ids) for s in seqs], dtype=np.int64) - shared
         ids = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
-        digits = np.zeros_like(ids) if self.places else None
+        digits = np.zeros_like(ids) if self.place_limit else None
         for i, s in enumerate(seqs):
             ids[i, : lengths[i]] = s.req.prompt_ids[shared[i] :]
             s.pos = len(s.req.prompt_ids)
             if digits is not None:
-                placed = places(self.kinds, s.req.prompt_ids, self.places)
+                placed = places(self.kinds, s.req.prompt_ids, self.place_limit)
                 digits[i, : lengths[i]] = placed[shared[i] :]
                 s.place = int(placed[-1])
         # Padding that would run past the context stays at its last position (never read).

@@ -218,9 +218,7 @@ class NRMModel(nn.Module):
         """Training/scoring pass over whole sequences; targets use -100 to skip a position,
         `weights` (same shape) weigh each target's loss (default: all alike);
         `digit_offset` (B,) shifts digit places (training only)."""
-        digits = None
-        if self.cfg.digit_positions and digit_offset is not None:
-            digits = self.digit_places(idx, digit_offset)
+        digits = self.digit_places(idx, digit_offset) if self.cfg.digit_positions else None
         logits = self.logits(self.hidden(idx, digits=digits))
         if targets is None:
             return logits, None
