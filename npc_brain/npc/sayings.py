@@ -172,6 +172,11 @@ THOUGHTS: dict[str, dict[str, str]] = {
     "goal_fetch": {"plain": "{goal_item} is right there, just what I need"},
     "goal_thing": {"plain": "there is {goal_thing}, just what I was looking for"},
     "goal_hand": {"plain": "I have what {person} needs"},
+    "goal_escape": {"plain": "{near_person} can get me out of here"},
+    "watched": {
+        "plain": "{near_person} is watching, better look busy",
+        "gruff": "{near_person} is watching, back to work",
+    },
     "dusk": {"plain": "it is getting dark", "timid": "it is getting dark, I want to go home"},
     "thirsty": {"plain": "{water_seen} is {water_seen_m} m away, I could use a drink"},
     "snack": {"plain": "{food_seen} is {food_seen_m} m away, looks tasty"},

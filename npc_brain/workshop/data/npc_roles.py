@@ -63,6 +63,12 @@ HUNTING_CATEGORIES = ("hunter", "monster", "predator")
 NIGHT_ROLES = ("lighthouse keeper", "lamplighter", "innkeeper", "barkeep", "tavern keeper",
                "bard", "minstrel", "musician", "dancer", "storyteller", "jester",
                "night watchman")  # fmt: skip
+# Words that name a person by what they are ("stranger", "old man", "crewman Dallas").
+PEOPLE = ("man", "woman", "stranger", "traveller", "boy", "girl", "merchant", "farmer",
+          "pilgrim", "beggar", "figure", "sailor", "patrol", "crewman", "peasant", "hunter",
+          "visitor", "child", "customer", "prisoner", "monk", "knight", "guard", "soldier",
+          "villager", "apprentice", "neighbour", "courier", "widow", "stranger", "newcomer",
+          "watch patrol", "fisherman", "maid", "scout", "old-timer")  # fmt: skip
 FIERCE_TRAITS = ("aggressive", "fierce", "savage", "bloodthirsty", "violent", "ruthless")
 
 

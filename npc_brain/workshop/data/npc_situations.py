@@ -9,6 +9,8 @@ recall a pool: names are invented from syllables, with titles, accents and other
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from npc_brain.npc.actions import VOCABULARY, answer_options
@@ -20,11 +22,20 @@ from npc_brain.workshop.data.npc_roles import (
     FOOD,
     HUNTING_CATEGORIES,
     MEDICINE,
+    NIGHT_ROLES,
+    PEOPLE,
     POTIONS,
     ROLE_CATEGORIES,
     VOICE_TRAITS,
 )
-from npc_brain.workshop.data.npc_teacher import BUY_GOLD, CLOSE, NEAR, RULES, Facts
+from npc_brain.workshop.data.npc_teacher import (
+    BUY_GOLD,
+    CLOSE,
+    ESCAPE_VERBS,
+    NEAR,
+    RULES,
+    Facts,
+)
 
 T = TypeVar("T")
 ROLES = tuple(CATEGORY_OF)
@@ -70,17 +81,12 @@ LOCATIONS = ("home", "market", "gate", "farm", "forest", "tavern", "square", "ro
              "mill", "bridge", "camp", "temple", "forge", "my home", "dock", "harbor",
              "dungeon", "castle", "library", "mine", "swamp", "chapel", "cellar")  # fmt: skip
 GOAL_VERBS = ("follow", "find", "meet", "visit", "deliver", "bring", "give", "give", "take",
-              "sell", "buy", "guard", "patrol", "protect", "see")  # fmt: skip
+              "sell", "buy", "guard", "patrol", "protect", "see", "escape", "leave")  # fmt: skip
 # Designers often name people by what they look like or do: "stranger", "old man",
 # "crewman Dallas", "Morgause the Grey" (these forms make about a quarter of person names).
 LOOKS = ("old", "young", "fat", "tall", "hooded", "tired", "lost", "drunk", "ragged", "rich",
          "poor", "little", "blind", "masked", "strange", "quiet", "angry", "wounded", "sick",
          "bearded", "one-eyed", "limping", "nervous", "cheerful", "sleepy", "armed")  # fmt: skip
-PEOPLE = ("man", "woman", "stranger", "traveller", "boy", "girl", "merchant", "farmer",
-          "pilgrim", "beggar", "figure", "sailor", "patrol", "crewman", "peasant", "hunter",
-          "visitor", "child", "customer", "prisoner", "monk", "knight", "guard", "soldier",
-          "villager", "apprentice", "neighbour", "courier", "widow", "stranger", "newcomer",
-          "watch patrol", "fisherman", "maid", "scout", "old-timer")  # fmt: skip
 EPITHETS = ("Grey", "Bold", "Red", "Wise", "Younger", "Elder", "Tall", "Cruel", "Kind",
             "Black", "Silent", "Fair", "Lame", "Mad", "Quick")  # fmt: skip
 # Real-word roles the role table does not know (their words are not in it either): the
@@ -177,8 +183,8 @@ class _Scene:
             dist = rng.randint(1, CLOSE)
         strength = None
         if rng.random() < 0.6:
-            strength = rng.randint(55, 100) if kind == "monster" else rng.randint(10, 95)
-        health = rng.randint(20, 100) if rng.random() < 0.15 else None
+            strength = _num(rng, 55, 100) if kind == "monster" else _num(rng, 10, 95)
+        health = _num(rng, 20, 100) if rng.random() < 0.15 else None
         return self.add(kind, name, dist, hostile=True, strength=strength, health=health)
 
     def person(self, injured: bool = False) -> Perception:
@@ -203,8 +209,25 @@ class _Scene:
 
 def _health(rng: random.Random, injured: bool) -> int | None:
     if injured:
-        return rng.randint(3, INJURED)
-    return rng.randint(INJURED + 1, 100) if rng.random() < 0.2 else None
+        return _num(rng, 3, INJURED)
+    return _num(rng, INJURED + 1, 100) if rng.random() < 0.2 else None
+
+
+def _num(rng: random.Random, lo: int, hi: int) -> int:
+    """A stat as designers write it: mostly round (tens, fives), often the top of its range
+    ("health 100"), sometimes any number."""
+    r = rng.random()
+    if r < 0.2 and hi == 100:
+        return 100
+    step = 10 if r < 0.6 else 5 if r < 0.75 else 1
+    values = range(-(-lo // step) * step, hi + 1, step)
+    return rng.choice(values) if values else rng.randint(lo, hi)
+
+
+def _gold(rng: random.Random) -> int:
+    """Coins from a beggar's few to a rich merchant's thousands."""
+    hi = rng.choice((20, 200, 200, 2000))
+    return _num(rng, 0, hi) if hi < 2000 else rng.choice(range(200, 2001, 50))
 
 
 def _maybe(rng: random.Random, p: float, value: T) -> T | None:
@@ -251,100 +274,223 @@ def _inventory(rng: random.Random, scenario: str) -> dict[str, int]:
 
 def _goal(rng: random.Random, scene: _Scene) -> str:
     people = [p.name for p in scene.seen if p.kind == "person" and not p.hostile]
+    things = [p for p in scene.seen if p.kind not in ("person", "enemy") and not p.hostile]
     verb = rng.choice(GOAL_VERBS)
     who = rng.choice(people) if people and rng.random() < 0.7 else person_name(rng)
     if rng.random() < 0.25:
         return rng.choice(FREE_GOALS)
+    if things and rng.random() < 0.35:  # a goal about something in sight
+        return _goal_thing(rng, rng.choice(things), who)
     if verb in ("deliver", "bring", "take"):
-        return f"{verb} the {rng.choice(OTHER_HELD)} to {who}"
+        to = who if rng.random() < 0.8 else f"the {rng.choice(LOCATIONS[1:])}"
+        return f"{verb} the {rng.choice(OTHER_HELD)} to {to}"
     if verb == "give":
         return f"give {who} {rng.choice(('the', 'her', 'his', 'their'))} {rng.choice(OTHER_HELD)}"
     if verb in ("sell", "buy"):
         return f"{verb} {rng.choice(OTHER_HELD + FOOD)}"
     if verb in ("guard", "patrol", "protect"):
         return f"{verb} the {rng.choice(LOCATIONS[1:])}"
+    if verb in ESCAPE_VERBS:
+        return f"{verb} the {rng.choice(LOCATIONS[1:])}"
     return f"{verb} {who}"
 
 
-# "food", "prey", "mark" and "water" put the thing a rule needs in sight (food for the
-# hungry, a deer for the hunter, a traveller for the thief), which random extras seldom do.
-SCENARIOS = (("danger", 22), ("far", 5), ("injured", 8), ("wounded", 7), ("hungry", 9),
-             ("food", 5), ("prey", 5), ("mark", 4), ("water", 2), ("tired", 7), ("goal", 10),
-             ("loot", 5), ("calm", 18))  # fmt: skip
+def _goal_thing(rng: random.Random, thing: Perception, who: str) -> str:
+    """ "fetch the lance", "bring Sir Aldous his lance", "find my lost goat Pepper"."""
+    name = thing.name
+    if thing.kind in ("item", "food"):
+        return rng.choice((f"fetch the {name}", f"find the {name}", f"get the {name}",
+                           f"bring {who} {rng.choice(('his', 'her', 'the'))} {name}"))  # fmt: skip
+    return rng.choice((f"find {name}", f"find my lost {name}", f"look for {name}",
+                       f"check on {name}", f"go to {name}"))  # fmt: skip
+
+
+@dataclass
+class _Draft:
+    """A situation's fields while a scenario shapes them."""
+
+    role: str | None
+    traits: list[str]
+    health: int | None = None
+    hunger: int | None = None
+    energy: int | None = None
+    gold: int | None = None
+    time_of_day: str | None = None
+    goal: str | None = None
+
+
+def _danger(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.threat(near=True)
+    if rng.random() < 0.2:
+        d.health = _num(rng, 3, 45)
+
+
+def _ally_in_danger(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    """A hurt friend with a threat closing in: a healer patches them up first."""
+    scene.threat(near=True)
+    scene.person(injured=True) if rng.random() < 0.8 else scene.animal(injured=True)
+    if rng.random() < 0.6:
+        d.role = rng.choice(ROLE_CATEGORIES["healer"])
+    elif rng.random() < 0.5:
+        d.traits = ["kind", *d.traits][:3]
+
+
+def _injured(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.person(injured=True) if rng.random() < 0.75 else scene.animal(injured=True)
+    if rng.random() < 0.4:
+        d.role = rng.choice(("healer", "priest", "herbalist", "doctor", "nun", "druid"))
+    elif rng.random() < 0.5:
+        d.traits = [rng.choice(("kind", "loyal")), *d.traits][:3]
+
+
+def _hungry(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    d.hunger = _num(rng, HUNGRY - 10, 100)
+    if rng.random() < 0.5:
+        d.gold = _num(rng, 0, 40)
+
+
+def _food(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.add("food", thing_name(rng, FOOD_SEEN), rng.randint(1, 30))
+    d.hunger = _num(rng, HUNGRY, 100) if rng.random() < 0.6 else d.hunger
+
+
+def _prey(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.animal()
+    d.role = rng.choice(HUNTERS) if rng.random() < 0.6 else d.role
+    d.hunger = _num(rng, HUNGRY, 100) if rng.random() < 0.4 else d.hunger
+
+
+def _mark(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.person()
+    if rng.random() < 0.6:
+        d.role = rng.choice(ROLE_CATEGORIES["thief"])
+    elif "greedy" not in d.traits:
+        d.traits = ["greedy", *d.traits][:3]
+    d.gold = _num(rng, 0, BUY_GOLD - 1) if rng.random() < 0.3 else d.gold
+
+
+def _loot(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.add("item", thing_name(rng, ITEMS), rng.randint(1, 30))
+    if rng.random() < 0.5 and "greedy" not in d.traits:
+        d.traits = ["greedy", *d.traits][:3]
+
+
+def _night_work(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    """A lamplighter at dusk, a bard at night: their work starts when others go home."""
+    d.role = rng.choice(NIGHT_ROLES)
+    d.time_of_day = rng.choice(("dusk", "dusk", "night"))
+
+
+def _graze(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    """A grazing beast keeps eating while a threat is still far off."""
+    d.role = rng.choice(ROLE_CATEGORIES["beast"])
+    scene.add("food", thing_name(rng, FOOD_SEEN), rng.randint(1, 20))
+    scene.threat(near=False)
+
+
+def _watched(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    """A lazy worker with someone right beside them."""
+    d.role = rng.choice(ROLE_CATEGORIES["worker"]) if rng.random() < 0.7 else _role(rng)
+    d.traits = ["lazy", *d.traits][:3] if "lazy" not in d.traits else d.traits
+    scene.add("person", person_name(rng), rng.randint(1, CLOSE))
+
+
+def _escape(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    """A prisoner or a lost traveller, and someone who can lead them out."""
+    d.goal = f"{rng.choice(ESCAPE_VERBS)} the {rng.choice(LOCATIONS[1:])}"
+    if rng.random() < 0.7:
+        scene.add("person", person_name(rng), rng.randint(1, CLOSE))
+    if rng.random() < 0.4:
+        scene.threat(near=False)
+
+
+def _set(key: str, lo: int, hi: int) -> Callable[[random.Random, _Scene, _Draft], None]:
+    """A scenario that only draws one stat from a range ("tired": low energy)."""
+
+    def shape(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+        setattr(d, key, _num(rng, lo, hi))
+
+    return shape
+
+
+def _far(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.threat(near=False)
+
+
+def _water(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    scene.add("water", thing_name(rng, WATERS), rng.randint(1, 40))
+
+
+def _nothing(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    return None
+
+
+# Scenario -> (weight, how it shapes the situation). "food", "prey", "mark" and "water" put
+# the thing a rule needs in sight (food for the hungry, a deer for the hunter, a traveller
+# for the thief), which random extras seldom do; the small ones exercise rare teacher rows.
+SCENARIOS: dict[str, tuple[int, Callable[[random.Random, _Scene, _Draft], None]]] = {
+    "danger": (21, _danger),
+    "far": (5, _far),
+    "ally_danger": (3, _ally_in_danger),
+    "injured": (8, _injured),
+    "wounded": (7, _set("health", 3, LOW_HEALTH + 10)),
+    "hungry": (9, _hungry),
+    "food": (5, _food),
+    "prey": (5, _prey),
+    "mark": (4, _mark),
+    "water": (2, _water),
+    "tired": (7, _set("energy", 0, LAZY_TIRED + 5)),
+    "goal": (10, _nothing),
+    "escape": (2, _escape),
+    "loot": (5, _loot),
+    "night_work": (3, _night_work),
+    "graze": (2, _graze),
+    "watched": (3, _watched),
+    "calm": (18, _nothing),
+}  # fmt: skip
+
+
+def _draft(rng: random.Random) -> _Draft:
+    d = _Draft(role=_role(rng), traits=_traits(rng))
+    if rng.random() > 0.33:  # a third of designers set no stats at all
+        d.health = _maybe(rng, 0.7, _num(rng, LOW_HEALTH + 1, 100))
+        d.hunger = _maybe(rng, 0.6, _num(rng, 0, HUNGRY - 1))
+        d.energy = _maybe(rng, 0.6, _num(rng, TIRED + 1, 100))
+        d.gold = _maybe(rng, 0.4, _gold(rng))
+    d.time_of_day = _maybe(rng, 0.6, rng.choice(("dawn", "day", "day", "dusk", "night", "night")))
+    return d
 
 
 def _state(rng: random.Random, scenario: str) -> NPCState:
-    scene = _Scene(rng)
-    role, traits = _role(rng), _traits(rng)
-    stats_set = rng.random() > 0.33  # a third of designers set no stats at all
-    health = _maybe(rng, 0.7, rng.randint(LOW_HEALTH + 1, 100)) if stats_set else None
-    hunger = _maybe(rng, 0.6, rng.randint(0, HUNGRY - 1)) if stats_set else None
-    energy = _maybe(rng, 0.6, rng.randint(TIRED + 1, 100)) if stats_set else None
-    gold = _maybe(rng, 0.4, rng.randint(0, 200)) if stats_set else None
-    if scenario == "danger":
-        scene.threat(near=True)
-        if rng.random() < 0.2:
-            health = rng.randint(3, 45)
-    elif scenario == "far":
-        scene.threat(near=False)
-    elif scenario == "injured":
-        scene.person(injured=True) if rng.random() < 0.75 else scene.animal(injured=True)
-        if rng.random() < 0.4:
-            role = rng.choice(("healer", "priest", "herbalist", "doctor", "nun", "druid"))
-        elif rng.random() < 0.5:
-            traits = [rng.choice(("kind", "loyal")), *traits][:3]
-    elif scenario == "wounded":
-        health = rng.randint(3, LOW_HEALTH + 10)
-    elif scenario == "hungry":
-        hunger = rng.randint(HUNGRY - 10, 100)
-        if rng.random() < 0.5:
-            gold = rng.randint(0, 40)
-    elif scenario == "tired":
-        energy = rng.randint(0, LAZY_TIRED + 5)
-    elif scenario == "food":
-        scene.add("food", thing_name(rng, FOOD_SEEN), rng.randint(1, 30))
-        hunger = rng.randint(HUNGRY, 100) if rng.random() < 0.6 else hunger
-    elif scenario == "prey":
-        scene.animal()
-        role = rng.choice(HUNTERS) if rng.random() < 0.6 else role
-        hunger = rng.randint(HUNGRY, 100) if rng.random() < 0.4 else hunger
-    elif scenario == "mark":
-        scene.person()
-        if rng.random() < 0.6:
-            role = rng.choice(ROLE_CATEGORIES["thief"])
-        elif "greedy" not in traits:
-            traits = ["greedy", *traits][:3]
-        gold = rng.randint(0, BUY_GOLD - 1) if rng.random() < 0.3 else gold
-    elif scenario == "water":
-        scene.add("water", thing_name(rng, WATERS), rng.randint(1, 40))
-    elif scenario == "loot":
-        scene.add("item", thing_name(rng, ITEMS), rng.randint(1, 30))
-        if rng.random() < 0.5 and "greedy" not in traits:
-            traits = ["greedy", *traits][:3]
+    scene, d = _Scene(rng), _draft(rng)
+    SCENARIOS[scenario][1](rng, scene, d)
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         scene.extra()
     if scenario == "goal" and not any(p.kind == "person" for p in scene.seen):
         scene.person()
+    if scenario == "goal" and rng.random() < 0.35:
+        scene.extra()
     inventory = _inventory(rng, scenario)
-    goal = _goal(rng, scene) if scenario == "goal" or rng.random() < 0.1 else None
-    held = [w for w in OTHER_HELD if f" {w} " in f" {goal} "]
+    if d.goal is None and (scenario == "goal" or rng.random() < 0.1):
+        d.goal = _goal(rng, scene)
+    held = [w for w in OTHER_HELD if f" {w} " in f" {d.goal} "]
     if held and rng.random() < 0.6:  # the thing to hand over, in the bag
         inventory[held[0]] = rng.randint(1, 3)
     rng.shuffle(scene.seen)
     return NPCState(
         id=f"npc-{rng.randrange(1_000_000)}",
         name=person_name(rng),
-        role=role,
-        traits=traits,
-        health=health,
-        hunger=hunger,
-        energy=energy,
-        gold=gold,
+        role=d.role,
+        traits=d.traits,
+        health=d.health,
+        hunger=d.hunger,
+        energy=d.energy,
+        gold=d.gold,
         inventory=inventory,
         perception=scene.seen,
-        time_of_day=_maybe(rng, 0.6, rng.choice(("dawn", "day", "day", "dusk", "night", "night"))),
+        time_of_day=d.time_of_day,
         location=_maybe(rng, 0.4, rng.choice(LOCATIONS)) or "",
-        goal=goal,
+        goal=d.goal,
     )
 
 
@@ -360,6 +506,7 @@ def _relevant(state: NPCState) -> list[str]:
 
 ACTION_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 14)
 ACTION_WEIGHTS = (3, 10, 20, 20, 15, 11, 7, 5, 5, 4)
+UNUSABLE = 0.1  # share of lists with a verb that has nothing to act on
 
 
 # The state with one kind of fact taken away: what the NPC would do without it.
@@ -406,11 +553,13 @@ def _actions(rng: random.Random, state: NPCState) -> list[str]:
     rest = [v for v in possible if v not in keep]
     rng.shuffle(rest)
     keep += rest[: max(0, n - len(keep))]
+    if rng.random() < UNUSABLE:  # "attack" with nobody to attack: the model must pass it by
+        keep += rng.sample([v for v in VOCABULARY if v not in possible] or [keep[0]], 1)
     return [v for v in VOCABULARY if v in keep]
 
 
 def random_situation(rng: random.Random) -> tuple[NPCState, list[str]]:
     """A designer-like NPC state and the canonical verbs the game allows it now."""
-    scenario = rng.choices([s for s, _ in SCENARIOS], weights=[w for _, w in SCENARIOS])[0]
+    scenario = rng.choices(list(SCENARIOS), weights=[w for w, _ in SCENARIOS.values()])[0]
     state = _state(rng, scenario)
     return state, _actions(rng, state)

@@ -18,12 +18,14 @@ from npc_brain.npc.actions import refer as _refer
 from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, THOUGHTS, TIRED, injured
 from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_roles import (
+    CATEGORY_OF,
     FIERCE_TRAITS,
     FIGHTING_CATEGORIES,
     FOOD,
     HUNTING_CATEGORIES,
     MEDICINE,
     NIGHT_ROLES,
+    PEOPLE,
     POTIONS,
     VOICE_TRAITS,
     WATCH_CATEGORIES,
@@ -37,6 +39,7 @@ CLOSE = 5  # ...and this close, an ordinary NPC runs instead of hiding
 STRONG = 70
 BUY_GOLD = 10
 CREATURES = ("enemy", "monster", "animal", "person")
+ESCAPE_VERBS = ("escape", "flee", "leave")  # a goal to get away: follow whoever can lead out
 
 
 def _a(noun: str) -> str:
@@ -45,6 +48,15 @@ def _a(noun: str) -> str:
 
 def refer(p: Perception) -> str:
     return _refer(p.name)
+
+
+def _names_person(phrase: str) -> bool:
+    """Whether a goal's "to ..." names a person ("to Anna", "to the old man") rather than a
+    place ("to the chapel")."""
+    words = phrase.split()
+    return bool(words) and (
+        words[0][:1].isupper() or any(w in PEOPLE or w in CATEGORY_OF for w in words)
+    )
 
 
 class Facts:
@@ -80,6 +92,11 @@ class Facts:
         self.goal_item = next((p for p in named if p.kind in ("item", "food")), None)
         self.goal_thing = next((p for p in named if p.kind not in ("person", "item", "food")), None)
         self.goal_holds = any(f" {k} " in goal for k in self.items)
+        self.goal_verb = (state.goal or "").split(" ")[0].lower()
+        # "deliver the letter to Anna", "give Anna her ring": the goal names who gets it.
+        self.goal_recipient = self.goal_verb == "give" or (
+            " to " in goal and _names_person(goal.rsplit(" to ", 1)[1])
+        )
         self.voice = self._voice()
 
     def _voice(self) -> str:
@@ -143,10 +160,12 @@ class Facts:
             "goal_thing": self.goal_thing is not None,
             "goal_holds": self.goal_holds,
             "goal_follow": (s.goal or "").startswith("follow "),
-            "goal_give": (s.goal or "").split(" ")[0] in ("deliver", "bring", "give", "take"),
-            "goal_trade": (s.goal or "").split(" ")[0] in ("sell", "buy", "trade"),
-            "goal_guard": (s.goal or "").split(" ")[0] in ("guard", "protect", "watch"),
-            "goal_patrol": (s.goal or "").split(" ")[0] == "patrol",
+            "goal_give": self.goal_verb in ("deliver", "bring", "give", "take"),
+            "goal_recipient": self.goal_recipient,
+            "goal_escape": self.goal_verb in ESCAPE_VERBS,
+            "goal_trade": self.goal_verb in ("sell", "buy", "trade"),
+            "goal_guard": self.goal_verb in ("guard", "protect", "watch"),
+            "goal_patrol": self.goal_verb == "patrol",
         }
 
     def slots(self) -> dict[str, str]:
@@ -228,6 +247,8 @@ RULES: tuple[Rule, ...] = (
     R("ally/medicine", "injured holds_medicine", "heal:injured call_for_help",
       "someone_hurt have_medicine"),
     R("ally", "injured", "call_for_help heal:injured", "someone_hurt get_help"),
+    R("goal/escape", "goal_escape sees_near_person", "follow:near_person talk:near_person",
+      "goal_escape"),
     R("far/coward", "threat_far cowardly", "hide flee", "threat_far cowardly"),
     R("far/fierce", "threat_far fierce", "attack:threat investigate:threat call_for_help",
       "threat_far fierce"),
@@ -252,7 +273,7 @@ RULES: tuple[Rule, ...] = (
     R("goal/follow", "goal_person goal_follow", "follow:goal_person", "goal_person"),
     R("goal/give", "goal_person goal_give", "give:goal_person", "goal_give"),
     R("goal/meet", "goal_person", "talk:goal_person follow:goal_person", "goal_person"),
-    R("goal/hand", "goal_holds sees_person", "give:person", "goal_hand"),
+    R("goal/hand", "goal_holds sees_person not_goal_recipient", "give:person", "goal_hand"),
     R("goal/thing", "goal_thing", "investigate:goal_thing", "goal_thing"),
     R("goal/trade", "goal_trade sees_person", "trade:person", "goal_trade"),
     R("goal/guard", "goal_guard", "guard patrol", "goal_watch"),
@@ -271,6 +292,7 @@ RULES: tuple[Rule, ...] = (
     R("shy", "shy sees_person", "hide wait", "shy"),
     R("friendly", "friendly sees_person", "talk:person", "friendly"),
     R("loyal", "loyal sees_person", "follow:person talk:person", "loyal_follow"),
+    R("lazy/watched", "lazy has_role sees_near_person not_role_child", "work", "watched"),
     R("lazy", "lazy", "rest wander wait", "lazy"),
     R("duty/follow", "role_companion sees_person", "follow:person", "companion"),
     R("duty/hunt", "hunts sees_prey", "hunt:prey attack:prey", "prey_near"),
