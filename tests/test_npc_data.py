@@ -24,14 +24,14 @@ from npc_brain.npc.actions import (
     split_answer,
     to_game_answer,
 )
-from npc_brain.npc.decision import NoDecision, plan_decision
+from npc_brain.npc.decision import NoDecision, plan_decision, served_options
 from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.roles import CATEGORY_OF, DECISION_TRAITS, FOOD, MEDICINE, POTIONS
 from npc_brain.npc.state import KINDS, NPCState, Perception
 from npc_brain.npc.truth import false_claims
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.workshop.data import npc
 from npc_brain.workshop.data.example import Example
-from npc_brain.workshop.data.npc_roles import CATEGORY_OF, DECISION_TRAITS, FOOD, MEDICINE, POTIONS
 from npc_brain.workshop.data.npc_situations import FLAVOR_TRAITS, OTHER_HELD, random_situation
 from npc_brain.workshop.data.npc_teacher import teacher
 
@@ -71,7 +71,7 @@ def test_examples_are_consistent_with_their_situation(examples: list[Example]) -
         state, actions = situation(ex)
         assert ex.task == "npc" and actions == check_actions(actions)
         assert ex.prompt == npc_prompt(state, actions)
-        assert list(ex.options or ()) == answer_options(state, actions)
+        assert list(ex.options or ()) == served_options(state, answer_options(state, actions))
         assert ex.answer in ex.options and len(set(ex.options)) == len(ex.options)
         assert 2 <= len(ex.steps) <= 5
         for line in [ex.prompt, *ex.steps, ex.answer]:
@@ -221,6 +221,21 @@ def test_unset_fields_are_not_shown() -> None:
     assert "has" not in npc_prompt(make(inventory={"rope": 0}), ["wait"])
 
 
+def test_a_served_npc_attacks_the_peaceful_only_when_its_role_preys_on_them() -> None:
+    deer = {"name": "deer", "kind": "animal", "distance": 9}
+    seen = [TOM, WOLF, deer]
+    verbs = ["attack", "talk"]
+    assert plan_decision(make(role="farmer", perception=seen), verbs).options == [
+        "attack wolf", "talk Tom"]  # fmt: skip
+    hunter = plan_decision(make(role="old hunter", perception=seen), verbs).options
+    assert hunter == ["attack wolf", "attack deer", "talk Tom"]
+    ogre = plan_decision(make(role="ogre", perception=seen), verbs).options
+    assert ogre == ["attack wolf", "attack deer", "attack Tom", "talk Tom"]
+    # When attacking the peaceful is all the game offers, that is what it asks for.
+    assert plan_decision(make(role="farmer", perception=[TOM]), ["attack"]).options == [
+        "attack Tom"]  # fmt: skip
+
+
 def test_prompt_is_deterministic_and_ignores_input_order() -> None:
     fields: dict[str, Any] = {
         "role": "farmer",
@@ -239,7 +254,8 @@ def test_prompt_is_deterministic_and_ignores_input_order() -> None:
     assert a.prompt == b.prompt == npc_prompt(make(**fields), a.actions)
     assert a.options == b.options
     assert a.prompt.endswith("; can attack, eat, pick up, wander")
-    assert a.options == ["attack wolf", "attack Tom", "eat apple", "eat bread", "wander"]
+    # A farmer is never served an attack on Tom, who is peaceful (served_options).
+    assert a.options == ["attack wolf", "eat apple", "eat bread", "wander"]
     assert "_" not in a.prompt
 
 
@@ -401,7 +417,7 @@ def test_teacher_answers_any_valid_state(
     )  # fmt: skip
     canonical = check_actions(actions)
     assert npc_prompt(state, canonical) == npc_prompt(state, check_actions(actions[::-1]))
-    options = answer_options(state, canonical)
+    options = served_options(state, answer_options(state, canonical))
     if not options:
         with pytest.raises(ValueError, match="no answer is possible"):
             teacher(state, canonical)

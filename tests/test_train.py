@@ -108,7 +108,7 @@ def _recording(step, seen: list[int]):
     return wrapped
 
 
-def test_a_time_budget_shortens_the_schedule_to_fit_and_never_lengthens_it() -> None:
+def test_a_time_budget_fits_the_schedule_and_lengthens_it_only_early() -> None:
     cfg = load_config("default")
     assert cfg.minutes is not None and cfg.minutes <= 90
     planned = cfg.steps
@@ -119,9 +119,13 @@ def test_a_time_budget_shortens_the_schedule_to_fit_and_never_lengthens_it() -> 
     slow = cfg.model_copy(update={"minutes": 60})
     assert _fit_budget(slow, run, 100, 120)  # 1.2 s a step, 29 minutes left to spend
     assert slow.steps == run.planned == 1000 + (60 * 60 - 30 * 60 - BUDGET_MARGIN_S) // 1.2
+    assert not _fit_budget(slow, run, 120, 144)  # the same pace: nothing to change
+    late = RunState(step=2000, elapsed=50 * 60, planned=slow.steps, max_steps=run.max_steps)
     shortened = slow.steps
-    assert not _fit_budget(slow, run, 150, 15)  # faster later: the schedule stays as it is
+    assert not _fit_budget(slow, late, 150, 15)  # faster, but past half: it stays as it is
     assert slow.steps == shortened
+    assert _fit_budget(slow, run, 150, 15)  # faster early: it grows back...
+    assert slow.steps == run.planned == planned  # ...up to the config's steps
     assert not _fit_budget(cfg.model_copy(update={"minutes": None}), run, 100, 1e6)
     assert lr_at(slow, slow.steps) == slow.min_lr  # the shortened schedule still anneals
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from npc_brain.npc.actions import answer_options, resolve_actions, to_game_answer
 from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.roles import may_attack
 from npc_brain.npc.state import NPCState
 from npc_brain.npc.truth import thought_rules
 from npc_brain.nrm.thought_rules import ThoughtRules
@@ -22,7 +23,7 @@ class NoDecision(ValueError):
 class DecisionPlan:
     actions: list[str]  # the offered verbs, canonical, in vocabulary order
     prompt: str  # the INST body
-    options: list[str]  # every allowed ANS
+    options: list[str]  # every ANS it may be served (served_options)
     rules: ThoughtRules  # what the thoughts may say (the decoding constraint)
     back: dict[str, str]  # canonical verb -> the game's verb
 
@@ -38,7 +39,7 @@ def plan_decision(
 ) -> DecisionPlan:
     """Resolve a decide request; ValueError (NoDecision included) explains what is wrong."""
     canonical, back = resolve_actions(actions, aliases)
-    options = answer_options(state, canonical)
+    options = served_options(state, answer_options(state, canonical))
     if not options:
         raise NoDecision(
             "none is possible for this NPC now (each needs a target that is not in its "
@@ -46,3 +47,16 @@ def plan_decision(
         )
     prompt = npc_prompt(state, canonical)
     return DecisionPlan(canonical, prompt, options, thought_rules(state, prompt, options), back)
+
+
+def served_options(state: NPCState, options: list[str]) -> list[str]:
+    """The answers an NPC may be served: no attack on someone peaceful unless its role preys
+    on them (docs/teacher.md, "Roles"), so a villager never attacks a stranger; kept when
+    nothing else is offered, since then it is what the game asks for."""
+    peaceful = {p.name: p.kind for p in state.shown_entities() if not p.hostile}
+    kept = [
+        o
+        for o in options
+        if not (o.startswith("attack ") and not may_attack(state.role, peaceful.get(o[7:])))
+    ]
+    return kept or options

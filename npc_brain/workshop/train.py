@@ -41,6 +41,8 @@ REASONING_MIXTURE = {
 
 # Seconds a time budget keeps in hand for saving the model at the end.
 BUDGET_MARGIN_S = 60
+# Steps a time budget leaves out of its pace: the first ones run slower (warm-up).
+WARM_STEPS = 20
 
 
 class TrainConfig(BaseModel):
@@ -195,7 +197,8 @@ class RunState:
     """Everything a checkpoint holds besides the weights, so a resumed run continues exactly."""
 
     step: int = 0
-    planned: int = 0  # the schedule's length, once a time budget has shortened it
+    planned: int = 0  # the schedule's length, once a time budget has changed it
+    max_steps: int = 0  # the config's steps, the most a time budget may plan
     elapsed: float = 0.0
     tokens: int = 0
     losses: list[float] = field(default_factory=list)
@@ -270,7 +273,9 @@ def _loop(
 ) -> None:
     bar = tqdm(total=cfg.steps, initial=run.step, desc="train", unit="step", dynamic_ncols=True)
     t0 = time.perf_counter() - run.elapsed
-    step_at_start, tokens_at_start, t_start = run.step, run.tokens, time.perf_counter()
+    tokens_at_start, t_start = run.tokens, time.perf_counter()
+    # The budget's pace is measured after the first steps, which are slow (warm-up).
+    paced_from, t_paced = run.step + WARM_STEPS, t_start
     stop = run.step + stop_after if stop_after is not None else None
     bar_steps = cfg.steps
     loss_ema = None
@@ -295,7 +300,10 @@ def _loop(
             loss=f"{loss_ema:.3f}", tok_s=f"{rate:,.0f}", lr=f"{lr_at(cfg, run.step):.1e}"
         )
         bar.update(1)
-        if _fit_budget(cfg, run, run.step - step_at_start, time.perf_counter() - t_start):
+        if run.step == paced_from:
+            t_paced = time.perf_counter()
+        paced = run.step - paced_from
+        if _fit_budget(cfg, run, paced, time.perf_counter() - t_paced):
             if bar.total - cfg.steps >= 100 or bar.total == bar_steps:  # not every 50 steps
                 bar.write(f"time budget: the schedule now ends at step {cfg.steps}")
             bar.total = cfg.steps
@@ -314,13 +322,16 @@ def _digit_offsets(cfg: TrainConfig, rows: int, device: str) -> torch.Tensor | N
 
 
 def _fit_budget(cfg: TrainConfig, run: RunState, done: int, seconds: float) -> bool:
-    """Shorten the schedule when the steps left would overrun `cfg.minutes` at the pace of
-    this run so far (checked every 50 steps; never lengthened). True when it changed."""
+    """Fit the schedule to `cfg.minutes` at the pace of `done` steps in `seconds` (checked
+    every 50 steps): shorten it when the steps left would overrun, lengthen it back (up to
+    the config's steps) while in its first half, where the learning rate is still near its
+    peak, when the pace turns out faster than first measured. True when it changed."""
     if cfg.minutes is None or done < 50 or done % 50:
         return False
+    run.max_steps = run.max_steps or cfg.steps
     left = cfg.minutes * 60 - run.elapsed - BUDGET_MARGIN_S
-    fits = run.step + max(0, int(left / (seconds / done)))
-    if fits >= cfg.steps:
+    fits = min(run.max_steps, run.step + max(0, int(left / (seconds / done))))
+    if fits == cfg.steps or (fits > cfg.steps and run.step > cfg.steps // 2):
         return False
     cfg.steps = run.planned = max(run.step + 1, fits)
     return True

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from npc_brain.npc.actions import VOCABULARY, answer_options
-from npc_brain.npc.sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
-from npc_brain.npc.state import NPCState, Perception
-from npc_brain.workshop.data.npc_roles import (
+from npc_brain.npc.roles import (
     CATEGORY_OF,
     DECISION_TRAITS,
     FOOD,
@@ -28,6 +26,8 @@ from npc_brain.workshop.data.npc_roles import (
     ROLE_CATEGORIES,
     VOICE_TRAITS,
 )
+from npc_brain.npc.sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
+from npc_brain.npc.state import NPCState, Perception
 from npc_brain.workshop.data.npc_teacher import (
     BUY_GOLD,
     CLOSE,

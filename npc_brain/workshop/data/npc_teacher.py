@@ -15,9 +15,8 @@ from functools import cached_property
 
 from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
 from npc_brain.npc.actions import refer as _refer
-from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, THOUGHTS, TIRED, injured
-from npc_brain.npc.state import NPCState, Perception
-from npc_brain.workshop.data.npc_roles import (
+from npc_brain.npc.decision import served_options
+from npc_brain.npc.roles import (
     CATEGORY_OF,
     FIERCE_TRAITS,
     FIGHTING_CATEGORIES,
@@ -32,6 +31,8 @@ from npc_brain.workshop.data.npc_roles import (
     category,
     role_keys,
 )
+from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, THOUGHTS, TIRED, injured
+from npc_brain.npc.state import NPCState, Perception
 
 # Thresholds (docs/teacher.md); those of the NPC's own stats live with their sayings.
 NEAR = 15  # a hostile within this many meters is a danger
@@ -348,9 +349,9 @@ def _thoughts(rule: Rule, facts: Facts) -> list[str]:
 
 
 def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
-    """Decide like a designer expects: (thoughts, ANS). The ANS is one of answer_options()."""
+    """Decide like a designer expects: (thoughts, ANS). The ANS is one of served_options()."""
     actions = check_actions(actions)
-    options = answer_options(state, actions)
+    options = served_options(state, answer_options(state, actions))
     if not options:
         raise ValueError("no answer is possible: every allowed verb needs a target none offers")
     offered = set(options) | set(actions)

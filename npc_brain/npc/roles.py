@@ -78,6 +78,13 @@ def category(role: str | None) -> str:
     return next((CATEGORY_OF[k] for k in role_keys(role) if k in CATEGORY_OF), "commoner")
 
 
+def may_attack(role: str | None, kind: str | None) -> bool:
+    """Whether an NPC of `role` attacks a peaceful creature of `kind` (None: not peaceful):
+    monsters and predators prey on people, hunters on animals, nobody else on either."""
+    preys = {"person": ("monster", "predator"), "animal": HUNTING_CATEGORIES}.get(kind or "")
+    return preys is None or category(role) in preys
+
+
 def role_keys(role: str | None) -> tuple[str, ...]:
     """What a role is looked up by: the whole role, then its words in order."""
     role = role or ""
