@@ -122,10 +122,11 @@ def test_a_time_budget_fits_the_schedule_and_lengthens_it_only_early() -> None:
     assert not _fit_budget(slow, run, 120, 144)  # the same pace: nothing to change
     late = RunState(step=2000, elapsed=50 * 60, planned=slow.steps, max_steps=run.max_steps)
     shortened = slow.steps
-    assert not _fit_budget(slow, late, 150, 15)  # faster, but past half: it stays as it is
+    assert not _fit_budget(slow, late, 150, 15)  # faster, but late: it stays as it is
     assert slow.steps == shortened
-    assert _fit_budget(slow, run, 150, 15)  # faster early: it grows back...
-    assert slow.steps == run.planned == planned  # ...up to the config's steps
+    early = RunState(step=300, elapsed=10 * 60, planned=slow.steps, max_steps=run.max_steps)
+    assert _fit_budget(slow, early, 150, 15)  # faster early: it grows back...
+    assert slow.steps == early.planned == planned  # ...up to the config's steps
     assert not _fit_budget(cfg.model_copy(update={"minutes": None}), run, 100, 1e6)
     assert lr_at(slow, slow.steps) == slow.min_lr  # the shortened schedule still anneals
 

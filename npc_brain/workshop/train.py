@@ -324,14 +324,14 @@ def _digit_offsets(cfg: TrainConfig, rows: int, device: str) -> torch.Tensor | N
 def _fit_budget(cfg: TrainConfig, run: RunState, done: int, seconds: float) -> bool:
     """Fit the schedule to `cfg.minutes` at the pace of `done` steps in `seconds` (checked
     every 50 steps): shorten it when the steps left would overrun, lengthen it back (up to
-    the config's steps) while in its first half, where the learning rate is still near its
-    peak, when the pace turns out faster than first measured. True when it changed."""
+    the config's steps) while in its first third, where the learning rate is still high,
+    when the pace turns out faster than first measured. True when it changed."""
     if cfg.minutes is None or done < 50 or done % 50:
         return False
     run.max_steps = run.max_steps or cfg.steps
     left = cfg.minutes * 60 - run.elapsed - BUDGET_MARGIN_S
     fits = min(run.max_steps, run.step + max(0, int(left / (seconds / done))))
-    if fits == cfg.steps or (fits > cfg.steps and run.step > cfg.steps // 2):
+    if fits == cfg.steps or (fits > cfg.steps and run.step > cfg.steps // 3):
         return False
     cfg.steps = run.planned = max(run.step + 1, fits)
     return True

@@ -160,7 +160,7 @@ class Facts:
             "goal_item": self.goal_item is not None,
             "goal_thing": self.goal_thing is not None,
             "goal_holds": self.goal_holds,
-            "goal_follow": (s.goal or "").startswith("follow "),
+            "goal_follow": self.goal_verb == "follow",
             "goal_give": self.goal_verb in ("deliver", "bring", "give", "take"),
             "goal_recipient": self.goal_recipient,
             "goal_escape": self.goal_verb in ESCAPE_VERBS,
