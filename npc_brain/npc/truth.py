@@ -59,10 +59,12 @@ def state_numbers(state: NPCState, actions: list[str]) -> set[str]:
 def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRules:
     """The decoding rules for one decide request: its prompt and its answer `options`."""
     names = state_names(state)
-    # After "the": a lowercase thing's name, or the rest of a name that holds "the".
-    after_the = [n for n in names if n[:1].islower()]
-    after_the += [n.split(" the ", 1)[1] for n in names if " the " in n]
-    fillers: dict[str, tuple[str, ...]] = {" the": tuple(dict.fromkeys(f" {n}" for n in after_the))}
+    # After "the": a lowercase thing's name; after "Morgause the", the rest of that name only
+    # (never "Breidock the Younger" by borrowing the end of "Nimeid the Younger").
+    fillers: dict[str, tuple[str, ...]] = {}
+    for head, tail in (n.split(" the ", 1) for n in names if " the " in n):
+        fillers[f" {head} the"] = (*fillers.get(f" {head} the", ()), f" {tail}")
+    fillers[" the"] = tuple(dict.fromkeys(f" {n}" for n in names if n[:1].islower()))
     # "my health is 25, I am badly hurt": the stat's own value, then a saying true of it.
     # "my health" itself leads there, so no other verb slips in ("my energy lurks 100").
     for stat in OWN_STATS:
