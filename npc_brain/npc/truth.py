@@ -20,7 +20,6 @@ from npc_brain.npc.actions import (
     refer,
 )
 from npc_brain.npc.prompt import npc_prompt
-from npc_brain.npc.roles import may_attack
 from npc_brain.npc.sayings import (
     KIND_SAYINGS,
     STAT_SAYINGS,
@@ -73,8 +72,6 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
         fillers[f" my {stat}"] = tuple(f" is{s}" for s in said)
         fillers[f" my {stat} is"] = said
     fillers.update(_untrue_stat_sayings(state))
-    if not may_attack(state.role, "person"):  # only a role that preys on people sees victims
-        fillers[" an easy victim"] = ()
     fillers.update(_hurt_rules(state))
     # "I am a guard", "I am an innkeeper": the role, with its own article.
     vowel = bool(state.role) and state.role[:1] in "aeiou"
