@@ -71,7 +71,7 @@ def test_examples_are_consistent_with_their_situation(examples: list[Example]) -
         state, actions = situation(ex)
         assert ex.task == "npc" and actions == check_actions(actions)
         assert ex.prompt == npc_prompt(state, actions)
-        assert list(ex.options or ()) == served_options(state, answer_options(state, actions))
+        assert list(ex.options or ()) == served_options(state, actions)
         assert ex.answer in ex.options and len(set(ex.options)) == len(ex.options)
         assert 2 <= len(ex.steps) <= 5
         for line in [ex.prompt, *ex.steps, ex.answer]:
@@ -417,7 +417,7 @@ def test_teacher_answers_any_valid_state(
     )  # fmt: skip
     canonical = check_actions(actions)
     assert npc_prompt(state, canonical) == npc_prompt(state, check_actions(actions[::-1]))
-    options = served_options(state, answer_options(state, canonical))
+    options = served_options(state, canonical)
     if not options:
         with pytest.raises(ValueError, match="no answer is possible"):
             teacher(state, canonical)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from npc_brain.npc.actions import answer_options, resolve_actions, to_game_answer
+from npc_brain.npc.actions import answer_options, resolve_actions, split_answer, to_game_answer
 from npc_brain.npc.prompt import npc_prompt
 from npc_brain.npc.roles import may_attack
 from npc_brain.npc.state import NPCState
@@ -39,7 +39,7 @@ def plan_decision(
 ) -> DecisionPlan:
     """Resolve a decide request; ValueError (NoDecision included) explains what is wrong."""
     canonical, back = resolve_actions(actions, aliases)
-    options = served_options(state, answer_options(state, canonical))
+    options = served_options(state, canonical)
     if not options:
         raise NoDecision(
             "none is possible for this NPC now (each needs a target that is not in its "
@@ -49,14 +49,16 @@ def plan_decision(
     return DecisionPlan(canonical, prompt, options, thought_rules(state, prompt, options), back)
 
 
-def served_options(state: NPCState, options: list[str]) -> list[str]:
-    """The answers an NPC may be served: no attack on someone peaceful unless its role preys
-    on them (docs/teacher.md, "Roles"), so a villager never attacks a stranger; kept when
-    nothing else is offered, since then it is what the game asks for."""
+def served_options(state: NPCState, actions: list[str]) -> list[str]:
+    """The answers an NPC may be served for canonical `actions`: answer_options() without an
+    attack on someone peaceful unless its role preys on them (docs/teacher.md, "Roles"), so
+    a villager never attacks a stranger; kept when nothing else is offered, since then it is
+    what the game asks for."""
+    options = answer_options(state, actions)
     peaceful = {p.name: p.kind for p in state.shown_entities() if not p.hostile}
-    kept = [
-        o
-        for o in options
-        if not (o.startswith("attack ") and not may_attack(state.role, peaceful.get(o[7:])))
-    ]
+    kept = [o for o in options if _fits_role(state, peaceful, *split_answer(o))]
     return kept or options
+
+
+def _fits_role(state: NPCState, peaceful: dict[str, str], verb: str, target: str | None) -> bool:
+    return verb != "attack" or may_attack(state.role, peaceful.get(target or ""))

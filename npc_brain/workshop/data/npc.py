@@ -11,7 +11,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from npc_brain.npc.actions import VOCABULARY, answer_options
+from npc_brain.npc.actions import VOCABULARY
 from npc_brain.npc.decision import served_options
 from npc_brain.npc.prompt import npc_prompt
 from npc_brain.workshop.data.example import Example
@@ -39,7 +39,7 @@ def generate(rng: random.Random, split: str = "train") -> Example:
         prompt=prompt,
         steps=steps,
         answer=answer,
-        options=tuple(served_options(state, answer_options(state, actions))),
+        options=tuple(served_options(state, actions)),
         situation=(state, tuple(actions)),
     )
 

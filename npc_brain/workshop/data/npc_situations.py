@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 from npc_brain.npc.actions import VOCABULARY, answer_options
@@ -319,6 +319,11 @@ class _Draft:
     goal: str | None = None
 
 
+def _with_trait(traits: list[str], trait: str) -> list[str]:
+    """`traits` with `trait` first, at most three (unchanged when it is there already)."""
+    return traits if trait in traits else [trait, *traits][:3]
+
+
 def _danger(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     scene.threat(near=True)
     if rng.random() < 0.2:
@@ -364,15 +369,15 @@ def _mark(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     scene.person()
     if rng.random() < 0.6:
         d.role = rng.choice(ROLE_CATEGORIES["thief"])
-    elif "greedy" not in d.traits:
-        d.traits = ["greedy", *d.traits][:3]
+    else:
+        d.traits = _with_trait(d.traits, "greedy")
     d.gold = _num(rng, 0, BUY_GOLD - 1) if rng.random() < 0.3 else d.gold
 
 
 def _loot(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     scene.add("item", thing_name(rng, ITEMS), rng.randint(1, 30))
-    if rng.random() < 0.5 and "greedy" not in d.traits:
-        d.traits = ["greedy", *d.traits][:3]
+    if rng.random() < 0.5:
+        d.traits = _with_trait(d.traits, "greedy")
 
 
 def _night_work(rng: random.Random, scene: _Scene, d: _Draft) -> None:
@@ -391,7 +396,7 @@ def _graze(rng: random.Random, scene: _Scene, d: _Draft) -> None:
 def _watched(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     """A lazy worker with someone right beside them."""
     d.role = rng.choice(ROLE_CATEGORIES["worker"]) if rng.random() < 0.7 else _role(rng)
-    d.traits = ["lazy", *d.traits][:3] if "lazy" not in d.traits else d.traits
+    d.traits = _with_trait(d.traits, "lazy")
     scene.add("person", person_name(rng), rng.randint(1, CLOSE))
 
 
@@ -480,17 +485,10 @@ def _state(rng: random.Random, scenario: str) -> NPCState:
     return NPCState(
         id=f"npc-{rng.randrange(1_000_000)}",
         name=person_name(rng),
-        role=d.role,
-        traits=d.traits,
-        health=d.health,
-        hunger=d.hunger,
-        energy=d.energy,
-        gold=d.gold,
         inventory=inventory,
         perception=scene.seen,
-        time_of_day=d.time_of_day,
         location=_maybe(rng, 0.4, rng.choice(LOCATIONS)) or "",
-        goal=d.goal,
+        **asdict(d),
     )
 
 

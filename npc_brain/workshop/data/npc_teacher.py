@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from npc_brain.npc.actions import VERB_BY_NAME, answer_options, check_actions, closing_phrase
+from npc_brain.npc.actions import VERB_BY_NAME, check_actions, closing_phrase
 from npc_brain.npc.actions import refer as _refer
 from npc_brain.npc.decision import served_options
 from npc_brain.npc.roles import (
@@ -351,7 +351,7 @@ def _thoughts(rule: Rule, facts: Facts) -> list[str]:
 def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
     """Decide like a designer expects: (thoughts, ANS). The ANS is one of served_options()."""
     actions = check_actions(actions)
-    options = served_options(state, answer_options(state, actions))
+    options = served_options(state, actions)
     if not options:
         raise ValueError("no answer is possible: every allowed verb needs a target none offers")
     offered = set(options) | set(actions)
