@@ -91,9 +91,10 @@ PRESETS: dict[str, dict] = {
     },
     # One model for everything: the project's limit is 90 minutes of training on its 2-core CPU.
     "default": {"minutes": 88},
-    # Two specialists, trained side by side on one core each (each within the limit): the
+    # Two specialists, each trained alone on both cores (each within the limit): the
     # sidecar's `decide` model, and the `generate` model it keeps in the first's generate/.
-    "npc": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": {"npc": 1.0}},
+    # Steps are what a whole budget can hold; the time budget shortens them on a slower CPU.
+    "npc": {"minutes": 88, "steps": 7000, "eval_every": 0, "mixture": {"npc": 1.0}},
     "reasoning": {"minutes": 88, "threads": 1, "eval_every": 0, "mixture": REASONING_MIXTURE},
 }
 
