@@ -1,4 +1,5 @@
-"""Evaluation: the reference card's table, harder splits, and NPC decision metrics."""
+"""Evaluation: the reference card's table, harder splits, hand-typed questions, and NPC
+decision metrics."""
 
 from __future__ import annotations
 
@@ -246,6 +247,22 @@ def misses_by_procedure(outcomes: list[Outcome], task: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def typed_metrics(model: NRMModel, tok: Tokenizer) -> dict:
+    """The hand-typed questions (npc_brain.workshop.question_set): accuracy per task, their
+    mean, and the misses by the procedure they ran."""
+    from npc_brain.workshop.question_set import load_questions
+
+    examples = [q.example() for q in load_questions()]
+    outs = run_examples(model, tok, examples, desc="typed questions")
+    report: dict = {"cases": len(examples), "tasks": {}, "misses": {}}
+    for task in ANSWER_TASKS:
+        mine = [o for o in outs if o.example.task == task]
+        report["tasks"][task] = task_accuracy(mine, task)
+        report["misses"][task] = misses_by_procedure(mine, task)
+    report["average"] = sum(report["tasks"].values()) / len(ANSWER_TASKS)
+    return report
+
+
 def evaluate(
     model: NRMModel,
     tok: Tokenizer,
@@ -280,6 +297,7 @@ def evaluate(
         report[f"average_{split}"] = sum(report["tasks"][t][split] for t in ANSWER_TASKS) / len(
             ANSWER_TASKS
         )
+    report["typed"] = typed_metrics(model, tok)
     report["npc"] = npc_metrics(npc_model, npc_tok, npc_n)
     report["designer"] = designer_metrics(npc_model, npc_tok)
     report["designer_holdout"] = designer_metrics(npc_model, npc_tok, part="holdout")
@@ -291,19 +309,22 @@ def format_report(report: dict) -> str:
     from npc_brain.workshop.data.reasoning import CARD_NAMES
 
     lines = [
-        "| Task | Card (MiniAxion1-0.9M) | npc-brain | held-out phrasing | harder |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| Task | Card (MiniAxion1-0.9M) | npc-brain | held-out phrasing | harder | typed |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+    typed = report.get("typed", {"tasks": {}})  # absent from reports before the typed set
     for t in ANSWER_TASKS:
         r = report["tasks"][t]
         cells = [CARD[t], r["test"], r["heldout_phrasing"], r["hard"]]
-        lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(f"{c:.1f}%" for c in cells) + " |")
+        row = " | ".join(f"{c:.1f}%" for c in cells)
+        lines.append(f"| {CARD_NAMES[t]} | {row} | {_pct(typed['tasks'].get(t))} |")
     cot = f"{CARD['cot_format']:.1f}% | {report['cot_format']:.1f}%"
-    lines.append(f"| {CARD_NAMES['cot_format']} | {cot} | | |")
+    lines.append(f"| {CARD_NAMES['cot_format']} | {cot} | | | |")
     card_avg = sum(CARD[t] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
     lines.append(
         f"| **Average (7 answer tasks)** | {card_avg:.1f}% | {report['average']:.1f}% |"
         f" {report['average_heldout_phrasing']:.1f}% | {report['average_hard']:.1f}% |"
+        f" {_pct(typed.get('average'))} |"
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
@@ -318,13 +339,16 @@ def format_report(report: dict) -> str:
             "| --- | ---: |",
         ]
         lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in designer.items()]
-    lines += ["", "| Missed items by the procedure they ran | held-out phrasing | harder |"]
-    lines.append("| --- | --- | --- |")
+    lines += [
+        "",
+        "| Missed items by the procedure they ran | held-out phrasing | harder | typed |",
+        "| --- | --- | --- | --- |",
+    ]
     for t in ANSWER_TASKS:
-        cells = [
-            ", ".join(f"{p} {k}" for p, k in report.get("misses", {}).get(t, {}).get(s, {}).items())
-            for s in ("heldout_phrasing", "hard")
-        ]
+        split_misses = report.get("misses", {}).get(t, {})
+        found = [split_misses.get(s, {}) for s in ("heldout_phrasing", "hard")]
+        found.append(typed.get("misses", {}).get(t, {}))
+        cells = [", ".join(f"{p} {k}" for p, k in m.items()) for m in found]
         lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(cells) + " |")
     n, params = report["items_per_task"], report["parameters"]
     if "reasoning_parameters" in report:  # two specialists
@@ -333,6 +357,10 @@ def format_report(report: dict) -> str:
     else:
         lines.append(f"\n{n} items per task and split; {params:,} parameters.")
     return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"
 
 
 def write_report(report: dict, path: str | Path) -> None:
