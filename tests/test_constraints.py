@@ -233,6 +233,16 @@ def test_an_unset_stat_or_role_cannot_be_stated() -> None:
     assert not writable(f"{START} I am a", " soldier")
 
 
+def test_a_fighting_role_cannot_call_itself_no_fighter() -> None:
+    """The ban falls where the thought would turn, so the thought turns another way whole."""
+    assert not writable(f"{START} I am a wizard,", " not")
+    assert not writable(f"{START} I am a wizard,", " I can't")
+    assert not writable(f"{START} I am", " not")
+    assert writable(f"{START} I am a wizard,", " I do not back down\n")
+    baker = plan_decision(make(role="baker"), ACTIONS)
+    assert writable(f"{START} I am a baker,", " not a fighter\n", baker)
+
+
 def test_the_is_followed_only_by_a_lowercase_state_name() -> None:
     fillers = (" wolf", " bread", " cook from the inn")
     assert prefixes_of(allowed(after(f"{START} I see the")), fillers)

@@ -121,6 +121,15 @@ def test_unset_fields_cannot_be_stated() -> None:
     assert kinds(["I am an old wizard", "so I flee"], "flee") == {"role", "word"}
 
 
+def test_a_fighting_role_is_not_called_no_fighter() -> None:
+    """The wizard of these tests fights (npc_brain.npc.roles); a baker does not."""
+    for said in ("I am a wizard, not a fighter", "I am a wizard, I can't fight that"):
+        assert kinds([said, "so I flee"], "flee") == {"role"}
+    assert kinds(["I am not a fighter", "so I flee"], "flee") == {"role"}
+    baker = make(role="baker")
+    assert kinds(["I am a baker, not a fighter", "so I flee"], "flee", baker) == set()
+
+
 def test_what_a_stat_means_must_hold_at_its_value() -> None:
     assert kinds(["my health is 80, I can fight", "so I attack the wolf"], "attack wolf") == set()
     for saying in ("I am badly hurt", "too weak to fight", "it hurts so much"):

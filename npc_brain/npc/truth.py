@@ -20,6 +20,7 @@ from npc_brain.npc.actions import (
     refer,
 )
 from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.roles import FIGHTING_CATEGORIES, category
 from npc_brain.npc.sayings import (
     KIND_SAYINGS,
     STAT_SAYINGS,
@@ -42,6 +43,7 @@ WORDS = thought_words() | {w.lower() for w in OPENERS}
 _LOWER_WORD = re.compile(r"(?<![\w'])[a-z']+(?![\w'])")
 _CAPITAL_WORD = re.compile(r"(?<![\w'])([^\W\d_][\w'-]*)")
 _ARITHMETIC = re.compile(r"[=+×]|\b(?:write|carry|column|digit)\b")
+_NO_FIGHTER = re.compile(r"\bnot a fighter\b|\bcan't fight\b")
 _MENU = re.compile(r"\boptions?\b|\bnot (?:allowed|available)\b|\bmenu\b")
 
 
@@ -77,6 +79,7 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     vowel = bool(state.role) and state.role[:1] in "aeiou"
     fillers[" I am a"] = (f" {state.role}",) if state.role and not vowel else ()
     fillers[" I am an"] = (f" {state.role}",) if state.role and vowel else ()
+    fillers.update(_role_rules(state))
     # Names a capitalised (or non-ASCII) first letter starts; plain lowercase ones follow "the".
     fillers[" I have"] = _possessions(state)
     fillers[" I have to run with"] = ()  # not a belonging "with me"
@@ -102,6 +105,19 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
             },
         ),
     )
+
+
+def _role_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
+    """A fighting role never calls itself no fighter ("I am a goblin chief, not a fighter").
+    The ban falls on the word where the thought would turn that way, so the thought takes
+    another turn whole rather than stopping half said."""
+    if not _fights(state):
+        return {}
+    return {f" {state.role}, not": (), f" {state.role}, I can't": (), " I am not": ()}
+
+
+def _fights(state: NPCState) -> bool:
+    return bool(state.role) and category(state.role) in FIGHTING_CATEGORIES
 
 
 def _untrue_stat_sayings(state: NPCState) -> dict[str, tuple[str, ...]]:
@@ -267,6 +283,8 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
     for rest in re.findall(r"\bI am an? (.+)", said):
         if not state.role or not _starts_with_word(rest, state.role):
             out.append(("role", rest.split(",")[0]))
+    if _fights(state):
+        out += [("role", m) for m in _NO_FIGHTER.findall(said)]
     out += [("word", w) for w in _LOWER_WORD.findall(said) if w not in known.lower]
     if _MENU.search(step):
         out.append(("menu", step))
