@@ -389,7 +389,11 @@ WORD_OPS = {" more": "+", " another ": "+", " extra": "+", " gives ": "-", " los
             " donates ": "-", " misplaces ": "-", " sends ": "-", " wastes ": "-",
             " burns ": "-", " lends ": "-", " lets ": "-", " new ones": "+", " pays ": "-",
             " shoots ": "-", " plants ": "-", " returns ": "-", " leaves ": "-", " feeds ": "-",
-            " spills ": "-",
+            " spills ": "-", " lost ": "-", " sold ": "-", " gave ": "-", " used ": "-",
+            " dropped ": "-", " ate ": "-", " spent ": "-", " broke ": "-", " donated ": "-",
+            " misplaced ": "-", " wasted ": "-", " burned ": "-", " lent ": "-", " shot ": "-",
+            " planted ": "-", " returned ": "-", " left behind": "-", " fed ": "-",
+            " spilled ": "-",
             " shares ": "/", " splits ": "/", " divides ": "/", " deals ": "/", " share them": "/",
             " parcels ": "/"}  # fmt: skip
 
