@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 DESCRIPTION = """\
-Evaluate a model: the reasoning suites next to the reference card, harder splits, NPC
-decision metrics and the hand-written designer set. Prints a table and writes a JSON report.
+Evaluate a model: the reasoning suites next to the reference card, harder splits, the
+hand-typed reasoning questions, NPC decision metrics and the hand-written designer set.
+Prints a table and writes a JSON report.
 """
 
 
