@@ -82,7 +82,7 @@ def test_untrusted_text_is_logged_escaped(caplog) -> None:
 
 
 def test_one_client_holds_at_most_its_share_of_the_batch() -> None:
-    fair = Fairness(max_client_batch=2, spare_slots=2)
+    fair = Fairness(max_client_batch=2)
     with running_server(max_batch=4, fairness=fair) as server:
         greedy, other = Peer(server.endpoint), Peer(server.endpoint)
         ids = list(range(8))
@@ -94,26 +94,6 @@ def test_one_client_holds_at_most_its_share_of_the_batch() -> None:
         assert other.request(decide("mine"))[-1]["type"] == "decision"
         assert {ev["type"] for ev in greedy.terminals(ids).values()} == {"decision"}
         greedy.close()
-        other.close()
-
-
-def test_a_lone_client_uses_the_batch_but_leaves_spare_slots() -> None:
-    """A game with many NPCs on one connection decodes beyond its share, while the spare
-    slots let another client's request start at once."""
-    fair = Fairness(max_client_batch=2, spare_slots=1)
-    with running_server(max_batch=4, fairness=fair) as server:
-        game, other = Peer(server.endpoint), Peer(server.endpoint)
-        ids = list(range(8))
-        for rid in ids:
-            game.send(decide(rid, max_tokens=100, max_steps=16))
-        assert game.recv()["type"] == "step"
-        pong = game.request({"type": "ping", "id": "p"})[0]
-        assert pong["active"] == 3 < pong["in_flight"]  # beyond its share of 2, one spare
-        other.send(decide("mine", max_tokens=100, max_steps=16))
-        assert other.recv()["type"] == "step"  # started in the spare slot
-        assert other.until_terminal("mine")[-1]["type"] == "decision"
-        assert {ev["type"] for ev in game.terminals(ids).values()} == {"decision"}
-        game.close()
         other.close()
 
 

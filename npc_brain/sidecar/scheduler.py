@@ -55,11 +55,8 @@ class Lane:
 class Fairness:
     """How much of the sidecar one client may hold, so no client can starve another."""
 
-    # Sequences one client may have in the batch while others may need room: beyond it, a
-    # client (a game with many NPCs on one connection) takes only the slots that leave
-    # `spare_slots` free, so another client's request starts at once.
+    # Sequences one client may have in the batch; its other requests wait in its queue.
     max_client_batch: int = 64
-    spare_slots: int = 16
     # Clients with requests in flight; a request from one more gets `server_busy`.
     max_clients: int = 1024
     # The last `reserved_queue` places of the global queue only take requests from clients
@@ -254,7 +251,9 @@ class Scheduler:
         while skipped < len(self._turns):
             client = self._turns.popleft()
             lane = self._lane_of(self._queues[client][0])
-            if not self._has_room(client, lane):
+            if lane.room <= 0 or (
+                self._active_per_client.get(client, 0) >= self.fair.max_client_batch
+            ):
                 self._turns.append(client)
                 skipped += 1
                 continue
@@ -269,12 +268,6 @@ class Scheduler:
             lane.by_handle[job.handle] = job
             self._count_active(client, 1)
         return out
-
-    def _has_room(self, client: bytes, lane: Lane) -> bool:
-        """A slot for this client: within its share, any free one; beyond, a spare one."""
-        if self._active_per_client.get(client, 0) < self.fair.max_client_batch:
-            return lane.room > 0
-        return lane.room > self.fair.spare_slots
 
     def _next_queued(self, client: bytes) -> Job:
         queue = self._queues[client]
