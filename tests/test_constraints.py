@@ -233,6 +233,14 @@ def test_an_unset_stat_or_role_cannot_be_stated() -> None:
     assert not writable(f"{START} I am a", " soldier")
 
 
+def test_a_name_with_its_own_the_is_not_given_another() -> None:
+    thing = {"name": "the thing", "kind": "monster", "distance": 6, "hostile": True}
+    plan = plan_decision(make(perception=[thing]), ["hide", "investigate"])
+    assert writable(START, " the thing is 6 m away\n", plan)
+    assert not writable(START, " the the", plan)
+    assert " investigate the thing" in plan.rules.decisions  # after "so I"
+
+
 def test_a_fighting_role_cannot_call_itself_no_fighter() -> None:
     """The ban falls where the thought would turn, so the thought turns another way whole."""
     assert not writable(f"{START} I am a wizard,", " not")

@@ -152,8 +152,8 @@ def spoken(verb: str) -> str:
 
 def refer(name: str) -> str:
     """How a thought names a target: a capitalised name bare ("Anna", "Vermithrax"), any
-    other with "the" ("the wolf", "the old man")."""
-    return f"the {name}" if name[:1].islower() else name
+    other with "the" ("the wolf", "the old man") unless it has its own ("the thing")."""
+    return f"the {name}" if name[:1].islower() and not name.startswith("the ") else name
 
 
 def closing_phrase(option: str) -> str:

@@ -65,7 +65,10 @@ def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRu
     fillers: dict[str, tuple[str, ...]] = {}
     for head, tail in (n.split(" the ", 1) for n in names if " the " in n):
         fillers[f" {head} the"] = (*fillers.get(f" {head} the", ()), f" {tail}")
-    fillers[" the"] = tuple(dict.fromkeys(f" {n}" for n in names if n[:1].islower()))
+    # A name with its own "the" ("the thing") goes on from there, never as "the the thing".
+    fillers[" the"] = tuple(
+        dict.fromkeys(f" {n.removeprefix('the ')}" for n in names if n[:1].islower())
+    )
     # "my health is 25, I am badly hurt": the stat's own value, then a saying true of it.
     # "my health" itself leads there, so no other verb slips in ("my energy lurks 100").
     for stat in OWN_STATS:
