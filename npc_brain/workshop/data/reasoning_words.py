@@ -132,7 +132,7 @@ def _joined(rng: random.Random, before: str, sentence: str, name: str) -> str:
     """Two sentences, or one joined with "and" when both are about the actor."""
     about = f"{name} "
     if rng.random() < 0.3 and sentence.startswith(about) and "." not in before[:-1]:
-        return f"{before[:-1]} and {sentence[len(about):]}"
+        return f"{before[:-1]} and {sentence[len(about) :]}"
     return f"{before} {sentence}"
 
 
