@@ -302,14 +302,14 @@ def check_steps(example: Example) -> None:
 
 def arithmetic_value(expr: str) -> int:
     """Evaluates + - x and parentheses on integers (Python's precedence is the same)."""
-    python = expr.replace("x", "*")
+    python = expr.replace("x", "*").replace("×", "*")
     assert re.fullmatch(r"[\d ()+*-]+", python), expr
     return eval(python, {"__builtins__": {}})
 
 
 VALUE = {
     **dict.fromkeys("abcnk", r"\d+"),
-    "expr": r"[\d ()+x-]+",
+    "expr": r"[\d ()+x*×-]+",
     "seq": r"\w+(?:, \w+)+",
     "nums": r"\d+(?:, \d+)+",
     "op1": "add|subtract|multiply by",
@@ -387,7 +387,13 @@ WORD_OPS = {" more": "+", " another ": "+", " extra": "+", " gives ": "-", " los
             " sells ": "-", " uses ": "-", " drops ": "-", " eats ": "-", " spends ": "-",
             " breaks ": "-", " throws ": "-", " fires ": "-", " trades ": "-", " hands ": "-",
             " donates ": "-", " misplaces ": "-", " sends ": "-", " wastes ": "-",
-            " burns ": "-", " lends ": "-", " lets ": "-", " new ones": "+",
+            " burns ": "-", " lends ": "-", " lets ": "-", " new ones": "+", " pays ": "-",
+            " shoots ": "-", " plants ": "-", " returns ": "-", " leaves ": "-", " feeds ": "-",
+            " spills ": "-", " lost ": "-", " sold ": "-", " gave ": "-", " used ": "-",
+            " dropped ": "-", " ate ": "-", " spent ": "-", " broke ": "-", " donated ": "-",
+            " misplaced ": "-", " wasted ": "-", " burned ": "-", " lent ": "-", " shot ": "-",
+            " planted ": "-", " returned ": "-", " left behind": "-", " fed ": "-",
+            " spilled ": "-",
             " shares ": "/", " splits ": "/", " divides ": "/", " deals ": "/", " share them": "/",
             " parcels ": "/"}  # fmt: skip
 

@@ -46,6 +46,7 @@ def arithmetic(rng: random.Random, split: str) -> Example:
 
 _OP_WORDS = {"+": "add", "-": "subtract", "x": "multiply by"}
 _FORMS = ("plus_minus", "paren", "mul_first", "precedence")
+_TIMES_SIGNS = (" x ", " x ", " * ", " × ", "*")
 
 
 def _apply(a: int, op: str, b: int) -> int:
@@ -92,7 +93,8 @@ def two_step(rng: random.Random, split: str) -> Example:
         template = pick(rng, "two_step", "chain", split)
         prompt = template.format(a=a, b=b, c=c, op1=_OP_WORDS[op1], op2=_OP_WORDS[op2])
     else:
-        prompt = pick(rng, "two_step", "expr", split).format(expr=expr)
+        sign = rng.choice(_TIMES_SIGNS)  # as people type it; the steps always write "x"
+        prompt = pick(rng, "two_step", "expr", split).format(expr=expr.replace(" x ", sign))
     steps = [lead, *first_steps, second, *second_steps]
     return Example("two_step", prompt, steps, str(result))
 

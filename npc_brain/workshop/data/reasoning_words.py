@@ -24,6 +24,10 @@ ITEMS = (
     "cards", "shells", "stones", "arrows", "potions", "gems", "carrots", "candles",
     "fish", "flowers", "nails", "ropes", "pies", "rings", "scrolls", "toys", "buttons", "logs",
 )  # fmt: skip
+# Who a name is after the first sentence ("Mia has 5 apples. She eats 2."); roles are either.
+SHE = {"Mia", "Ana", "Zoe", "Ivy", "Eva", "Lily", "Nora", "Ruby", "Maya", "Ella", "Priya",
+       "Sofia", "Yuki", "Olga", "Amara", "Fatima", "Grandma"}  # fmt: skip
+PRONOUN_SHARE = 0.35  # of the sentences after the first
 CONTAINERS = (("bags", "bag"), ("boxes", "box"), ("packs", "pack"), ("baskets", "basket"),
               ("jars", "jar"), ("crates", "crate"))  # fmt: skip
 
@@ -107,20 +111,29 @@ def _story(
         first = _say(pick(rng, "word_problem", "start", split), ctx, n=base)
         rest = events
     sentences = [first]
+    pronoun = _pronoun(rng, name)
     for op, n in rest:
-        sentence = _say(pick(rng, "word_problem", op, split), ctx, n=n, k=n)
+        said = ctx | {"name": pronoun} if rng.random() < PRONOUN_SHARE else ctx
+        sentence = _say(pick(rng, "word_problem", op, split), said, n=n, k=n)
         sentences.append(_joined(rng, sentences.pop(), sentence, name))
     ask = pick(rng, "word_problem", "ask_share" if kind == "share" else "ask", split)
-    sentences.append(_say(ask, ctx))
+    sentences.append(_say(ask, ctx | {"name": pronoun} if rng.random() < PRONOUN_SHARE else ctx))
     if split == "heldout_phrasing" and rng.random() < 0.3:
         sentences.insert(0, sentences.pop())  # a held-out order: the question first
     return " ".join(sentences), ctx
 
 
+def _pronoun(rng: random.Random, name: str) -> str:
+    if " " in name:  # a role: "The baker"
+        return rng.choice(("He", "She"))
+    return "She" if name in SHE else "He"
+
+
 def _say(frame: str, ctx: dict[str, str], **numbers: int) -> str:
     """The frame filled in, the actor capitalised only at a sentence start ("The baker buys
-    ...", "Then the baker buys ...", "How many does the baker have?")."""
-    mid = ctx["name"].lower() if " " in ctx["name"] else ctx["name"]
+    ...", "Then the baker buys ...", "How many does the baker have?", "then she eats")."""
+    spaced = " " in ctx["name"] or ctx["name"] in ("He", "She")
+    mid = ctx["name"].lower() if spaced else ctx["name"]
     head, *rest = frame.split("{name}")
     for part in rest:
         at_start = head == "" or head.endswith(". ")
