@@ -21,19 +21,20 @@ from npc_brain.npc.actions import (
     check_actions,
     closing_phrase,
     resolve_actions,
+    served_options,
     split_answer,
     to_game_answer,
 )
-from npc_brain.npc.decision import NoDecision, plan_decision, served_options
+from npc_brain.npc.decision import NoDecision, plan_decision
 from npc_brain.npc.prompt import npc_prompt
 from npc_brain.npc.roles import CATEGORY_OF, DECISION_TRAITS, FOOD, MEDICINE, POTIONS
 from npc_brain.npc.state import KINDS, NPCState, Perception
+from npc_brain.npc.teacher import teacher
 from npc_brain.npc.truth import false_claims
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.workshop.data import npc
 from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.npc_situations import FLAVOR_TRAITS, OTHER_HELD, random_situation
-from npc_brain.workshop.data.npc_teacher import teacher
 
 ALL = list(VOCABULARY)
 STATS = ("health", "hunger", "energy", "gold")

@@ -10,7 +10,7 @@ import pytest
 from npc_brain.npc.actions import check_actions
 from npc_brain.npc.prompt import npc_prompt
 from npc_brain.npc.state import NPCState
-from npc_brain.workshop.data.npc_teacher import RULES, teacher
+from npc_brain.npc.teacher import RULES, teacher
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "teacher.md").read_text()
 WOLF = {"name": "wolf", "kind": "animal", "distance": 4, "hostile": True, "strength": 60}

@@ -11,10 +11,11 @@ import pytest
 from npc_brain.npc.actions import closing_phrase, decision_phrases
 from npc_brain.npc.decision import plan_decision
 from npc_brain.npc.state import NPCState
-from npc_brain.npc.truth import FalseClaim, false_claims, state_names, thought_rules
+from npc_brain.npc.teacher import said_lines, teacher
+from npc_brain.npc.truth import FalseClaim, false_claims, state_names
 from npc_brain.workshop.data import npc
 from npc_brain.workshop.data.example import Example
-from npc_brain.workshop.data.npc_teacher import teacher
+from npc_brain.workshop.designer_set import load_designer_set
 
 WOLF = {"name": "wolf", "kind": "animal", "distance": 4, "hostile": True, "strength": 60}
 TOM = {"name": "Tom", "kind": "person", "distance": 10}
@@ -54,6 +55,23 @@ def test_every_generated_teacher_trace_is_checker_clean(examples: list[Example])
         assert ex.situation is not None
         state, actions = ex.situation
         assert false_claims(state, list(actions), ex.steps, ex.answer) == [], ex.text()
+
+
+def test_every_line_a_served_thought_may_be_is_checker_clean(examples: list[Example]) -> None:
+    """Served thoughts are the plan's lines (npc_brain.nrm.constraints), so the served truth
+    guarantee is this: every line, on generated and on designer requests, is clean."""
+    situations = [ex.situation for ex in examples if ex.situation is not None]
+    cases = load_designer_set("dev") + load_designer_set("holdout")
+    situations += [
+        (c.npc, tuple(plan_decision(c.npc, c.actions, c.aliases).actions)) for c in cases
+    ]
+    for state, actions in situations:
+        plan = plan_decision(state, list(actions))
+        assert plan.rules.lines, state
+        answer = plan.options[0]
+        for line in plan.rules.lines:
+            steps = [line, f"so I {closing_phrase(answer)}"]
+            assert false_claims(state, plan.actions, steps, answer) == [], (line, state)
 
 
 def test_a_true_trace_with_tricky_names_is_clean() -> None:
@@ -172,7 +190,6 @@ def test_a_held_item_is_no_distance_away_and_fits_no_kind_saying() -> None:
     hungry = make(hunger=80)
     good = ["I have bread with me, my hunger is 80, I need food", "so I eat the bread"]
     assert kinds(good, "eat bread", hungry) == set()
-    assert thought_rules(letter, "", ["wait"]).numbers_of[" letter"] == ()
 
 
 def test_names_holding_the_or_capitals_are_not_claims() -> None:
@@ -185,26 +202,24 @@ def test_names_holding_the_or_capitals_are_not_claims() -> None:
     assert kinds(["the inn is close, so I wait"], "wait") == {"name"}
 
 
-def test_thought_rules_hold_exactly_what_the_state_says() -> None:
+def test_thought_rules_hold_the_teachers_lines_and_the_closing_phrases() -> None:
     plan = plan_decision(STATE, ACTIONS)
     rules = plan.rules
     assert state_names(STATE) == ["wolf", "Tom", "cook from the inn", "Sir Aldous", "bread"]
-    assert set(rules.fillers[" the"]) == {" wolf", " cook from the inn", " bread"}
-    assert rules.fillers[" cook from the"] == (" inn",)  # the rest of that name only
-    assert rules.fillers[" my health is"] == (" 80, I can fight", " 80, I am ready")
-    assert rules.fillers[" my hunger is"] == rules.fillers[" my energy is"] == ()
-    # The role comes with its own article: "a wizard", never "an wizard".
-    assert (rules.fillers[" I am a"], rules.fillers[" I am an"]) == ((" wizard",), ())
-    assert rules.numbers_of[" wolf"] == ("4", "60")
-    assert set(rules.names) == {" Tom", " Sir Aldous", " Anna", " Aldous"}
-    assert set(rules.numbers) == {"80", "2", "4", "60", "10", "12", "30"}
+    # A wizard (a fighting role) with the wolf 4 m away: the fighting row's sayings, in its
+    # bold voice; waiting or eating says only that the wolf is there, never that all is quiet.
+    assert rules.lines == said_lines(STATE, plan.actions, plan.options)
+    assert rules.lines == (
+        "the wolf is 4 m away and coming",
+        "I am a wizard, I do not back down",
+        "my health is 80, I am ready",
+    )
+    for line in rules.lines:
+        assert false_claims(STATE, ACTIONS, [line, "so I wait"], "wait") == [], line
     assert rules.decisions[" attack the wolf"] == ["attack wolf"]
     assert rules.decisions[" talk to Sir Aldous"] == ["talk Sir Aldous"]
     assert rules.decisions[" eat the bread"] == ["eat bread"]
     assert sorted(o for opts in rules.decisions.values() for o in opts) == sorted(plan.options)
-    unset = make(role=None)
-    rules = thought_rules(unset, plan.prompt, plan.options)
-    assert rules.fillers[" I am a"] == rules.fillers[" I am an"] == ()
 
 
 @pytest.mark.parametrize(

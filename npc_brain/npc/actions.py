@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from npc_brain.npc.edible import can_take
+from npc_brain.npc.roles import may_attack
 from npc_brain.npc.state import NPCState
 
 CREATURES = ("enemy", "monster", "animal", "person")
@@ -188,3 +189,18 @@ def answer_options(state: NPCState, actions: list[str]) -> list[str]:
         if verb.takes_target:
             options += [f"{name} {t}" for t in verb_targets(state, verb)]
     return options
+
+
+def served_options(state: NPCState, actions: list[str]) -> list[str]:
+    """The answers an NPC may be served for canonical `actions`: answer_options() without an
+    attack on someone peaceful unless its role preys on them (docs/teacher.md, "Roles"), so
+    a villager never attacks a stranger; kept when nothing else is offered, since then it is
+    what the game asks for."""
+    options = answer_options(state, actions)
+    peaceful = {p.name: p.kind for p in state.shown_entities() if not p.hostile}
+    kept = [o for o in options if _fits_role(state, peaceful, *split_answer(o))]
+    return kept or options
+
+
+def _fits_role(state: NPCState, peaceful: dict[str, str], verb: str, target: str | None) -> bool:
+    return verb != "attack" or may_attack(state.role, peaceful.get(target or ""))

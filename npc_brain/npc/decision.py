@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from npc_brain.npc.actions import answer_options, resolve_actions, split_answer, to_game_answer
+from npc_brain.npc.actions import (
+    decision_phrases,
+    resolve_actions,
+    served_options,
+    to_game_answer,
+)
 from npc_brain.npc.prompt import npc_prompt
-from npc_brain.npc.roles import may_attack
 from npc_brain.npc.state import NPCState
-from npc_brain.npc.truth import thought_rules
+from npc_brain.npc.teacher import said_lines
 from npc_brain.nrm.thought_rules import ThoughtRules
 
 
@@ -46,19 +50,9 @@ def plan_decision(
             "perception or inventory)"
         )
     prompt = npc_prompt(state, canonical)
-    return DecisionPlan(canonical, prompt, options, thought_rules(state, prompt, options), back)
-
-
-def served_options(state: NPCState, actions: list[str]) -> list[str]:
-    """The answers an NPC may be served for canonical `actions`: answer_options() without an
-    attack on someone peaceful unless its role preys on them (docs/teacher.md, "Roles"), so
-    a villager never attacks a stranger; kept when nothing else is offered, since then it is
-    what the game asks for."""
-    options = answer_options(state, actions)
-    peaceful = {p.name: p.kind for p in state.shown_entities() if not p.hostile}
-    kept = [o for o in options if _fits_role(state, peaceful, *split_answer(o))]
-    return kept or options
-
-
-def _fits_role(state: NPCState, peaceful: dict[str, str], verb: str, target: str | None) -> bool:
-    return verb != "attack" or may_attack(state.role, peaceful.get(target or ""))
+    # Served thoughts: the teacher's sayings that hold for this state, then a closing one.
+    rules = ThoughtRules(
+        decisions={f" {p}": opts for p, opts in decision_phrases(options).items()},
+        lines=said_lines(state, canonical, options),
+    )
+    return DecisionPlan(canonical, prompt, options, rules, back)

@@ -87,7 +87,7 @@ def untrue_sayings(kinds: set[str]) -> tuple[str, ...]:
 
 
 # fmt: off
-# The teacher's thoughts (npc_brain.workshop.data.npc_teacher): key -> voice -> wording
+# The teacher's thoughts (npc_brain.npc.teacher): key -> voice -> wording
 # ("plain" when the voice has none). Every number follows the state's own words ("my health
 # is 25", "4 m away"), every name is the state's, and "the" only ever precedes a perceived
 # thing or a held item; their words are all a thought may use besides the state's. The
@@ -139,7 +139,7 @@ THOUGHTS: dict[str, dict[str, str]] = {
     "need_rest": {"plain": "I need to recover"},
     "ally_hurt": {
         "plain": "{injured} is hurt, health {injured_health}",
-        "warm": "poor {injured}, health {injured_health}, I must help",
+        "warm": "{injured} is hurt, health {injured_health}, I must help",
     },
     "healer": {"plain": "I am {a_role}, I can help", "warm": "I am {a_role}, helping is what I do"},
     "kind": {"plain": "I cannot just walk past", "warm": "I cannot leave anyone like that"},

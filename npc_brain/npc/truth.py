@@ -1,10 +1,7 @@
-"""Thoughts true to the state: the rules the sidecar decodes under, and a checker for traces.
-
-`thought_rules(state, actions)` says what a thought may state for this request (its closing
-phrases, its names, its numbers, its own stats and role); the decoding constraint
-(npc_brain.nrm.constraints) holds served thoughts to it. `false_claims(...)` reads a finished
-trace against the state and lists every claim the state does not support; evaluation and
-tests use it on served and unconstrained traces alike.
+"""The truth checker: `false_claims(...)` reads a finished trace against the state and lists
+every claim the state does not support (numbers, stats, names, kinds, role, the decision).
+Evaluation and tests use it on served and unconstrained traces alike; served thoughts are
+the teacher's own lines for the state (npc_brain.npc.decision), which tests hold to it.
 """
 
 from __future__ import annotations
@@ -17,7 +14,6 @@ from npc_brain.npc.actions import (
     check_actions,
     closing_phrase,
     decision_phrases,
-    refer,
 )
 from npc_brain.npc.prompt import npc_prompt
 from npc_brain.npc.roles import FIGHTING_CATEGORIES, category
@@ -30,11 +26,9 @@ from npc_brain.npc.sayings import (
     untrue_sayings,
 )
 from npc_brain.npc.state import NPCState, Perception
-from npc_brain.nrm.thought_rules import ThoughtRules
 
 OWN_STATS = ("health", "hunger", "energy")
-# The words a thought may begin with besides a name or a number (the teacher's thoughts all
-# do; tests/test_truth.py checks it), so a name at the start of a thought is copied exactly.
+# The words the teacher's thoughts begin with besides a name or a number.
 OPENERS = ("I", "all", "everything", "it", "maybe", "my", "nobody", "nothing", "oh", "poor",
            "so", "someone", "the", "there", "this", "too", "what", "with")  # fmt: skip
 I_WORDS = {"I", "I'm", "I'll", "I'd", "I've"}
@@ -57,76 +51,8 @@ def state_numbers(state: NPCState, actions: list[str]) -> set[str]:
     return set(re.findall(r"\d+", npc_prompt(state, actions)))
 
 
-def thought_rules(state: NPCState, prompt: str, options: list[str]) -> ThoughtRules:
-    """The decoding rules for one decide request: its prompt and its answer `options`."""
-    names = state_names(state)
-    # After "the": a lowercase thing's name; after "Morgause the", the rest of that name only
-    # (never "Breidock the Younger" by borrowing the end of "Nimeid the Younger").
-    fillers: dict[str, tuple[str, ...]] = {}
-    for head, tail in (n.split(" the ", 1) for n in names if " the " in n):
-        fillers[f" {head} the"] = (*fillers.get(f" {head} the", ()), f" {tail}")
-    # A name with its own "the" ("the thing") goes on from there, never as "the the thing".
-    fillers[" the"] = tuple(
-        dict.fromkeys(f" {n.removeprefix('the ')}" for n in names if n[:1].islower())
-    )
-    # "my health is 25, I am badly hurt": the stat's own value, then a saying true of it.
-    # "my health" itself leads there, so no other verb slips in ("my energy lurks 100").
-    for stat in OWN_STATS:
-        value = getattr(state, stat)
-        said = tuple(f" {value}, {s}" for s in true_sayings(stat, value))
-        fillers[f" my {stat}"] = tuple(f" is{s}" for s in said)
-        fillers[f" my {stat} is"] = said
-    fillers.update(_untrue_stat_sayings(state))
-    fillers.update(_hurt_rules(state))
-    # "I am a guard", "I am an innkeeper": the role, with its own article.
-    vowel = bool(state.role) and state.role[:1] in "aeiou"
-    fillers[" I am a"] = (f" {state.role}",) if state.role and not vowel else ()
-    fillers[" I am an"] = (f" {state.role}",) if state.role and vowel else ()
-    fillers.update(_role_rules(state))
-    # Names a capitalised (or non-ASCII) first letter starts; plain lowercase ones follow "the".
-    fillers[" I have"] = _possessions(state)
-    fillers[" I have to run with"] = ()  # not a belonging "with me"
-    fillers[" I have a post to keep with"] = ()
-    capitalised = [n for n in names if not ("a" <= n[:1] <= "z")]
-    capitalised += [w for w in _context_words(state) if w[:1].isupper()]
-    # ...and the capitalised words inside other names ("Hobb" of "drunk Hobb").
-    capitalised += [w for n in names for w in n.split()[1:] if w[:1].isupper()]
-    return ThoughtRules(
-        decisions={f" {p}": opts for p, opts in decision_phrases(options).items()},
-        fillers=fillers,
-        names=tuple(dict.fromkeys(f" {n}" for n in capitalised)),
-        numbers=tuple(sorted(set(re.findall(r"\d+", prompt)))),
-        numbers_of=_as_spelled(state, _numbers_by_name(state)),
-        openers=tuple(dict.fromkeys(f" {w}" for w in (*OPENERS, *names))),
-        words=WORDS,
-        state_words=_state_words(state, options),
-        untrue_of=_as_spelled(
-            state,
-            {
-                n: tuple(f" {s}" for s in untrue_sayings(k))
-                for n, k in _kinds_by_name(state).items()
-            },
-        ),
-    )
-
-
-def _role_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
-    """A fighting role never calls itself no fighter ("I am a goblin chief, not a fighter").
-    The ban falls on the word where the thought would turn that way, so the thought takes
-    another turn whole rather than stopping half said."""
-    if not _fights(state):
-        return {}
-    return {f" {state.role}, not": (), f" {state.role}, I can't": (), " I am not": ()}
-
-
 def _fights(state: NPCState) -> bool:
     return bool(state.role) and category(state.role) in FIGHTING_CATEGORIES
-
-
-def _untrue_stat_sayings(state: NPCState) -> dict[str, tuple[str, ...]]:
-    """Bans of every stat saying the state's value does not support, wherever a thought puts
-    it ("my energy lurks 90, I am exhausted" slips past the "my energy is" filler)."""
-    return {f" {text}": () for text in _untrue_sayings_of(state)}
 
 
 def _untrue_sayings_of(state: NPCState) -> list[str]:
@@ -137,45 +63,13 @@ def _untrue_sayings_of(state: NPCState) -> list[str]:
     return out
 
 
-def _hurt_rules(state: NPCState) -> dict[str, tuple[str, ...]]:
-    """Only someone whose health says so is hurt: "poor" names them, "X is hurt" is banned
-    for everyone else."""
-    hurt = _hurt_names(state)
-    rules = {" poor": tuple(f" {refer(n)}" for n in hurt)}
-    for name in state_names(state):  # held items too: "the healing potion is hurt"
-        if name not in hurt:
-            rules[f"{name} is hurt"] = ()
-    return rules
-
-
 def _hurt_names(state: NPCState) -> list[str]:
     """Perceived names of those whose health says they are hurt."""
     return [p.name for p in state.shown_entities() if injured(p.health)]
 
 
-def _possessions(state: NPCState) -> tuple[str, ...]:
-    """What may follow "I have": a held item ("bread", "a potion"), the gold, or the words
-    that make it no claim about belongings ("I have to run", "I have a post to keep")."""
-    items = [k for k, _ in state.shown_inventory()]
-    out = [f" {k}" for k in items] + [f" a {k}" for k in items] + [" a post to keep", " to run"]
-    if state.gold is not None:
-        out.append(f" {state.gold}")
-    if items:  # "I have what Anna needs": nothing more ("I have what with me" claims a "what")
-        people = [p.name for p in state.shown_entities() if p.kind == "person"]
-        out += [f" what {refer(name)} needs" for name in people]
-    return tuple(out)
-
-
 def _entity_numbers(p: Perception) -> tuple[str, ...]:
     return tuple(str(n) for n in (p.meters, p.health, p.strength) if n is not None)
-
-
-def _as_spelled(state: NPCState, by_name: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """A per-name table keyed as the constraint sees names spelled: " wolf", and a held item
-    also as "I have" spells it (" a hammer")."""
-    out = {f" {name}": v for name, v in by_name.items()}
-    out |= {f" a {k}": by_name[k] for k, _ in state.shown_inventory()}
-    return out
 
 
 def _numbers_by_name(state: NPCState) -> dict[str, tuple[str, ...]]:

@@ -37,7 +37,7 @@ class GenRequest:
     answer_options: list[str] | None = None
     enforce_format: bool = True
     max_steps: int = 16
-    # What the thoughts may say (NPC decisions: npc_brain.npc.truth.thought_rules).
+    # What the thoughts may say (NPC decisions: npc_brain.npc.decision.plan_decision).
     thought_rules: ThoughtRules | None = None
     # Requests with the same key (one NPC's) share prompt prefixes (npc_brain.nrm.prefix_cache).
     prefix_key: str | None = None

@@ -1,5 +1,5 @@
 """NPC decision examples: a designer-like situation (npc_situations) labelled by the teacher
-(npc_teacher), split into training and evaluation by the prompt's hash, so no evaluation
+(npc_brain.npc.teacher), split into training and evaluation by the prompt's hash, so no evaluation
 situation can ever be drawn for training.
 """
 
@@ -11,12 +11,11 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from npc_brain.npc.actions import VOCABULARY
-from npc_brain.npc.decision import served_options
+from npc_brain.npc.actions import VOCABULARY, served_options
 from npc_brain.npc.prompt import npc_prompt
+from npc_brain.npc.teacher import teacher
 from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.npc_situations import random_situation
-from npc_brain.workshop.data.npc_teacher import teacher
 
 HELD_OUT = 20  # one prompt in HELD_OUT (by crc32) belongs to evaluation only
 

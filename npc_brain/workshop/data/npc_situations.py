@@ -28,7 +28,7 @@ from npc_brain.npc.roles import (
 )
 from npc_brain.npc.sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
 from npc_brain.npc.state import NPCState, Perception
-from npc_brain.workshop.data.npc_teacher import (
+from npc_brain.npc.teacher import (
     BUY_GOLD,
     CLOSE,
     ESCAPE_VERBS,

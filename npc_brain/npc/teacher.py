@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from npc_brain.npc.actions import VERB_BY_NAME, check_actions, closing_phrase
+from npc_brain.npc.actions import VERB_BY_NAME, check_actions, closing_phrase, served_options
 from npc_brain.npc.actions import refer as _refer
-from npc_brain.npc.decision import served_options
 from npc_brain.npc.roles import (
     CATEGORY_OF,
     FIERCE_TRAITS,
@@ -313,7 +312,8 @@ RULES: tuple[Rule, ...] = (
       "work", "duty_work"),
     R("thirst", "sees_water_seen", "drink:water_seen", "thirsty"),
     R("snack", "sees_food_seen", "eat:food_seen", "snack"),
-    R("idle", "", "work wait wander patrol rest", "quiet"),
+    R("idle", "not_sees_threat", "work wait wander patrol rest", "quiet"),
+    R("idle/alert", "", "work wait wander patrol rest", ""),
 )  # fmt: skip
 # When no row's move is offered: the least surprising offered move, in this order.
 FALLBACK = (
@@ -348,6 +348,14 @@ def _thoughts(rule: Rule, facts: Facts) -> list[str]:
     return [_variant(facts.voice, key).format(**slots) for key in rule.say]
 
 
+def _said(rule: Rule | None, first: Rule | None, facts: Facts) -> list[str]:
+    """A row's thoughts; a row without any (or no row) says what is going on: the first
+    thought of the first row that holds ("the wolf is 4 m away", never "all is quiet")."""
+    if rule is not None and rule.say:
+        return _thoughts(rule, facts)[: MAX_STEPS - 1]
+    return _thoughts(first, facts)[:1] if first else [_variant(facts.voice, "quiet")]
+
+
 def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
     """Decide like a designer expects: (thoughts, ANS). The ANS is one of served_options()."""
     actions = check_actions(actions)
@@ -364,12 +372,34 @@ def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
         for move in rule.moves:
             answer = _option(move, facts, offered)
             if answer in options:
-                return _close(_thoughts(rule, facts), state, answer), answer
+                return _close(_said(rule, first, facts), state, answer), answer
     answer = next((a for m in FALLBACK if (a := _option(m, facts, offered)) in options), options[0])
     # Say what is going on (only the situation: the row's reasons led to another move).
-    said = _thoughts(first, facts)[:1] if first else [_variant(facts.voice, "quiet")]
-    return _close(said, state, answer), answer
+    return _close(_said(None, first, facts), state, answer), answer
 
 
 def _close(thoughts: list[str], state: NPCState, answer: str) -> list[str]:
-    return [*thoughts[: MAX_STEPS - 1], f"so I {closing_phrase(answer)}"]
+    return [*thoughts, f"so I {closing_phrase(answer)}"]
+
+
+def said_lines(state: NPCState, actions: list[str], options: list[str]) -> tuple[str, ...]:
+    """Every thought the teacher would say on its way to any of the offered decisions, in
+    the NPC's voice (closing thoughts aside): what it says when only that decision's verb is
+    offered. A line is thereby true in context: a row's thoughts come only where no earlier
+    row claims the decision ("not a fighter" is never said by a guard, whom a fighting row
+    catches first). `actions` are canonical, `options` their served_options()."""
+    offered = set(options) | set(actions)
+    facts = Facts(state)
+    holding = [rule for rule in RULES if all(facts.has(f) for f in rule.when)]
+    first = holding[0] if holding else None
+    lines: dict[str, None] = {}
+    reached: set[str] = set()  # verbs some row leads to
+    for rule in holding:
+        answers = (_option(m, facts, offered) for m in rule.moves)
+        verbs = {a.split(" ", 1)[0] for a in answers if a in options}
+        if verbs & set(actions) - reached:
+            lines.update(dict.fromkeys(_said(rule, first, facts)))
+            reached |= verbs
+    if set(actions) - reached:  # a verb no row leads to: the teacher's fallback words
+        lines.update(dict.fromkeys(_said(None, first, facts)))
+    return tuple(lines)
