@@ -185,9 +185,12 @@ def test_req_clients_get_only_the_terminal_event(pool: Pool) -> None:
 
 def test_cancel_reaches_the_worker_generating_the_request(pool: Pool) -> None:
     peer = Peer(pool.front)
-    for attempt in range(3):  # a request that finishes before its cancel lands is retried
+    # A long answer (a sorting trace of some 200 tokens), so the cancel lands while it is
+    # still generated; one that finishes first anyway is retried.
+    prompt = "Sort 93, 12, 57, 8, 41, 76, 30, 65, 19, 88."
+    for attempt in range(3):
         rid = f"c{attempt}"
-        peer.send(decide(rid, max_tokens=200, max_steps=16))
+        peer.send({"type": "generate", "id": rid, "prompt": prompt, "max_tokens": 400})
         holder = _wait_dispatched(pool, rid)
         peer.send({"type": "cancel", "id": rid})
         events = collect(peer, [rid])[rid]
