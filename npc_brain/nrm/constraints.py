@@ -119,7 +119,6 @@ class TraceConstraint:
         # for <ANS> to begin constraining the answer.
         self.state = "start" if enforce_format else "free"
         self._node_masks: dict[int, np.ndarray] = {}
-        self.decided: list[str] | None = None
         self.line_decision: list[str] | None = None  # what the last finished line decided
 
     def allowed(self) -> np.ndarray | None:
@@ -153,14 +152,10 @@ class TraceConstraint:
 
     def _line_start_mask(self) -> np.ndarray:
         """With rules the last thought says what the NPC does ("so I flee"): until one has,
-        another thought follows (a closing one when no other fits); once one has, another
-        may follow only while there is room for a closing one after it too."""
+        another thought follows (a closing one when no other fits); once one has, the
+        thinking ends, so a decision is said once and last."""
         v = self.v
-        if self.line_decision is None:
-            return v.only(v.step)
-        if self.n_steps + 1 >= self.max_steps or self.left - 1 <= self._close_reserve:
-            return v.only(v.think_end)
-        return v.only(v.step, v.think_end)
+        return v.only(v.step) if self.line_decision is None else v.only(v.think_end)
 
     def _closing_due(self) -> bool:
         """The thought just begun is the last there is room for, so it is a closing one."""
@@ -204,8 +199,8 @@ class TraceConstraint:
                     self.line_node, self.path = self.lines.root, []
             else:
                 self.state = "think_end_nl"
-                if self.decided:  # the answer commits to what the last decision said
-                    self.trie = self.node = build_trie(v.tok, self.decided)
+                if self.line_decision:  # the answer commits to what the thoughts decided
+                    self.trie = self.node = build_trie(v.tok, self.line_decision)
         elif s in ("step_first", "step"):
             if tid != v.newline:
                 self.state = "step"
@@ -216,7 +211,6 @@ class TraceConstraint:
                 self.state = "line_start"
                 if self.lines is not None and self.line_node is not None:
                     self.line_decision = self.lines.said(self.path)
-                    self.decided = self.line_decision or self.decided
         elif s == "think_end_nl":
             self.state = "before_ans"
         elif s == "before_ans":
