@@ -372,13 +372,13 @@ def teacher(state: NPCState, actions: list[str]) -> tuple[list[str], str]:
         for move in rule.moves:
             answer = _option(move, facts, offered)
             if answer in options:
-                return _close(_said(rule, first, facts), state, answer), answer
+                return _close(_said(rule, first, facts), answer), answer
     answer = next((a for m in FALLBACK if (a := _option(m, facts, offered)) in options), options[0])
     # Say what is going on (only the situation: the row's reasons led to another move).
-    return _close(_said(None, first, facts), state, answer), answer
+    return _close(_said(None, first, facts), answer), answer
 
 
-def _close(thoughts: list[str], state: NPCState, answer: str) -> list[str]:
+def _close(thoughts: list[str], answer: str) -> list[str]:
     return [*thoughts, f"so I {closing_phrase(answer)}"]
 
 
@@ -393,13 +393,13 @@ def said_lines(state: NPCState, actions: list[str], options: list[str]) -> tuple
     holding = [rule for rule in RULES if all(facts.has(f) for f in rule.when)]
     first = holding[0] if holding else None
     lines: dict[str, None] = {}
-    reached: set[str] = set()  # verbs some row leads to
+    unreached = set(actions)  # verbs no row has led to yet
     for rule in holding:
         answers = (_option(m, facts, offered) for m in rule.moves)
         verbs = {a.split(" ", 1)[0] for a in answers if a in options}
-        if verbs & set(actions) - reached:
+        if verbs & unreached:
             lines.update(dict.fromkeys(_said(rule, first, facts)))
-            reached |= verbs
-    if set(actions) - reached:  # a verb no row leads to: the teacher's fallback words
+            unreached -= verbs
+    if unreached:  # a verb no row leads to: the teacher's fallback words
         lines.update(dict.fromkeys(_said(None, first, facts)))
     return tuple(lines)

@@ -5,7 +5,7 @@ A `TraceConstraint` follows one sequence's generated tokens and says which token
 come next, so the output always parses and the answer is exactly one allowed option.
 
 With `ThoughtRules` (NPC decisions), a thought is one of the request's own lines, whole and
-said once (npc_brain.npc.truth builds them from the teacher's true sayings about this state),
+said once (npc_brain.npc.decision takes them from the teacher's sayings that hold for the state),
 or a closing thought, "so I" + a closing phrase ("so I attack the wolf"); the answer is then
 the option that phrase names, so the thought the player sees and the decision the game gets
 cannot disagree. The model is generic here: the NPC domain decides what the lines are.
@@ -295,9 +295,9 @@ class _Lines:
     def said(self, path: list[_LineNode]) -> list[str] | None:
         """A finished line (its nodes from the root's child on): a plain one cannot be said
         again; a closing one returns what it decides."""
-        last = path[-1] if path else None
-        if last is None:
+        if not path:
             return None
+        last = path[-1]
         if last.free_end:
             last.free_end = False
             for node in path:
