@@ -134,8 +134,8 @@ THOUGHTS: dict[str, dict[str, str]] = {
         "plain": "my health is {health}, I am badly hurt",
         "timid": "my health is {health}, it hurts so much",
     },
-    "have_potion": {"plain": "I have a {potion} with me"},
-    "have_medicine": {"plain": "I have {medicine} with me"},
+    "have_potion": {"plain": "I have my {potion} with me"},
+    "have_medicine": {"plain": "I have my {medicine} with me"},
     "need_rest": {"plain": "I need to recover"},
     "ally_hurt": {
         "plain": "{injured} is hurt, health {injured_health}",
@@ -152,7 +152,7 @@ THOUGHTS: dict[str, dict[str, str]] = {
         "gruff": "my hunger is {hunger}, I am starving",
         "timid": "my hunger is {hunger}, my stomach aches",
     },
-    "have_food": {"plain": "I have {food_held} with me"},
+    "have_food": {"plain": "I have my {food_held} with me"},
     "food_there": {"plain": "{food_seen} is {food_seen_m} m away"},
     "prey_there": {"plain": "{prey} is {prey_m} m away, good prey"},
     "buy_food": {"plain": "I have {gold} gold to buy food from {person}"},
@@ -242,4 +242,5 @@ THOUGHTS: dict[str, dict[str, str]] = {
 def thought_words() -> frozenset[str]:
     """Every lowercase word of the wordings (a placeholder is the state's, not a word)."""
     text = " ".join(w for voices in THOUGHTS.values() for w in voices.values())
-    return frozenset(re.findall(r"[a-z']+", re.sub(r"\{\w+\}", " ", text)))
+    # "are": a wording's "is" after a plural name (the teacher makes them agree).
+    return frozenset(re.findall(r"[a-z']+", re.sub(r"\{\w+\}", " ", text))) | {"are"}

@@ -10,6 +10,7 @@ never talk about the action menu. Adding behaviour means adding rows (and facts)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -345,7 +346,24 @@ def _option(move: str, facts: Facts, offered: set[str]) -> str | None:
 
 def _thoughts(rule: Rule, facts: Facts) -> list[str]:
     slots = facts.slots()
-    return [_variant(facts.voice, key).format(**slots) for key in rule.say]
+    return [_agree(_variant(facts.voice, key).format(**slots), slots) for key in rule.say]
+
+
+def _plural(name: str) -> bool:
+    """A thing named in the plural ("the berries", "the hornets of the hills"); proper names
+    are not."""
+    words = re.split(r" (?:of|from|on|at|in|with|by|near) ", name)[0].split()
+    head = words[-1] if words else ""
+    return head[:1].islower() and head.endswith("s") and not head.endswith(("ss", "us", "is"))
+
+
+def _agree(line: str, slots: dict[str, str]) -> str:
+    """ "the berries are 4 m away", not "is": the verb after a plural name agrees with it."""
+    line = f" {line}"
+    for name in slots.values():
+        if _plural(name):
+            line = line.replace(f" {name} is ", f" {name} are ")
+    return line[1:]
 
 
 def _said(rule: Rule | None, first: Rule | None, facts: Facts) -> list[str]:

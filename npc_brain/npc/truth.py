@@ -172,7 +172,7 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
     for rest in re.findall(r"\bthe (.+)", step):
         if not rest.startswith("NAME"):
             out.append(("name", f"the {rest.split(',')[0]}"))
-    for held in re.findall(r"\bI have (?:an? )?(.+?) with me", said):
+    for held in re.findall(r"\bI have (?:an? |my )?(.+?) with me", said):
         if held not in known.items:
             out.append(("item", f"I have {held}"))
     out += [("number", n) for n in _misplaced_numbers(state, said)]

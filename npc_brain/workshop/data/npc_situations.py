@@ -46,8 +46,9 @@ FLAVOR_TRAITS = tuple(
 FLAVOR_TRAITS += ("old", "quiet", "clever", "pious", "superstitious", "stubborn", "young")
 ONSETS = ("b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "r", "s",
           "st", "t", "th", "v", "w", "z", "sh", "ch", "j", "y", "")  # fmt: skip
-VOWELS = ("a", "e", "i", "o", "u", "ae", "ai", "ei", "ou", "y", "ia")
-CODAS = ("", "", "n", "r", "l", "s", "th", "nd", "rk", "m", "x", "ck", "ll", "rn", "d")
+VOWELS = ("a", "e", "i", "o", "u", "ae", "ai", "ei", "ou", "y", "ia", "ee", "oo")
+CODAS = ("", "", "n", "r", "l", "s", "th", "nd", "rk", "m", "x", "ck", "ll", "rn", "d", "ss",
+         "tt", "mm", "gg", "er", "ir")  # fmt: skip
 ACCENTS = str.maketrans("aeiouyn", "áéíöüýñ")
 OTHER_SCRIPTS = ("Аня", "Борис", "Ηλίας", "Δάφνη", "ケンジ", "ユキ", "Олег", "Мила", "Σοφία")
 TITLES = ("Sir", "Lady", "Old", "Mother", "Father", "Brother", "Sister", "Captain", "Master",
@@ -99,6 +100,28 @@ OTHER_ROLES = ("assassin", "camp leader", "mimic", "enchanted broom", "cartograp
                "statue", "scarecrow", "hermit", "pilgrim", "refugee", "castaway", "explorer",
                "archaeologist", "gambler", "cook's helper",
                "slime", "sphinx", "dwarf", "elf", "gnome", "fairy", "spirit")  # fmt: skip
+# Words around a known role that leave its category alone ("old fisherman", "goblin chief").
+ROLE_PREFIXES = ("old", "young", "head", "royal", "village", "town", "wandering", "retired",
+                 "veteran", "court", "temple", "castle", "ship", "army")  # fmt: skip
+ROLE_SUFFIXES = ("chief", "leader", "captain", "elder")
+# Nouns designers put before a name ("town guard", "cave bear", "customs officer"), parts
+# after one ("cheese rind", "berry bush", "wolf pack") and phrases after one ("cook from the
+# inn", "sailor on shore leave").
+MODIFIERS = ("town", "river", "cave", "sea", "forest", "mountain", "swamp", "night", "castle",
+             "temple", "village", "marsh", "desert", "iron", "stone", "bone", "fire", "ice",
+             "shadow", "storm", "border", "palace", "harbor", "mine", "city", "royal", "customs",
+             "navy", "tax", "dock", "road", "barn", "field", "hill", "tomb", "plague", "sand",
+             "frost", "moon", "camp", "tower", "market", "church", "farm", "dungeon")  # fmt: skip
+FOOD_PARTS = ("rind", "bush", "basket", "slice", "crumbs", "scraps", "jar", "heap", "pile",
+              "tray", "crate", "sack", "core", "crust", "patch", "bowl")  # fmt: skip
+ITEM_PARTS = ("case", "box", "pile", "bundle", "shard", "fragment", "pouch", "stash", "set",
+              "chest", "rack")  # fmt: skip
+CREATURE_PARTS = ("pack", "swarm", "brute", "scout", "leader", "pup", "cub", "mother",
+                  "matriarch", "whelp", "spawn", "hatchling")  # fmt: skip
+TAILS = ("from the inn", "from the mill", "of the north", "on the road", "at the gate",
+         "in red", "with a limp", "from the city", "on shore leave", "of the hills",
+         "in the cellar", "by the well", "near the fire", "from the docks", "in a grey cloak",
+         "with a lantern", "of the deep", "from next door", "on a cart", "in chains")  # fmt: skip
 FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
               "finish the harvest", "win the fair", "learn the old songs", "keep the lamp lit",
               "find a cure", "pay off my debt", "reach the capital")  # fmt: skip
@@ -135,24 +158,46 @@ def _described(rng: random.Random) -> str:
     "Morgause the Grey"."""
     r = rng.random()
     noun = rng.choice(PEOPLE) if rng.random() < 0.8 else rng.choice(ROLES)
-    if r < 0.3:
+    if r < 0.25:
         return noun
-    if r < 0.7:
+    if r < 0.55:
         return f"{rng.choice(LOOKS)} {noun}"
-    if r < 0.85:
+    if r < 0.7:
+        return f"{rng.choice(MODIFIERS)} {noun}"
+    if r < 0.8:
         return f"{noun} {_word(rng).capitalize()}"
+    if r < 0.9:
+        return f"{noun} {rng.choice(TAILS)}"
     return f"{_word(rng).capitalize()} the {rng.choice(EPITHETS)}"
 
 
-def thing_name(rng: random.Random, pool: tuple[str, ...]) -> str:
-    """A creature or object: a pool word, often with an adjective, sometimes a proper name."""
+def thing_name(rng: random.Random, pool: tuple[str, ...], parts: tuple[str, ...] = ()) -> str:
+    """A creature or object as designers name them: a pool word, often with an adjective or
+    a noun before it ("brown bear", "town guard"), a part after it ("cheese rind"), a phrase
+    after it ("cook from the inn"), sometimes an invented or proper name. The many shapes make
+    the model copy a whole name rather than recall a pool."""
     r = rng.random()
-    if r < 0.12:
+    if r < 0.1:
         return _word(rng).capitalize()  # "Vermithrax" the dragon, "Bessie" the cow
-    if r < 0.2:
-        return _word(rng)  # an invented creature or thing
-    base = rng.choice(pool)
-    return f"{rng.choice(ADJECTIVES)} {base}" if rng.random() < 0.35 else base
+    base = _word(rng) if r < 0.2 else rng.choice(pool)  # an invented creature or thing
+    return _shaped(rng, base, parts)
+
+
+def _shaped(rng: random.Random, base: str, parts: tuple[str, ...] = ()) -> str:
+    r = rng.random()
+    if r < 0.4:
+        return base
+    if r < 0.62:
+        return f"{rng.choice(ADJECTIVES)} {base}"
+    if r < 0.74:
+        return f"{rng.choice(MODIFIERS)} {base}"
+    if r < 0.8:
+        return f"{rng.choice(ADJECTIVES)} {rng.choice(MODIFIERS)} {base}"
+    if r < 0.9 and parts:
+        return f"{base} {rng.choice(parts)}"
+    if r < 0.9:
+        return f"{rng.choice(LOOKS)} {base}"
+    return f"{base} {rng.choice(TAILS)}"
 
 
 class _Scene:
@@ -177,7 +222,7 @@ class _Scene:
         rng = self.rng
         kind = rng.choice(("enemy", "monster", "animal", "animal", "person"))
         pool = {"enemy": ENEMIES, "monster": MONSTERS, "animal": WILD_ANIMALS, "person": ()}[kind]
-        name = person_name(rng) if kind == "person" else thing_name(rng, pool)
+        name = person_name(rng) if kind == "person" else thing_name(rng, pool, CREATURE_PARTS)
         dist = rng.randint(1, NEAR) if near else rng.randint(NEAR + 1, 80)
         if near and rng.random() < 0.3:
             dist = rng.randint(1, CLOSE)
@@ -193,7 +238,7 @@ class _Scene:
 
     def animal(self, injured: bool = False) -> Perception:
         health = _health(self.rng, injured)
-        name = thing_name(self.rng, TAME_ANIMALS)
+        name = thing_name(self.rng, TAME_ANIMALS, CREATURE_PARTS)
         return self.add("animal", name, self.rng.randint(1, 45), health=health)
 
     def extra(self) -> Perception:
@@ -204,7 +249,8 @@ class _Scene:
         if kind == "animal":
             return self.animal()
         pool = {"food": FOOD_SEEN, "item": ITEMS, "shelter": SHELTERS, "water": WATERS}[kind]
-        return self.add(kind, thing_name(rng, pool), rng.randint(1, 50))
+        parts = {"food": FOOD_PARTS, "item": ITEM_PARTS}.get(kind, ())
+        return self.add(kind, thing_name(rng, pool, parts), rng.randint(1, 50))
 
 
 def _health(rng: random.Random, injured: bool) -> int | None:
@@ -247,7 +293,14 @@ def _role(rng: random.Random) -> str | None:
         )
     if r < 0.34:
         return rng.choice(OTHER_ROLES)
-    return rng.choice(ROLES)
+    role = rng.choice(ROLES)
+    r = rng.random()  # "old fisherman", "goblin chief": the role's word decides its category
+    shaped = role
+    if r < 0.12:
+        shaped = f"{rng.choice(ROLE_PREFIXES)} {role}"
+    elif r < 0.18:
+        shaped = f"{role} {rng.choice(ROLE_SUFFIXES)}"
+    return shaped if len(shaped) <= 24 else role
 
 
 def _traits(rng: random.Random) -> list[str]:
@@ -355,7 +408,7 @@ def _hungry(rng: random.Random, scene: _Scene, d: _Draft) -> None:
 
 
 def _food(rng: random.Random, scene: _Scene, d: _Draft) -> None:
-    scene.add("food", thing_name(rng, FOOD_SEEN), rng.randint(1, 30))
+    scene.add("food", thing_name(rng, FOOD_SEEN, FOOD_PARTS), rng.randint(1, 30))
     d.hunger = _num(rng, HUNGRY, 100) if rng.random() < 0.6 else d.hunger
 
 
@@ -375,7 +428,7 @@ def _mark(rng: random.Random, scene: _Scene, d: _Draft) -> None:
 
 
 def _loot(rng: random.Random, scene: _Scene, d: _Draft) -> None:
-    scene.add("item", thing_name(rng, ITEMS), rng.randint(1, 30))
+    scene.add("item", thing_name(rng, ITEMS, ITEM_PARTS), rng.randint(1, 30))
     if rng.random() < 0.5:
         d.traits = _with_trait(d.traits, "greedy")
 
@@ -389,7 +442,7 @@ def _night_work(rng: random.Random, scene: _Scene, d: _Draft) -> None:
 def _graze(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     """A grazing beast keeps eating while a threat is still far off."""
     d.role = rng.choice(ROLE_CATEGORIES["beast"])
-    scene.add("food", thing_name(rng, FOOD_SEEN), rng.randint(1, 20))
+    scene.add("food", thing_name(rng, FOOD_SEEN, FOOD_PARTS), rng.randint(1, 20))
     scene.threat(near=False)
 
 
