@@ -21,6 +21,7 @@ import torch
 from server_harness import TIMEOUT_S, npc_state
 
 from npc_brain.cli import main
+from npc_brain.npc.decision import plan_decision
 from npc_brain.nrm import runtime_onnx, weights
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, generate_dir, load_model
 from npc_brain.nrm.engine import Engine, GenRequest
@@ -202,7 +203,8 @@ def test_constrained_npc_decisions_are_identical(
 
 @pytest.mark.parametrize("backend", ["onnx", "numpy"])
 def test_logits_match_torch(backends: tuple, backend: str) -> None:
-    """A right-padded prefill into rows behind others, then one decode step per row."""
+    """A right-padded prefill into rows behind others, one decode step per row, then a
+    step feeding each row a different number of tokens (as jump-forward decoding does)."""
     model, runtimes, tok = backends
     prompts = [prompt_ids(tok, f"What is {a} + {b}?") for a, b in ((12, 30), (7, 5), (41, 9))]
     lengths = np.array([len(p) for p in prompts])
@@ -216,7 +218,13 @@ def test_logits_match_torch(backends: tuple, backend: str) -> None:
         cache = runtime.new_cache(8)
         first = runtime.forward(cache, 2, ids, pos, lengths - 1)
         second = runtime.forward(cache, 2, step_ids, step_pos, np.zeros(3, dtype=np.int64))
-        logits[name] = np.stack([first, second])
+        fed = np.array([3, 1, 2])
+        third = runtime.forward(
+            cache, 2, np.array([[21, 22, 23], [24, 0, 0], [25, 26, 0]]),
+            lengths[:, None] + 1 + np.arange(3), fed - 1,
+        )  # fmt: skip
+        fourth = runtime.forward(cache, 2, step_ids, lengths[:, None] + 1 + fed[:, None], fed * 0)
+        logits[name] = np.stack([first, second, third, fourth])
     assert np.abs(logits[backend] - logits["torch"]).max() < 1e-4
 
 
@@ -243,6 +251,37 @@ def test_rows_joining_mid_decode_match_alone(backends: tuple, backend: str) -> N
             if ev.token_id >= 0:
                 outs.setdefault(ev.handle, []).append(ev.token_id)
     assert [outs[h] for h in handles] == alone
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx", "numpy"])
+def test_jumping_forward_says_the_same_tokens_in_fewer_steps(backends: tuple, backend: str) -> None:
+    """Served decisions: feeding the tokens the constraint forces together changes no token
+    and needs a fraction of the steps (most of a served thought is forced)."""
+    model, runtimes, tok = backends
+    runtime = TorchRuntime(model) if backend == "torch" else runtimes[backend]
+    plans = [plan_decision(*ex.situation) for ex in make_examples("npc", 12, "test", seed=98)]
+
+    def served(jump: bool) -> tuple[list[list[int]], int]:
+        engine = Engine(runtime, tok, max_batch=8, jump=jump)  # rows join mid-decode
+        handles = {}
+        for i, plan in enumerate(plans):
+            req = GenRequest(
+                prompt_ids(tok, plan.prompt), 200, answer_options=plan.options,
+                thought_rules=plan.rules,
+            )  # fmt: skip
+            handles[engine.submit(req)] = i
+        out: list[list[int]] = [[] for _ in plans]
+        steps = 0
+        while engine.active:
+            steps += 1
+            for ev in engine.step():
+                if ev.token_id >= 0:
+                    out[handles[ev.handle]].append(ev.token_id)
+        return out, steps
+
+    (stepped, many), (jumped, few) = served(False), served(True)
+    assert jumped == stepped
+    assert few * 3 < many
 
 
 def _env_without(tmp_path: Path, *blocked: str) -> dict[str, str]:

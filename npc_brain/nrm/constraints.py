@@ -63,6 +63,7 @@ class Vocab:
         self.free_answer = self.plain_no_newline.copy()
         self.free_answer[self.ans_end] = True
         self._single: dict[int, np.ndarray] = {}
+        self._forcing: dict[int, int] = {}  # id of a one-token mask -> that token
 
     def only(self, *ids: int) -> np.ndarray:
         key = ids[0] if len(ids) == 1 else None
@@ -72,7 +73,12 @@ class Vocab:
         mask[list(ids)] = True
         if key is not None:
             self._single[key] = mask
+            self._forcing[id(mask)] = key
         return mask
+
+    def forced(self, mask: np.ndarray | None) -> int | None:
+        """The one token a mask allows, or None when it allows more (or anything)."""
+        return None if mask is None else self._forcing.get(id(mask))
 
 
 class TraceConstraint:
@@ -149,6 +155,10 @@ class TraceConstraint:
         if s == "ans":
             return self._answer_mask()
         return v.only(v.ans_end)
+
+    def forced(self) -> int | None:
+        """The one token that may come next, if only one may."""
+        return self.v.forced(self.allowed())
 
     def _line_start_mask(self) -> np.ndarray:
         """With rules the last thought says what the NPC does ("so I flee"): until one has,

@@ -13,7 +13,7 @@ everything is numpy, so serving needs no torch.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ class _Seq:
     decoder: StreamDecoder
     rng: np.random.Generator | None
     pos: int = 0  # position the next fed token is written at
-    last: int = 0  # token to feed next
+    feed: list[int] = field(default_factory=list)  # tokens said, to feed next forward
     place: int = 0  # digit place of the token fed last (npc_brain.nrm.digits)
     n_new: int = 0
     cancelled: bool = False
@@ -80,14 +80,17 @@ class Engine:
         tokenizer: Tokenizer,
         max_batch: int = 256,
         prefix_tokens: int = PREFIX_TOKENS,
+        jump: bool = True,
     ) -> None:
         """`model`: a runtime (npc_brain.nrm.runtime) or a torch NRMModel; `prefix_tokens`:
-        the prompt tokens the prefix cache may keep (0: none)."""
+        the prompt tokens the prefix cache may keep (0: none); `jump`: feed forced tokens
+        together (jump-forward decoding, see _emit)."""
         self.runtime = runtime = as_runtime(model)
         cfg = runtime.cfg
         self.tok = tokenizer
         self.vocab = Vocab(tokenizer, cfg.vocab_size)
         self.max_batch = max_batch
+        self.jump = jump
         self.max_len = cfg.max_seq_len
         self.cache = runtime.new_cache(min(16, max_batch))
         self._rows: list[_Seq] = []  # active, index == cache row
@@ -161,18 +164,30 @@ class Engine:
         return events
 
     def _decode(self) -> list[TokenEvent]:
+        """Every running row's said tokens through one forward (right-padded): one token, or
+        several where the constraint forced them (see _emit)."""
         rows = self._rows
-        ids = np.array([[s.last] for s in rows], dtype=np.int64)
-        pos = np.array([[s.pos] for s in rows], dtype=np.int64)
-        last = np.zeros(len(rows), dtype=np.int64)
-        digits = None
-        if self.place_limit:
-            for s in rows:
-                s.place = next_place(int(self.kinds[s.last]), s.place, self.place_limit)
-            digits = np.array([[s.place] for s in rows], dtype=np.int64)
-        logits = self.runtime.forward(self.cache, 0, ids, pos, last, digits)
+        width = max(len(s.feed) for s in rows)
+        if max(s.pos for s in rows) + width > self.max_len:  # padding would pass the context
+            return [ev for i in range(len(rows)) for ev in self._decode_rows(i, i + 1)]
+        return self._decode_rows(0, len(rows))
+
+    def _decode_rows(self, lo: int, hi: int) -> list[TokenEvent]:
+        rows = self._rows[lo:hi]
+        lengths = np.array([len(s.feed) for s in rows], dtype=np.int64)
+        ids = np.zeros((len(rows), int(lengths.max())), dtype=np.int64)
+        digits = np.zeros_like(ids) if self.place_limit else None
+        for i, s in enumerate(rows):
+            ids[i, : lengths[i]] = s.feed
+            if digits is not None:
+                for j, tid in enumerate(s.feed):
+                    s.place = next_place(int(self.kinds[tid]), s.place, self.place_limit)
+                    digits[i, j] = s.place
+        pos = np.array([s.pos for s in rows], dtype=np.int64)[:, None] + np.arange(ids.shape[1])
+        logits = self.runtime.forward(self.cache, lo, ids, pos, lengths - 1, digits)
         for s in rows:
-            s.pos += 1
+            s.pos += len(s.feed)
+            s.feed = []
         return self._emit(list(rows), logits)
 
     def _prefill(self) -> list[TokenEvent]:
@@ -228,27 +243,39 @@ class Engine:
         return self.runtime.forward(self.cache, start, ids, pos, lengths - 1, digits)
 
     def _emit(self, seqs: list[_Seq], logits: np.ndarray) -> list[TokenEvent]:
+        """Each row's chosen token, then, jumping forward, every token the constraint
+        forces after it (the rest of a line once its words are settled): they are said
+        now and fed together next step, so a forced token costs no forward of its own."""
         tokens = self._choose(seqs, logits)
         events = []
         for s, tid in zip(seqs, tokens, strict=True):
-            s.constraint.advance(tid)
-            s.last = tid
-            s.n_new += 1
-            text = s.decoder.feed(tid)
-            reason = self._stop_reason(s, tid)
-            if reason is not None:
-                self._remove(s)
-                text += s.decoder.flush()
-                self._by_handle.pop(s.handle, None)
-            events.append(TokenEvent(s.handle, tid, text, reason is not None, reason))
+            while True:
+                event = self._say(s, tid)
+                events.append(event)
+                forced = None if event.done or not self.jump else s.constraint.forced()
+                if forced is None:
+                    break
+                tid = forced
         return events
+
+    def _say(self, s: _Seq, tid: int) -> TokenEvent:
+        s.constraint.advance(tid)
+        s.feed.append(tid)
+        s.n_new += 1
+        text = s.decoder.feed(tid)
+        reason = self._stop_reason(s, tid)
+        if reason is not None:
+            self._remove(s)
+            text += s.decoder.flush()
+            self._by_handle.pop(s.handle, None)
+        return TokenEvent(s.handle, tid, text, reason is not None, reason)
 
     def _stop_reason(self, s: _Seq, tid: int) -> str | None:
         if tid == self.vocab.ans_end or s.constraint.state == "done":
             return "answer"
         if s.n_new >= s.req.max_new_tokens:
             return "max_tokens"
-        if s.pos >= self.max_len:
+        if s.pos + len(s.feed) > self.max_len:  # the token said last would not fit
             return "max_len"
         return None
 

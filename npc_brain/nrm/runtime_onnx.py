@@ -122,17 +122,20 @@ class OnnxRuntime:
         last: np.ndarray,
         digits: np.ndarray | None = None,
     ) -> np.ndarray:
-        if ids.shape[1] > 1 and pos[:, 0].any():
-            # A prompt continuing cached positions: the graph's attention takes these one
-            # row at a time, each without its padding.
-            return np.concatenate([
-                self._run(
-                    cache, start + r, ids[r : r + 1, :n], pos[r : r + 1, :n], last[r : r + 1],
-                    None if digits is None else digits[r : r + 1, :n],
-                )
-                for r, n in enumerate(last + 1)
-            ])  # fmt: skip
-        return self._run(cache, start, ids, pos, last, digits)
+        if ids.shape[1] == 1 or len(ids) == 1 or not pos[:, 0].any():
+            return self._run(cache, start, ids, pos, last, digits)
+        # Tokens continuing cached positions: the graph's attention takes several only in a
+        # batch of one, so the first of each row runs batched and each row's rest alone.
+        first = np.zeros_like(last)
+        head = None if digits is None else digits[:, :1]
+        logits = self._run(cache, start, ids[:, :1], pos[:, :1], first, head)
+        for r in np.flatnonzero(last):
+            row, n = slice(r, r + 1), int(last[r]) + 1
+            rest = None if digits is None else digits[row, 1:n]
+            logits[r] = self._run(
+                cache, start + r, ids[row, 1:n], pos[row, 1:n], last[row] - 1, rest
+            )[0]
+        return logits
 
     def _run(
         self,

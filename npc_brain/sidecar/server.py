@@ -76,6 +76,9 @@ class ServerConfig(BaseModel):
     max_batch: int = Field(256, ge=1, le=4096)
     # Prompt tokens kept for NPCs that think again (npc_brain.nrm.prefix_cache); 0: none.
     prefix_tokens: int = Field(PREFIX_TOKENS, ge=0)
+    # Feed the tokens the constraint forces together, one forward for a run of them
+    # (npc_brain.nrm.engine); off only to measure what it gains.
+    jump: bool = True
     # Events queued for one client before it counts as gone (ZeroMQ's send high-water mark).
     max_queued_events: int = Field(10_000, ge=1)
     # Kernel send buffer per connection in bytes; 0 keeps the OS default (tests shrink it).
@@ -146,7 +149,7 @@ class Server:
             fairness = Fairness(max_clients=clients, reserved_queue=0)
 
         def engine_of(runtime: Runtime | NRMModel, tok: Tokenizer) -> Callable[[], Engine]:
-            return lambda: Engine(runtime, tok, cfg.max_batch, cfg.prefix_tokens)
+            return lambda: Engine(runtime, tok, cfg.max_batch, cfg.prefix_tokens, cfg.jump)
 
         self.scheduler = Scheduler(
             engine_of(model, tokenizer),

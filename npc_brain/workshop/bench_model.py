@@ -141,11 +141,12 @@ def run(args: argparse.Namespace) -> int:
             cells.append(f"{med:>15,.0f} | {med / ceiling:>10.1%}")
         print(f"{n:>9} | {' | '.join(cells)}")
     for name in names:
-        engine = Engine(runtimes[name], tok)
-        times = [first_step_ms(engine, plan, prompt) for _ in range(repeats * 2)]
-        med = statistics.median(times)
-        print(
-            f"{name}: first STEP line of a lone decision, median {med:.1f} ms"
-            f" (min {min(times):.1f}, max {max(times):.1f})"
-        )
+        for jump in (True, False):
+            engine = Engine(runtimes[name], tok, jump=jump)
+            times = [first_step_ms(engine, plan, prompt) for _ in range(repeats * 2)]
+            med = statistics.median(times)
+            print(
+                f"{name}{'' if jump else ' without jump-forward'}: first STEP line of a lone"
+                f" decision, median {med:.1f} ms (min {min(times):.1f}, max {max(times):.1f})"
+            )
     return 0

@@ -3,7 +3,8 @@
 The sidecar runs in its own process (as in a game) and one DEALER client (the game) keeps N
 NPCs thinking: each time an NPC's decision arrives, that NPC asks again, the things it sees
 having moved a metre (so its prompt starts as before and the prefix cache has its usual
-share; the first backend also runs without it, side by side). Reported per
+share). The first backend also runs without each speed option (the prefix cache,
+jump-forward decoding), side by side. Reported per
 level: decisions/s, tokens/s (and its share of the compute ceiling measured in the same
 run), and p50/p99 latency from sending a request to its first `step` event and to its
 `decision`, for each backend side by side (ONNX Runtime, numpy, torch: whichever runs
@@ -35,13 +36,17 @@ from npc_brain.npc.decision import plan_decision
 from npc_brain.npc.state import NPCState
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, has_weights, load_tokenizer, train_info
 from npc_brain.nrm.config import NRMConfig
-from npc_brain.nrm.engine import PREFIX_TOKENS
 from npc_brain.nrm.runtime import RuntimeUnavailableError, load_runtime
 from npc_brain.nrm.trace import prompt_ids
 from npc_brain.workshop.bench_model import flops_per_token, matmul_flops
 from npc_brain.workshop.data.npc import random_situation
 
 LEVELS = (1, 16, 64, 256)
+# The sidecar's speed options, each measured off beside the served default.
+WITHOUT: dict[str, dict[str, Any]] = {
+    "the prefix cache": {"prefix_tokens": 0},
+    "jump-forward decoding": {"jump": False},
+}
 PROFILE_LEVEL = 64
 SITUATIONS = 256
 
@@ -60,11 +65,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     peak = matmul_flops()
     print(f"matmul peak {peak / 1e9:.0f} GFLOP/s (the ceiling below: peak / FLOPs per token)")
-    runs = [(b, PREFIX_TOKENS) for b in backends] + [(backends[0], 0)]
-    rates: dict[int, list[float]] = {}
-    for backend, prefix_tokens in runs:
+    # Each backend as served, then the first without each of its options (same run).
+    runs = [(b, "", {}) for b in backends] + [
+        (backends[0], label, change) for label, change in WITHOUT.items()
+    ]
+    rates: dict[str, list[float]] = {}
+    for backend, without, change in runs:
         results = []
-        with Sidecar(model_dir, backend=backend, prefix_tokens=prefix_tokens) as sidecar:
+        with Sidecar(model_dir, backend=backend, config=change) as sidecar:
             drive(sidecar.endpoint, requests, in_flight=4, total=16)  # warm-up: allocations
             for level in LEVELS:
                 total = max(3 * level, 30) if args.quick else max(6 * level, 100)
@@ -72,16 +80,17 @@ def run(args: argparse.Namespace) -> int:
         ceiling = peak / flops_per_token(
             NRMConfig.load(model_dir / "config.json"), mean_context(model_dir, requests, results)
         )
-        label = backend if prefix_tokens else f"{backend} without the prefix cache"
+        label = f"{backend} without {without}" if without else backend
         print(f"\n{label}: ceiling {ceiling:,.0f} tokens/s", end="")
         print_table(results, ceiling)
         if backend == backends[0]:
-            rates[prefix_tokens] = [r.decisions / r.seconds for r in results]
-    ratios = ", ".join(
-        f"{level}: {on / off:.2f}x"
-        for level, on, off in zip(LEVELS, rates[PREFIX_TOKENS], rates[0], strict=True)
-    )
-    print(f"\nprefix cache on / off ({backends[0]}, decisions/s, same run): {ratios}")
+            rates[without] = [r.decisions / r.seconds for r in results]
+    for without in WITHOUT:
+        ratios = ", ".join(
+            f"{level}: {on / off:.2f}x"
+            for level, on, off in zip(LEVELS, rates[""], rates[without], strict=True)
+        )
+        print(f"\n{without} on / off ({backends[0]}, decisions/s, same run): {ratios}")
     with tempfile.TemporaryDirectory(prefix="npc-bench-") as tmp:
         profile_path = str(Path(tmp) / "sidecar.prof")
         with Sidecar(model_dir, profile_path, backends[0]) as sidecar:
@@ -137,11 +146,11 @@ def moved(body: dict[str, Any], round_: int) -> dict[str, Any]:
 
 
 def _serve(
-    model_dir: str, conn: Any, profile_path: str | None, backend: str, prefix_tokens: int
+    model_dir: str, conn: Any, profile_path: str | None, backend: str, change: dict[str, Any]
 ) -> None:
     from npc_brain.sidecar.server import Server, ServerConfig
 
-    config = ServerConfig(bind="tcp://127.0.0.1:0", prefix_tokens=prefix_tokens)
+    config = ServerConfig(bind="tcp://127.0.0.1:0", **change)
     server = Server.from_model_dir(model_dir, config, backend)
     conn.send(server.bind())
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
@@ -169,11 +178,12 @@ class Sidecar:
         model_dir: Path,
         profile_path: str | None = None,
         backend: str = "auto",
-        prefix_tokens: int = PREFIX_TOKENS,
+        config: dict[str, Any] | None = None,
     ) -> None:
+        """`config`: ServerConfig fields to change from the defaults."""
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        args = (str(model_dir), child, profile_path, backend, prefix_tokens)
+        args = (str(model_dir), child, profile_path, backend, config or {})
         self.proc = ctx.Process(target=_serve, args=args)
         self.proc.start()
         child.close()
