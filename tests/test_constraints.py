@@ -199,6 +199,18 @@ def test_the_answer_is_what_the_last_line_said() -> None:
     assert refused(c, "talk cook from the inn</ANS>") is None and c.finished()
 
 
+def test_the_thoughts_said_lead_to_the_decision() -> None:
+    """A line of the fighting row leads to its moves only: after "I do not back down" the
+    wizard attacks or flees, never waits or talks; the wolf's nearness leads anywhere."""
+    fighting = f"{START} I am a wizard, I do not back down\n<STEP>"
+    assert writable(fighting, " so I attack the wolf\n")
+    assert writable(fighting, " so I flee\n")
+    assert not writable(fighting, " so I wait\n")
+    assert not writable(fighting, " so I talk to Tom\n")
+    assert writable(fighting, " the wolf is 4 m away and coming\n")
+    assert writable(f"{START} the wolf is 4 m away and coming\n<STEP>", " so I wait\n")
+
+
 def test_without_rules_thoughts_are_free_and_every_option_stays() -> None:
     c = TraceConstraint(VOCAB, PLAN.options)
     assert refused(c, f"{START} the dragon is 7 m away, 2 + 2 = 4\n</THINK>\n<ANS>") is None

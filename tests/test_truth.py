@@ -208,7 +208,8 @@ def test_thought_rules_hold_the_teachers_lines_and_the_closing_phrases() -> None
     assert state_names(STATE) == ["wolf", "Tom", "cook from the inn", "Sir Aldous", "bread"]
     # A wizard (a fighting role) with the wolf 4 m away: the fighting row's sayings, in its
     # bold voice; waiting or eating says only that the wolf is there, never that all is quiet.
-    assert rules.lines == said_lines(STATE, plan.actions, plan.options)
+    assert rules.leads == said_lines(STATE, plan.actions, plan.options)
+    assert rules.lines == tuple(rules.leads)
     assert rules.lines == (
         "the wolf is 4 m away and coming",
         "I am a wizard, I do not back down",
@@ -216,6 +217,9 @@ def test_thought_rules_hold_the_teachers_lines_and_the_closing_phrases() -> None
     )
     for line in rules.lines:
         assert false_claims(STATE, ACTIONS, [line, "so I wait"], "wait") == [], line
+    # The fighting row's own sayings lead to its moves; the wolf's nearness to any.
+    assert rules.leads["I am a wizard, I do not back down"] == ("attack wolf", "flee")
+    assert set(rules.leads["the wolf is 4 m away and coming"]) == set(plan.options)
     assert rules.decisions[" attack the wolf"] == ["attack wolf"]
     assert rules.decisions[" talk to Sir Aldous"] == ["talk Sir Aldous"]
     assert rules.decisions[" eat the bread"] == ["eat bread"]

@@ -51,8 +51,10 @@ def plan_decision(
         )
     prompt = npc_prompt(state, canonical)
     # Served thoughts: the teacher's sayings that hold for this state, then a closing one.
+    said = said_lines(state, canonical, options)
     rules = ThoughtRules(
         decisions={f" {p}": opts for p, opts in decision_phrases(options).items()},
-        lines=said_lines(state, canonical, options),
+        lines=tuple(said),
+        leads=said,
     )
     return DecisionPlan(canonical, prompt, options, rules, back)

@@ -400,24 +400,32 @@ def _close(thoughts: list[str], answer: str) -> list[str]:
     return [*thoughts, f"so I {closing_phrase(answer)}"]
 
 
-def said_lines(state: NPCState, actions: list[str], options: list[str]) -> tuple[str, ...]:
+def said_lines(
+    state: NPCState, actions: list[str], options: list[str]
+) -> dict[str, tuple[str, ...]]:
     """Every thought the teacher would say on its way to any of the offered decisions, in
-    the NPC's voice (closing thoughts aside): what it says when only that decision's verb is
-    offered. A line is thereby true in context: a row's thoughts come only where no earlier
-    row claims the decision ("not a fighter" is never said by a guard, whom a fighting row
-    catches first). `actions` are canonical, `options` their served_options()."""
+    the NPC's voice (closing thoughts aside), with the decisions it leads to: what it says
+    when only that decision's verb is offered. A line is thereby true in context: a row's
+    thoughts come only where no earlier row claims the decision ("not a fighter" is never
+    said by a guard, whom a fighting row catches first). `actions` are canonical, `options`
+    their served_options()."""
     offered = set(options) | set(actions)
     facts = Facts(state)
     holding = [rule for rule in RULES if all(facts.has(f) for f in rule.when)]
     first = holding[0] if holding else None
-    lines: dict[str, None] = {}
+    leads: dict[str, dict[str, None]] = {}
     unreached = set(actions)  # verbs no row has led to yet
+
+    def lead(lines: list[str], answers: list[str]) -> None:
+        for line in lines:
+            leads.setdefault(line, {}).update(dict.fromkeys(answers))
+
     for rule in holding:
-        answers = (_option(m, facts, offered) for m in rule.moves)
-        verbs = {a.split(" ", 1)[0] for a in answers if a in options}
-        if verbs & unreached:
-            lines.update(dict.fromkeys(_said(rule, first, facts)))
-            unreached -= verbs
+        answers = [a for m in rule.moves if (a := _option(m, facts, offered)) in options]
+        reached = [a for a in answers if a.split(" ", 1)[0] in unreached]
+        if reached:
+            lead(_said(rule, first, facts), reached)
+            unreached -= {a.split(" ", 1)[0] for a in reached}
     if unreached:  # a verb no row leads to: the teacher's fallback words
-        lines.update(dict.fromkeys(_said(None, first, facts)))
-    return tuple(lines)
+        lead(_said(None, first, facts), [o for o in options if o.split(" ", 1)[0] in unreached])
+    return {line: tuple(answers) for line, answers in leads.items()}

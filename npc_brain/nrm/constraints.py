@@ -250,69 +250,90 @@ class TraceConstraint:
 
 
 class _LineNode:
-    """A token trie node over a request's lines, counting the lines still sayable below it."""
+    """A token trie node over a request's lines: which lines pass through it (bits)."""
 
-    __slots__ = ("children", "closing", "decision", "free", "free_end")
+    __slots__ = ("below", "children", "end")
 
     def __init__(self) -> None:
         self.children: dict[int, _LineNode] = {}
-        self.free = 0  # lines not yet said (not closing) through this node
-        self.closing = 0  # closing lines through this node
-        self.free_end = False  # a line not yet said ends here
-        self.decision: list[str] | None = None  # where a closing line ends: what it decides
+        self.below = 0  # bit i: line i passes through or ends here
+        self.end = -1  # the line that ends here, if one does
 
 
 class _Lines:
     """ThoughtRules as one token trie: the request's lines, each said at most once, and its
-    closing thoughts, spelled as the tokenizer spells them (as the model was trained)."""
+    closing thoughts, spelled as the tokenizer spells them (as the model was trained).
+
+    Each line leads to some answers; once lines are said, only lines and closing thoughts
+    that still share an answer with all of them may follow, so a trace's thoughts lead to
+    its decision ("could use some cheer" is followed by "so I play", not "so I talk")."""
 
     def __init__(self, rules: ThoughtRules, vocab: Vocab, max_step_tokens: int) -> None:
         self.v = vocab
         self.root = _LineNode()
         self.closing_tokens = 0
         self.longest_free = 0
+        self.leads: list[frozenset[str]] = []  # per line: its answers (closing: its decision)
+        self.decisions: list[list[str] | None] = []  # per line: what a closing one decides
         closings = {f" so I{p}": opts for p, opts in rules.decisions.items()}
-        for text in (*(f" {ln}" for ln in rules.lines), *closings):
-            ids = vocab.tok.encode(text, allow_special=False)
-            decision = closings.get(text)
-            if len(ids) >= max_step_tokens and decision is None:
-                continue  # a line that would not fit a thought is never begun
-            self._add(ids, decision)
+        every = frozenset(o for opts in rules.decisions.values() for o in opts)
+        for line in rules.lines:
+            ids = vocab.tok.encode(f" {line}", allow_special=False)
+            if len(ids) < max_step_tokens:  # a line that would not fit a thought is never begun
+                self._add(ids, None, frozenset(rules.leads.get(line, every)))
+        for text, opts in closings.items():
+            self._add(vocab.tok.encode(text, allow_special=False), opts, frozenset(opts))
+        self.closing_bits = sum(1 << i for i, d in enumerate(self.decisions) if d is not None)
+        self.said_bits = 0
+        self.open = every  # the answers every line said so far leads to
+        self._sayable = self._compute_sayable()
 
-    def _add(self, ids: list[int], decision: list[str] | None) -> None:
+    def _add(self, ids: list[int], decision: list[str] | None, leads: frozenset[str]) -> None:
+        bit = 1 << len(self.leads)
         node = self.root
         for tid in ids:
             node = node.children.setdefault(tid, _LineNode())
-            node.free += decision is None
-            node.closing += decision is not None
-        node.free_end = decision is None
-        node.decision = decision
+            node.below |= bit
+        node.end = len(self.leads)
+        self.leads.append(leads)
+        self.decisions.append(decision)
         if decision is None:
             self.longest_free = max(self.longest_free, len(ids))
         else:
             self.closing_tokens = max(self.closing_tokens, len(ids))
 
+    def _compute_sayable(self) -> int:
+        """Lines not yet said that share an answer with every line said so far."""
+        return sum(
+            1 << i
+            for i, leads in enumerate(self.leads)
+            if not (self.said_bits >> i) & 1 and leads & self.open
+        )
+
     def mask(self, node: _LineNode | None, closing: bool) -> np.ndarray:
-        """Tokens on the way to a line not yet said or a closing one (only a closing one when
+        """Tokens on the way to a sayable line or closing one (only a closing one when
         `closing`); the newline only where such a line is whole."""
         v = self.v
         if node is None:  # only when sampling ignored the mask: end the thought
             return v.only(v.newline)
-        ids = [t for t, c in node.children.items() if c.closing or (c.free and not closing)]
-        whole = node.decision is not None or (node.free_end and not closing)
+        ok = self._sayable & self.closing_bits if closing else self._sayable
+        ids = [t for t, c in node.children.items() if c.below & ok]
+        whole = node.end >= 0 and (ok >> node.end) & 1
         return v.only(*ids, *([v.newline] if whole else []))
 
     def said(self, path: list[_LineNode]) -> list[str] | None:
         """A finished line (its nodes from the root's child on): a plain one cannot be said
-        again; a closing one returns what it decides."""
-        if not path:
+        again and narrows the answers ahead; a closing one returns what it decides."""
+        if not path or path[-1].end < 0:
             return None
-        last = path[-1]
-        if last.free_end:
-            last.free_end = False
-            for node in path:
-                node.free -= 1
-        return last.decision
+        line = path[-1].end
+        decision = self.decisions[line]
+        if decision is not None:
+            return [o for o in decision if o in self.open] or decision
+        self.said_bits |= 1 << line
+        self.open = self.open & self.leads[line] or self.open
+        self._sayable = self._compute_sayable()
+        return None
 
 
 def _depth(node: TrieNode) -> int:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -14,3 +14,6 @@ class ThoughtRules:
     # The only thoughts there may be besides a closing one ("so I" + a closing phrase), each
     # whole and at most once ("my health is 80, I can fight"); none: only a closing one
     lines: tuple[str, ...] = ()
+    # Line -> the answers it leads to (a line not here leads to any): once a line is said,
+    # the closing thought names one of them, so the thoughts and the decision agree.
+    leads: dict[str, tuple[str, ...]] = field(default_factory=dict)
