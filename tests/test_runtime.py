@@ -24,7 +24,7 @@ from npc_brain.cli import main
 from npc_brain.npc.decision import plan_decision
 from npc_brain.nrm import runtime_onnx, weights
 from npc_brain.nrm.checkpoint import DEFAULT_MODEL_DIR, generate_dir, load_model
-from npc_brain.nrm.engine import Engine, GenRequest
+from npc_brain.nrm.engine import Engine, GenRequest, like_lengths
 from npc_brain.nrm.model import NRMModel
 from npc_brain.nrm.runtime import load_runtime
 from npc_brain.nrm.runtime_numpy import NumpyRuntime
@@ -282,6 +282,16 @@ def test_jumping_forward_says_the_same_tokens_in_fewer_steps(backends: tuple, ba
     (stepped, many), (jumped, few) = served(False), served(True)
     assert jumped == stepped
     assert few * 3 < many
+
+
+def test_prefill_groups_prompts_of_like_length() -> None:
+    """Newcomers prefill in groups whose longest prompt is within 1.3x of the shortest, so
+    little work goes into padding; every prompt is in exactly one group."""
+    lengths = [37, 40, 45, 49, 50, 60, 70, 90, 107]
+    spans = like_lengths(lengths)
+    assert spans == [(0, 3), (3, 6), (6, 8), (8, 9)]
+    assert all(lengths[hi - 1] <= 1.3 * lengths[lo] for lo, hi in spans)
+    assert like_lengths([]) == [] and like_lengths([5, 5]) == [(0, 2)]
 
 
 def _env_without(tmp_path: Path, *blocked: str) -> dict[str, str]:

@@ -71,6 +71,21 @@ class _Seq:
 PREFIX_TOKENS = 8192
 
 
+# A prefill group's longest prompt is at most this many times its shortest.
+PREFILL_SPREAD = 1.3
+
+
+def like_lengths(lengths: list[int], spread: float = PREFILL_SPREAD) -> list[tuple[int, int]]:
+    """Spans (lo, hi) of sorted `lengths` whose longest is within `spread` of their shortest."""
+    spans: list[tuple[int, int]] = []
+    lo = 0
+    for i, n in enumerate(lengths):
+        if n > spread * lengths[lo]:
+            spans.append((lo, i))
+            lo = i
+    return [*spans, (lo, len(lengths))] if lengths else []
+
+
 class Engine:
     """Continuous batching over one model. Not thread-safe: drive it from one thread."""
 
@@ -198,14 +213,18 @@ class Engine:
         start = len(self._rows)
         self.cache.ensure(start + len(joining))
         reuse = self._reuse(joining)
-        # Whole prompts first, then those continuing a kept prefix: one forward per group
-        # (a runtime may run the second row by row).
-        order = sorted(range(len(joining)), key=lambda i: reuse[i][0] > 0)
+        # Whole prompts first, shortest first, in groups of like length (padding to the
+        # longest of a group is wasted work); then those continuing a kept prefix (a runtime
+        # may run those row by row). One forward per group.
+        order = sorted(
+            range(len(joining)), key=lambda i: (reuse[i][0] > 0, len(joining[i].req.prompt_ids))
+        )
         joining, reuse = [joining[i] for i in order], [reuse[i] for i in order]
         whole = sum(1 for n, _ in reuse if n == 0)
+        spans = like_lengths([len(s.req.prompt_ids) for s in joining[:whole]])
         logits = [
             self._prefill_rows(start + lo, joining[lo:hi], reuse[lo:hi])
-            for lo, hi in ((0, whole), (whole, len(joining)))
+            for lo, hi in (*spans, (whole, len(joining)))
             if lo < hi
         ]
         self._rows.extend(joining)
