@@ -284,6 +284,32 @@ def test_jumping_forward_says_the_same_tokens_in_fewer_steps(backends: tuple, ba
     assert few * 3 < many
 
 
+@pytest.mark.parametrize("backend", ["onnx", "numpy"])
+def test_a_row_at_the_context_end_beside_jumping_ones(backends: tuple, backend: str) -> None:
+    """A sequence running into the context's end shares steps with decisions that jump:
+    everyone gets the tokens they get alone, and the long one stops at the end."""
+    _, runtimes, tok = backends
+    runtime = runtimes[backend]
+    long = GenRequest(
+        prompt_ids(tok, "the wolf and the bread " * 120)[:500], 40, enforce_format=False
+    )
+    plans = [plan_decision(*ex.situation) for ex in make_examples("npc", 3, "test", seed=96)]
+    reqs = [long] + [
+        GenRequest(prompt_ids(tok, p.prompt), 200, answer_options=p.options, thought_rules=p.rules)
+        for p in plans
+    ]
+    alone = [Engine(runtime, tok, jump=False).run(r) for r in reqs]
+    engine = Engine(runtime, tok)
+    handles = [engine.submit(r) for r in reqs]
+    got: dict[int, tuple[list[int], str | None]] = {h: ([], None) for h in handles}
+    while engine.active:
+        for ev in engine.step():
+            tokens, _ = got[ev.handle]
+            got[ev.handle] = (tokens + [ev.token_id] * (ev.token_id >= 0), ev.reason)
+    assert [got[h] for h in handles] == alone
+    assert alone[0][1] == "max_len" and len(alone[0][0]) == engine.max_len - 500 + 1
+
+
 def test_prefill_groups_prompts_of_like_length() -> None:
     """Newcomers prefill in groups whose longest prompt is within 1.3x of the shortest, so
     little work goes into padding; every prompt is in exactly one group."""

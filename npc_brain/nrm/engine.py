@@ -181,13 +181,16 @@ class Engine:
     def _decode(self) -> list[TokenEvent]:
         """Every running row's said tokens through one forward (right-padded): one token, or
         several where the constraint forced them (see _emit)."""
-        rows = self._rows
+        rows = list(self._rows)
         width = max(len(s.feed) for s in rows)
         if max(s.pos for s in rows) + width > self.max_len:  # padding would pass the context
-            return [ev for i in range(len(rows)) for ev in self._decode_rows(i, i + 1)]
-        return self._decode_rows(0, len(rows))
+            logits = np.concatenate([self._feed(i, i + 1) for i in range(len(rows))])
+        else:
+            logits = self._feed(0, len(rows))
+        return self._emit(rows, logits)
 
-    def _decode_rows(self, lo: int, hi: int) -> list[TokenEvent]:
+    def _feed(self, lo: int, hi: int) -> np.ndarray:
+        """Rows lo..hi-1's said tokens through the model: the logits after each row's last."""
         rows = self._rows[lo:hi]
         lengths = np.array([len(s.feed) for s in rows], dtype=np.int64)
         ids = np.zeros((len(rows), int(lengths.max())), dtype=np.int64)
@@ -203,7 +206,7 @@ class Engine:
         for s in rows:
             s.pos += len(s.feed)
             s.feed = []
-        return self._emit(list(rows), logits)
+        return logits
 
     def _prefill(self) -> list[TokenEvent]:
         room = self.max_batch - len(self._rows)
