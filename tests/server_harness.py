@@ -78,6 +78,22 @@ def decide(rid: Any, **fields: Any) -> dict[str, Any]:
     } | fields
 
 
+# A request that runs for hundreds of steps, for tests that need one still in flight: a
+# `generate` trace's thoughts are free text, so nothing jumps over them (most of a decision
+# is forced by its lines and ends within a few steps).
+LONG_PROMPT = "Sort 93, 12, 57, 8, 41, 76, 30, 65, 19, 88."
+
+
+def long_request(rid: Any, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "generate",
+        "id": rid,
+        "prompt": LONG_PROMPT,
+        "max_tokens": 400,
+        "max_steps": 16,
+    } | fields
+
+
 @contextlib.contextmanager
 def running_server(**config: Any) -> Iterator[Server]:
     model, tok = tiny_model()
@@ -154,7 +170,7 @@ def check_refusal_and_cancel(client: Any) -> None:
     with pytest.raises(ServerError) as info:
         list(client.decide(npc_state(), ["dance"]))
     assert info.value.code == "invalid_field" and "dance" in info.value.message
-    stream = client.decide(npc_state(), ACTIONS, request_id="long", max_tokens=400, max_steps=16)
+    stream = client.generate(LONG_PROMPT, request_id="long", max_tokens=400, max_steps=16)
     assert isinstance(next(stream), StepEvent)
     client.cancel("long")
     with pytest.raises(ServerError) as info:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import zmq
-from server_harness import ACTIONS, TIMEOUT_S, Peer, decide, tiny_model, wait_for
+from server_harness import ACTIONS, LONG_PROMPT, TIMEOUT_S, Peer, decide, tiny_model, wait_for
 
 from npc_brain.cli import main
 from npc_brain.sidecar.auth import CurveKeys, make_key_pair
@@ -187,7 +187,7 @@ def test_cancel_reaches_the_worker_generating_the_request(pool: Pool) -> None:
     peer = Peer(pool.front)
     # A long answer (a sorting trace of some 200 tokens), so the cancel lands while it is
     # still generated; one that finishes first anyway is retried.
-    prompt = "Sort 93, 12, 57, 8, 41, 76, 30, 65, 19, 88."
+    prompt = LONG_PROMPT
     for attempt in range(3):
         rid = f"c{attempt}"
         peer.send({"type": "generate", "id": rid, "prompt": prompt, "max_tokens": 400})
@@ -269,7 +269,7 @@ def test_a_worker_joining_late_gets_work(pool: Pool) -> None:
 
 def test_a_broker_restart_looks_like_a_sidecar_restart(pool: Pool) -> None:
     with Client(pool.front, timeout=TIMEOUT_S) as client:
-        stream = client.decide(NPC, ACTIONS, max_tokens=200, max_steps=16)
+        stream = client.generate(LONG_PROMPT, max_tokens=400, max_steps=16)
         next(stream)  # a thought arrived: the request is under way
         pool.restart_broker()
         with pytest.raises(ServerError) as lost:

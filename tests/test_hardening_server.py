@@ -6,7 +6,7 @@ import logging
 
 import msgpack
 import pytest
-from server_harness import Peer, decide, running_server
+from server_harness import Peer, decide, long_request, running_server
 
 from npc_brain.sidecar.scheduler import Fairness
 
@@ -87,12 +87,12 @@ def test_one_client_holds_at_most_its_share_of_the_batch() -> None:
         greedy, other = Peer(server.endpoint), Peer(server.endpoint)
         ids = list(range(8))
         for rid in ids:
-            greedy.send(decide(rid, max_tokens=100, max_steps=16))
+            greedy.send(long_request(rid))
         assert greedy.recv()["type"] == "step"
         pong = greedy.request({"type": "ping", "id": "p"})[0]
         assert pong["active"] <= 2 < pong["in_flight"]  # the rest wait, slots stay free
         assert other.request(decide("mine"))[-1]["type"] == "decision"
-        assert {ev["type"] for ev in greedy.terminals(ids).values()} == {"decision"}
+        assert {ev["type"] for ev in greedy.terminals(ids).values()} == {"answer"}
         greedy.close()
         other.close()
 
@@ -121,11 +121,11 @@ def test_a_flooding_client_cannot_take_the_reserved_end_of_the_queue() -> None:
 def test_clients_beyond_the_cap_get_server_busy() -> None:
     with running_server(max_batch=1, fairness=Fairness(max_clients=1)) as server:
         first, second = Peer(server.endpoint), Peer(server.endpoint)
-        first.send(decide(1, max_tokens=100, max_steps=16))
+        first.send(long_request(1))
         assert first.recv()["type"] == "step"
         ev = second.request(decide(2))[0]
         assert (ev["code"], ev["id"]) == ("server_busy", 2)
-        assert first.until_terminal(1)[-1]["type"] == "decision"
+        assert first.until_terminal(1)[-1]["type"] == "answer"
         assert second.request(decide(3))[-1]["type"] == "decision"  # room again
         first.close()
         second.close()

@@ -6,7 +6,7 @@ import msgpack
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from server_harness import Peer, decide, npc_state, running_server
+from server_harness import Peer, decide, long_request, npc_state, running_server
 
 from npc_brain.sidecar import jobs
 from npc_brain.sidecar.protocol import ErrorCode
@@ -71,11 +71,11 @@ def test_semantic_errors_are_invalid_field(peer) -> None:
 
 
 def test_duplicate_id_and_per_client_limit(peer, server) -> None:
-    peer.send(decide(1, max_tokens=200, max_steps=16))
+    peer.send(long_request(1))
     peer.send(decide(1))
     assert peer.until_terminal(1)[0]["code"] == "duplicate_id"  # the first one is still running
-    peer.send(decide(2, max_tokens=200, max_steps=16))
-    peer.send(decide(3, max_tokens=200, max_steps=16))
+    peer.send(long_request(2))
+    peer.send(long_request(3))
     assert peer.request(decide(4))[0]["code"] == "too_many_requests"
     other = Peer(server.endpoint)  # the limit is per client
     assert other.request(decide(4))[-1]["type"] == "decision"
@@ -95,7 +95,7 @@ def test_unknown_id_and_prompt_too_long(peer) -> None:
 def test_server_busy_when_the_global_queue_is_full() -> None:
     with running_server(max_batch=1, max_queue=1) as srv:
         peer = Peer(srv.endpoint)
-        peer.send(decide(0, max_tokens=100, max_steps=16))
+        peer.send(long_request(0))
         assert peer.recv()["type"] == "step"  # 0 holds the only slot
         for i in (1, 2, 3):
             peer.send(decide(i, max_tokens=100))
