@@ -114,6 +114,16 @@ class Facts:
 
     def has(self, fact: str) -> bool:
         """A named fact; "not_x" negates x. Facts about unset fields are false."""
+        known = self._known
+        if fact not in known:
+            known[fact] = self._has(fact)
+        return known[fact]
+
+    @cached_property
+    def _known(self) -> dict[str, bool]:
+        return {}  # fact -> has(fact), filled as rules ask (each asks many times)
+
+    def _has(self, fact: str) -> bool:
         if fact.startswith("not_"):
             return not self.has(fact[4:])
         if fact in self.traits or fact == f"role_{self.category}":
@@ -169,6 +179,7 @@ class Facts:
             "goal_patrol": self.goal_verb == "patrol",
         }
 
+    @cached_property
     def slots(self) -> dict[str, str]:
         """Values a thought template may use."""
         s, out = self.state, {}
@@ -193,6 +204,11 @@ class Facts:
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return out
+
+    @cached_property
+    def plurals(self) -> list[str]:
+        """The slot values that name things in the plural ("the berries")."""
+        return [v for v in self.slots.values() if _plural(v)]
 
 
 # ------------------------------------------------------------------------- the rules
@@ -345,8 +361,8 @@ def _option(move: str, facts: Facts, offered: set[str]) -> str | None:
 
 
 def _thoughts(rule: Rule, facts: Facts) -> list[str]:
-    slots = facts.slots()
-    return [_agree(_variant(facts.voice, key).format(**slots), slots) for key in rule.say]
+    said = [_variant(facts.voice, key).format(**facts.slots) for key in rule.say]
+    return [_agree(line, facts.plurals) for line in said] if facts.plurals else said
 
 
 def _plural(name: str) -> bool:
@@ -357,12 +373,11 @@ def _plural(name: str) -> bool:
     return head[:1].islower() and head.endswith("s") and not head.endswith(("ss", "us", "is"))
 
 
-def _agree(line: str, slots: dict[str, str]) -> str:
+def _agree(line: str, plurals: list[str]) -> str:
     """ "the berries are 4 m away", not "is": the verb after a plural name agrees with it."""
     line = f" {line}"
-    for name in slots.values():
-        if _plural(name):
-            line = line.replace(f" {name} is ", f" {name} are ")
+    for name in plurals:
+        line = line.replace(f" {name} is ", f" {name} are ")
     return line[1:]
 
 
