@@ -374,7 +374,7 @@ def _plural(name: str) -> bool:
 
 
 def _agree(line: str, plurals: list[str]) -> str:
-    """ "the berries are 4 m away", not "is": the verb after a plural name agrees with it."""
+    """Make "is" after a plural name agree with it: "the berries are 4 m away"."""
     line = f" {line}"
     for name in plurals:
         line = line.replace(f" {name} is ", f" {name} are ")
