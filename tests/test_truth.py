@@ -235,6 +235,8 @@ def test_thought_rules_hold_the_teachers_lines_and_the_closing_phrases() -> None
         ("talk Sir Aldous", "talk to Sir Aldous"),
         ("eat bread", "eat the bread"),
         ("heal", "heal myself"),
+        ("drink well", "drink from the well"),  # drunk from, not drunk
+        ("drink healing potion", "drink the healing potion"),
         ("heal Tom", "heal Tom"),
         ("call_for_help", "call for help"),
         ("guard", "stand guard"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from npc_brain.npc.edible import can_take
+from npc_brain.npc.edible import can_take, drunk_whole
 from npc_brain.npc.roles import may_attack
 from npc_brain.npc.state import NPCState
 
@@ -159,11 +159,14 @@ def refer(name: str) -> str:
 
 def closing_phrase(option: str) -> str:
     """What the last thought says after "so I" for an answer option: "attack the wolf",
-    "talk to Anna", "heal myself". One table for the teacher and the decoding constraint."""
+    "talk to Anna", "drink from the well", "heal myself". One table for the teacher and the
+    decoding constraint."""
     verb, target = split_answer(option)
     words, joiner = SPOKEN.get(verb, (verb, ""))
     if target is None:
         return "heal myself" if verb == "heal" else words
+    if verb == "drink" and not drunk_whole(target):
+        joiner = "from"  # "drink from the well", but "drink the ale"
     return " ".join(w for w in (words, joiner, refer(target)) if w)
 
 

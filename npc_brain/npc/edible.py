@@ -60,6 +60,16 @@ def _forms(word: str) -> set[str]:
     return forms
 
 
+# Drinks held in something: one drinks from them, as from a well.
+VESSELS = _words("waterskin canteen flask")
+
+
+def drunk_whole(name: str) -> bool:
+    """Whether a drink target is the drink itself ("the ale", "the healing potion") rather
+    than where it is drunk from ("the well", "the oasis", "the waterskin")."""
+    return bool(_forms(head_word(name)) & (DRINKS - VESSELS))
+
+
 def can_take(verb: str, item: str) -> bool:
     """Whether `verb` ("eat" or "drink") may take the held `item`."""
     forms = _forms(head_word(item))
