@@ -51,10 +51,8 @@ def plan_decision(
         )
     prompt = npc_prompt(state, canonical)
     # Served thoughts: the teacher's sayings that hold for this state, then a closing one.
-    said = said_lines(state, canonical, options)
     rules = ThoughtRules(
         decisions={f" {p}": opts for p, opts in decision_phrases(options).items()},
-        lines=tuple(said),
-        leads=said,
+        leads=said_lines(state, canonical, options),
     )
     return DecisionPlan(canonical, prompt, options, rules, back)

@@ -65,6 +65,7 @@ class Facts:
 
     def __init__(self, state: NPCState) -> None:
         self.state = state
+        self._known: dict[str, bool] = {}  # fact -> has(fact): rules ask each many times
         self.category = category(state.role)
         self.traits = set(state.shown_traits())
         seen = state.shown_entities()
@@ -118,10 +119,6 @@ class Facts:
         if fact not in known:
             known[fact] = self._has(fact)
         return known[fact]
-
-    @cached_property
-    def _known(self) -> dict[str, bool]:
-        return {}  # fact -> has(fact), filled as rules ask (each asks many times)
 
     def _has(self, fact: str) -> bool:
         if fact.startswith("not_"):
@@ -429,7 +426,7 @@ def said_lines(
     holding = [rule for rule in RULES if all(facts.has(f) for f in rule.when)]
     first = holding[0] if holding else None
     leads: dict[str, dict[str, None]] = {}
-    unreached = set(actions)  # verbs no row has led to yet
+    unreached = {o.split(" ", 1)[0] for o in options}  # verbs no row has led to yet
 
     def lead(lines: list[str], answers: list[str]) -> None:
         for line in lines:

@@ -277,10 +277,10 @@ class _Lines:
         self.decisions: list[list[str] | None] = []  # per line: what a closing one decides
         closings = {f" so I{p}": opts for p, opts in rules.decisions.items()}
         every = frozenset(o for opts in rules.decisions.values() for o in opts)
-        for line in rules.lines:
+        for line, answers in rules.leads.items():
             ids = vocab.tok.encode(f" {line}", allow_special=False)
             if len(ids) < max_step_tokens:  # a line that would not fit a thought is never begun
-                self._add(ids, None, frozenset(rules.leads.get(line, every)))
+                self._add(ids, None, frozenset(answers))
         for text, opts in closings.items():
             self._add(vocab.tok.encode(text, allow_special=False), opts, frozenset(opts))
         self.closing_bits = sum(1 << i for i, d in enumerate(self.decisions) if d is not None)

@@ -12,8 +12,11 @@ class ThoughtRules:
 
     decisions: dict[str, list[str]]  # closing phrases: " attack the wolf" -> ["attack wolf"]
     # The only thoughts there may be besides a closing one ("so I" + a closing phrase), each
-    # whole and at most once ("my health is 80, I can fight"); none: only a closing one
-    lines: tuple[str, ...] = ()
-    # Line -> the answers it leads to (a line not here leads to any): once a line is said,
-    # the closing thought names one of them, so the thoughts and the decision agree.
+    # whole and at most once ("my health is 80, I can fight"), with the answers each leads
+    # to: once a line is said, the closing thought names one of them, so the thoughts and
+    # the decision agree. None: only a closing one.
     leads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.leads)
