@@ -26,6 +26,7 @@ from npc_brain.workshop.data.reasoning import (
     trace_text,
 )
 from npc_brain.workshop.data.reasoning_phrasings import CLOSINGS, LEAD_INS, PHRASES, wordings
+from npc_brain.workshop.data.reasoning_words import TAILS
 
 N = 250  # items per task and split; the whole file runs in a few seconds
 
@@ -236,13 +237,13 @@ STATEMENTS: list[tuple[re.Pattern[str], Callable[..., bool]]] = [
     (r"after (\S+) comes (\S+)", _after),
     (r"(smallest|largest) of (.+) is (\d+)", _select),
     (r"(\d+) is left", lambda f, n: f.left == [int(n)]),
-    (r"[\w ]+? starts with (\d+) \w+", lambda f, n: f.has(n) and _set(f, n)),
+    (r"[\w ]+? starts with (\d+) [\w ]+", lambda f, n: f.has(n) and _set(f, n)),
     (r"(\d+) more, so add: (\d+) \+ \1", lambda f, n, v: _uses_value(f, v, n)),
     (r"(\d+) fewer, so subtract: (\d+) - \1", lambda f, n, v: _uses_value(f, v, n)),
     (r"(\d+) shared by (\d+) friends, so divide: \1 / \2",
      lambda f, v, k: _uses_value(f, v, k)),
     (r"(\d+) x (\d+) = (\d+), so \3 / \1 = \2", lambda f, k, q, v: _set(f, q)),
-    (r"(\d+) \w+ of (\d+) \w+, so multiply: \2 x \1", lambda f, k, n: f.has(k, n)),
+    (r"(\d+) \w+ of (\d+) [\w ]+, so multiply: \2 x \1", lambda f, k, n: f.has(k, n)),
     (r"first (\d+) [-+x] (\d+)", lambda f, a, b: f.has(a, b)),
     (r"(\d+) is (even|odd), the question asks if it is (even|odd), so (yes|no)", _yes_parity),
     (r"the question asks if (\d+) is (larger|smaller) than (\d+), so (yes|no)", _yes_compare),
@@ -393,7 +394,10 @@ WORD_OPS = {" more": "+", " another ": "+", " extra": "+", " gives ": "-", " los
             " dropped ": "-", " ate ": "-", " spent ": "-", " broke ": "-", " donated ": "-",
             " misplaced ": "-", " wasted ": "-", " burned ": "-", " lent ": "-", " shot ": "-",
             " planted ": "-", " returned ": "-", " left behind": "-", " fed ": "-",
-            " spilled ": "-",
+            " spilled ": "-", " mails ": "-", " releases ": "-", " gobbles ": "-", " ships ": "-",
+            " crushes ": "-", " tosses ": "-", " handed ": "-", " mailed ": "-",
+            " released ": "-", " gobbled ": "-", " shipped ": "-", " crushed ": "-",
+            " tossed ": "-",
             " shares ": "/", " splits ": "/", " divides ": "/", " deals ": "/", " share them": "/",
             " parcels ": "/"}  # fmt: skip
 
@@ -511,6 +515,8 @@ def readings(task: str, prompt: str) -> list[bool]:
     if lead in LEAD_INS[1] or close in CLOSINGS[1]:
         return [True]
     body = prompt[len(lead) : len(prompt) - len(close)]
+    for tail in TAILS:  # when or where an event happens: not part of any wording
+        body = body.replace(tail, "")
     fragments = re.split(r"(?<=[.?])\s|(?<!,) and ", body)
     asks = ("ask", "ask_share")
     flags, i = [], 0

@@ -17,17 +17,29 @@ NAMES = (
     "Tom", "Mia", "Sam", "Ana", "Leo", "Zoe", "Ben", "Ivy", "Max", "Eva",
     "Kai", "Lily", "Omar", "Nora", "Finn", "Ruby", "Hugo", "Maya", "Jack", "Ella",
     "Priya", "Chen", "Sofia", "Ahmed", "Yuki", "Olga", "Diego", "Amara", "Lars", "Fatima",
+    "Liam", "Emma", "Noah", "Olivia", "Lucas", "Aria", "Ethan", "Chloe", "Mateo", "Hana",
+    "Ravi", "Ines", "Tariq", "Greta", "Kofi", "Anya", "Pablo", "Mei", "Jonas", "Nia",
     "The farmer", "The baker", "A knight", "The wizard", "Grandma", "The merchant",
+    "The king", "A pirate", "The teacher", "A shopkeeper", "The cook", "Grandpa",
 )  # fmt: skip
 ITEMS = (
     "apples", "pencils", "coins", "cookies", "marbles", "books", "stickers", "eggs",
     "cards", "shells", "stones", "arrows", "potions", "gems", "carrots", "candles",
     "fish", "flowers", "nails", "ropes", "pies", "rings", "scrolls", "toys", "buttons", "logs",
+    "bottles", "oranges", "balloons", "crayons", "bananas", "tickets", "seeds", "feathers",
+    "plates", "cupcakes", "socks", "gold coins", "red apples", "baseball cards", "muffins",
+    "bricks", "letters", "keys", "beads", "bones", "nuts", "berries", "sweets", "pebbles",
 )  # fmt: skip
 # Who a name is after the first sentence ("Mia has 5 apples. She eats 2."); roles are either.
 SHE = {"Mia", "Ana", "Zoe", "Ivy", "Eva", "Lily", "Nora", "Ruby", "Maya", "Ella", "Priya",
-       "Sofia", "Yuki", "Olga", "Amara", "Fatima", "Grandma"}  # fmt: skip
+       "Sofia", "Yuki", "Olga", "Amara", "Fatima", "Grandma", "Emma", "Olivia", "Aria", "Chloe",
+       "Hana", "Ines", "Greta", "Anya", "Mei", "Nia"}  # fmt: skip
+HE = {"The king"}
 PRONOUN_SHARE = 0.35  # of the sentences after the first
+# When or where an event happens: words around the numbers that change nothing.
+TAILS = (" at the market", " on the way home", " after school", " in the afternoon", " at the fair",
+         " later that day", " at lunch", " over the weekend", " in the evening")  # fmt: skip
+TAIL_SHARE = 0.25  # of the event sentences
 CONTAINERS = (("bags", "bag"), ("boxes", "box"), ("packs", "pack"), ("baskets", "basket"),
               ("jars", "jar"), ("crates", "crate"))  # fmt: skip
 
@@ -115,6 +127,8 @@ def _story(
     for op, n in rest:
         said = ctx | {"name": pronoun} if rng.random() < PRONOUN_SHARE else ctx
         sentence = _say(pick(rng, "word_problem", op, split), said, n=n, k=n)
+        if rng.random() < TAIL_SHARE:
+            sentence = sentence[:-1] + rng.choice(TAILS) + sentence[-1]
         sentences.append(_joined(rng, sentences.pop(), sentence, name))
     ask = pick(rng, "word_problem", "ask_share" if kind == "share" else "ask", split)
     sentences.append(_say(ask, ctx | {"name": pronoun} if rng.random() < PRONOUN_SHARE else ctx))
@@ -124,7 +138,7 @@ def _story(
 
 
 def _pronoun(rng: random.Random, name: str) -> str:
-    if " " in name:  # a role: "The baker"
+    if " " in name and name not in HE:  # a role: "The baker"
         return rng.choice(("He", "She"))
     return "She" if name in SHE else "He"
 
