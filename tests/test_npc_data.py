@@ -203,6 +203,20 @@ def test_prompt_shows_every_set_field_in_a_fixed_order() -> None:
     )
 
 
+def test_an_enemy_is_hostile_unless_the_game_says_otherwise() -> None:
+    def sees(kind: str, **extra: object) -> str:
+        entity = {"name": "Grak", "kind": kind, "distance": 30, **extra}
+        return npc_prompt(make(perception=[entity]), ["wait"])
+
+    assert (
+        sees("enemy") == sees("Enemy", hostile=None) == "sees Grak (enemy hostile 30 m); can wait"
+    )
+    assert sees("enemy", hostile=False) == "sees Grak (enemy 30 m); can wait"
+    assert sees("monster") == "sees Grak (monster 30 m); can wait"  # a boss's own minion
+    assert sees("animal") == "sees Grak (animal 30 m); can wait"
+    assert sees("person") == "sees Grak (person 30 m); can wait"
+
+
 def test_unset_fields_are_not_shown() -> None:
     assert npc_prompt(make(), ["wait", "go_home"]) == "can wait, go home"
     assert npc_prompt(make(hunger=0, gold=0), ["wait"]) == "hunger 0 gold 0; can wait"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Perceived entity kinds the teacher and prompt understand.
 KINDS: tuple[str, ...] = (
@@ -24,6 +24,9 @@ KINDS: tuple[str, ...] = (
     "item",
     "shelter",
 )
+# Kinds whose `hostile` defaults to true when the game leaves it unset ("monster" does not:
+# a boss's own minions are monsters too).
+HOSTILE_KINDS = ("enemy",)
 TIMES: tuple[str, ...] = ("dawn", "day", "dusk", "night")
 
 MAX_NAME = 40
@@ -108,9 +111,21 @@ class Perception(BaseModel):
     name: Name
     kind: str
     distance: float = Field(ge=0, le=100_000)
-    hostile: bool = False
+    hostile: bool = False  # unset: an enemy is hostile (HOSTILE_KINDS)
     health: Stat | None = None
     strength: Stat | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hostile_by_kind(cls, data: Any) -> Any:
+        """A designer who writes kind "enemy" and says no more means a foe."""
+        if isinstance(data, dict) and data.get("hostile") is None:
+            kind = data.get("kind")
+            data = {
+                **data,
+                "hostile": isinstance(kind, str) and kind.strip().lower() in HOSTILE_KINDS,
+            }
+        return data
 
     @field_validator("name", mode="before")
     @classmethod
