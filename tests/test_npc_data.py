@@ -251,6 +251,21 @@ def test_a_served_npc_attacks_the_peaceful_only_when_its_role_preys_on_them() ->
         "attack Tom"]  # fmt: skip
 
 
+def test_a_served_npc_sleeps_only_when_something_calls_for_it() -> None:
+    def sleeps(**state: Any) -> bool:
+        return "sleep" in plan_decision(make(**state), ["sleep", "work"]).options
+
+    assert not sleeps(energy=90)  # well rested, whatever the hour it did not send
+    assert not sleeps(time_of_day="day") and not sleeps(time_of_day="dawn", energy=80)
+    assert not sleeps(time_of_day="night", perception=[WOLF])  # a foe 4 m away
+    assert sleeps(energy=30, time_of_day="day") and sleeps(health=20, time_of_day="day")
+    assert sleeps(time_of_day="night", energy=90) and sleeps(time_of_day="dusk")
+    assert sleeps()  # nothing known: nothing against it
+    assert sleeps(time_of_day="night", perception=[WOLF | {"distance": 40}])
+    # When sleep is all the game offers, that is what it asks for.
+    assert plan_decision(make(energy=90), ["sleep"]).options == ["sleep"]
+
+
 def test_prompt_is_deterministic_and_ignores_input_order() -> None:
     fields: dict[str, Any] = {
         "role": "farmer",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from npc_brain.npc.edible import can_take, drunk_whole
 from npc_brain.npc.roles import may_attack
+from npc_brain.npc.sayings import LAZY_TIRED, LOW_HEALTH, NEAR
 from npc_brain.npc.state import NPCState
 
 CREATURES = ("enemy", "monster", "animal", "person")
@@ -195,15 +196,33 @@ def answer_options(state: NPCState, actions: list[str]) -> list[str]:
 
 
 def served_options(state: NPCState, actions: list[str]) -> list[str]:
-    """The answers an NPC may be served for canonical `actions`: answer_options() without an
-    attack on someone peaceful unless its role preys on them (docs/teacher.md, "Roles"), so
-    a villager never attacks a stranger; kept when nothing else is offered, since then it is
+    """The answers an NPC may be served for canonical `actions`: answer_options() without
+    the absurd ones (docs/teacher.md, "The rules"): an attack on someone peaceful unless
+    its role preys on them, so a villager never attacks a stranger; sleep when it is well
+    rested by day or a foe is near. Kept when nothing else is offered, since then they are
     what the game asks for."""
     options = answer_options(state, actions)
     peaceful = {p.name: p.kind for p in state.shown_entities() if not p.hostile}
-    kept = [o for o in options if _fits_role(state, peaceful, *split_answer(o))]
+    sleep_ok = may_sleep(state)
+    kept = [
+        o
+        for o in options
+        if _fits_role(state, peaceful, *split_answer(o)) and (sleep_ok or o != "sleep")
+    ]
     return kept or options
 
 
 def _fits_role(state: NPCState, peaceful: dict[str, str], verb: str, target: str | None) -> bool:
     return verb != "attack" or may_attack(state.role, peaceful.get(target or ""))
+
+
+def may_sleep(state: NPCState) -> bool:
+    """Whether going to sleep fits: never with a foe near; when hurt, tired or at night;
+    and, what the game does not say being unknown, anywhere but in broad daylight."""
+    if any(p.hostile and p.meters <= NEAR for p in state.shown_entities()):
+        return False
+    if state.health is not None and state.health <= LOW_HEALTH:
+        return True
+    if state.energy is not None:
+        return state.energy <= LAZY_TIRED or state.time_of_day in ("night", "dusk")
+    return state.time_of_day not in ("day", "dawn")

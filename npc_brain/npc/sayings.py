@@ -16,6 +16,8 @@ HUNGRY = 70  # at or above: needs food
 TIRED = 20  # energy at or below: exhausted
 LAZY_TIRED = 40  # ...or this, for a lazy NPC (and any NPC may want a break)
 INJURED = 40  # someone else at or below this health is hurt
+NEAR = 15  # a hostile within this many meters is a danger
+CLOSE = 5  # ...and this close, an ordinary NPC runs instead of hiding
 
 
 def _low(v: int) -> bool:

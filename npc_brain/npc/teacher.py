@@ -31,12 +31,20 @@ from npc_brain.npc.roles import (
     category,
     role_keys,
 )
-from npc_brain.npc.sayings import HUNGRY, LAZY_TIRED, LOW_HEALTH, THOUGHTS, TIRED, injured
+from npc_brain.npc.sayings import (
+    CLOSE,
+    HUNGRY,
+    LAZY_TIRED,
+    LOW_HEALTH,
+    NEAR,
+    THOUGHTS,
+    TIRED,
+    injured,
+)
 from npc_brain.npc.state import NPCState, Perception
 
-# Thresholds (docs/teacher.md); those of the NPC's own stats live with their sayings.
-NEAR = 15  # a hostile within this many meters is a danger
-CLOSE = 5  # ...and this close, an ordinary NPC runs instead of hiding
+# Thresholds (docs/teacher.md); those of the NPC's own stats and of danger live with their
+# sayings.
 STRONG = 70
 BUY_GOLD = 10
 CREATURES = ("enemy", "monster", "animal", "person")
