@@ -47,8 +47,14 @@ def _other_npz(model_dir: Path) -> str | None:
     return None
 
 
+# Graph bindings an OnnxCache keeps for reuse; past this many it starts afresh.
+MAX_BINDINGS = 1024
+
+
 class OnnxCache:
-    """Per layer, keys and values (rows, heads, max_len, head_dim) as numpy arrays."""
+    """Per layer, keys and values (rows, heads, max_len, head_dim) as numpy arrays, and the
+    graph bindings that point into them (binding a step's 24 buffers costs about a third of
+    a one-row step, so each run of rows keeps its binding until the arrays grow)."""
 
     def __init__(self, cfg: NRMConfig, rows: int) -> None:
         hd = cfg.d_model // cfg.n_heads
@@ -57,6 +63,7 @@ class OnnxCache:
         self.k: list[np.ndarray] = []
         self.v: list[np.ndarray] = []
         self.rows = 0
+        self.bindings: dict[tuple[int, int, int], Any] = {}  # (session id, start, rows)
         self.ensure(rows)
 
     def ensure(self, rows: int) -> None:
@@ -71,6 +78,23 @@ class OnnxCache:
             grown.append(arr)
         self.k, self.v = grown[: self.n_layers], grown[self.n_layers :]
         self.rows = new_rows
+        self.bindings.clear()  # they point into the old arrays
+
+    def binding(self, session: Any, start: int, rows: int) -> Any:
+        """A binding of rows start..start+rows-1 as the graph's past and present buffers."""
+        key = (id(session), start, rows)
+        io = self.bindings.get(key)
+        if io is None:
+            if len(self.bindings) >= MAX_BINDINGS:
+                self.bindings.clear()
+            io = self.bindings[key] = session.io_binding()
+            for i in range(self.n_layers):
+                for part, arr in (("key", self.k[i]), ("value", self.v[i])):
+                    view = arr[start : start + rows]  # leading rows: one contiguous block
+                    shape, ptr = list(view.shape), view.ctypes.data
+                    io.bind_input(f"past_{part}.{i}", "cpu", 0, np.float32, shape, ptr)
+                    io.bind_output(f"present_{part}.{i}", "cpu", 0, np.float32, shape, ptr)
+        return io
 
     def move(self, src: int, dst: int, length: int) -> None:
         for arr in (*self.k, *self.v):
@@ -102,7 +126,6 @@ class OnnxRuntime:
         self._wide = _session(d / ONNX_FILE, many)
         self._narrow = self._wide if many == 1 else _session(d / ONNX_FILE, 1)
         self.session = self._narrow
-        self._layers = self.cfg.n_layers
 
     def num_params(self) -> int:
         return self._params
@@ -157,15 +180,9 @@ class OnnxRuntime:
         }
         if self.cfg.digit_positions:
             feeds[DIGITS] = np.ascontiguousarray(digits, dtype=np.int64)
-        io = self.session.io_binding()
+        io = cache.binding(self.session, start, b)
         for name, value in feeds.items():
             io.bind_cpu_input(name, value)
-        for i in range(self._layers):
-            for part, arr in (("key", cache.k[i]), ("value", cache.v[i])):
-                view = arr[start : start + b]  # leading rows: still one contiguous block
-                shape, ptr = list(view.shape), view.ctypes.data
-                io.bind_input(f"past_{part}.{i}", "cpu", 0, np.float32, shape, ptr)
-                io.bind_output(f"present_{part}.{i}", "cpu", 0, np.float32, shape, ptr)
         io.bind_output("logits", "cpu", 0, np.float32, list(logits.shape), logits.ctypes.data)
         self.session.run_with_iobinding(io)
         return logits
