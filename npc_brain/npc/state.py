@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 # Perceived entity kinds the teacher and prompt understand.
 KINDS: tuple[str, ...] = (
@@ -111,21 +111,11 @@ class Perception(BaseModel):
     name: Name
     kind: str
     distance: float = Field(ge=0, le=100_000)
-    hostile: bool = False  # unset: an enemy is hostile (HOSTILE_KINDS)
+    # Unset: an enemy is hostile (HOSTILE_KINDS). Validated after `kind`, so it reads the
+    # kind already normalised.
+    hostile: bool = Field(default=None, validate_default=True)
     health: Stat | None = None
     strength: Stat | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _hostile_by_kind(cls, data: Any) -> Any:
-        """A designer who writes kind "enemy" and says no more means a foe."""
-        if isinstance(data, dict) and data.get("hostile") is None:
-            kind = data.get("kind")
-            data = {
-                **data,
-                "hostile": isinstance(kind, str) and kind.strip().lower() in HOSTILE_KINDS,
-            }
-        return data
 
     @field_validator("name", mode="before")
     @classmethod
@@ -140,6 +130,12 @@ class Perception(BaseModel):
             if v not in KINDS:
                 raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {v!r}")
         return v
+
+    @field_validator("hostile", mode="before")
+    @classmethod
+    def _hostile(cls, v: Any, info: ValidationInfo) -> Any:
+        """A designer who writes kind "enemy" and says no more means a foe."""
+        return info.data.get("kind") in HOSTILE_KINDS if v is None else v
 
     @field_validator("health", "strength", mode="before")
     @classmethod

@@ -14,7 +14,13 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from npc_brain.npc.actions import VERB_BY_NAME, check_actions, closing_phrase, served_options
+from npc_brain.npc.actions import (
+    VERB_BY_NAME,
+    check_actions,
+    closing_phrase,
+    served_options,
+    split_answer,
+)
 from npc_brain.npc.actions import refer as _refer
 from npc_brain.npc.roles import (
     CATEGORY_OF,
@@ -420,6 +426,10 @@ def _close(thoughts: list[str], answer: str) -> list[str]:
     return [*thoughts, f"so I {closing_phrase(answer)}"]
 
 
+def _verb(answer: str) -> str:
+    return split_answer(answer)[0]
+
+
 def said_lines(
     state: NPCState, actions: list[str], options: list[str]
 ) -> dict[str, tuple[str, ...]]:
@@ -434,7 +444,7 @@ def said_lines(
     holding = [rule for rule in RULES if all(facts.has(f) for f in rule.when)]
     first = holding[0] if holding else None
     leads: dict[str, dict[str, None]] = {}
-    unreached = {o.split(" ", 1)[0] for o in options}  # verbs no row has led to yet
+    unreached = {_verb(o) for o in options}  # verbs no row has led to yet
 
     def lead(lines: list[str], answers: list[str]) -> None:
         for line in lines:
@@ -442,10 +452,10 @@ def said_lines(
 
     for rule in holding:
         answers = [a for m in rule.moves if (a := _option(m, facts, offered)) in options]
-        reached = [a for a in answers if a.split(" ", 1)[0] in unreached]
+        reached = [a for a in answers if _verb(a) in unreached]
         if reached:
             lead(_said(rule, first, facts), reached)
-            unreached -= {a.split(" ", 1)[0] for a in reached}
+            unreached -= {_verb(a) for a in reached}
     if unreached:  # a verb no row leads to: the teacher's fallback words
-        lead(_said(None, first, facts), [o for o in options if o.split(" ", 1)[0] in unreached])
+        lead(_said(None, first, facts), [o for o in options if _verb(o) in unreached])
     return {line: tuple(answers) for line, answers in leads.items()}
