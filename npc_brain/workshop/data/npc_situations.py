@@ -3,7 +3,7 @@
 Designers send short action lists of verbs that make sense in the scene (no always-present
 fallback), sparse states (any field may be unset), any role, and names of every kind. The
 generator follows those habits so the model learns to copy what it is given rather than
-recall a pool: names are invented from syllables, with titles, accents and other scripts.
+recall a pool: names of every kind come from npc_names.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from npc_brain.npc.roles import (
     HUNTING_CATEGORIES,
     MEDICINE,
     NIGHT_ROLES,
-    PEOPLE,
     POTIONS,
     ROLE_CATEGORIES,
     VOICE_TRAITS,
@@ -36,6 +35,7 @@ from npc_brain.npc.teacher import (
     RULES,
     Facts,
 )
+from npc_brain.workshop.data.npc_names import JOBS, person_name, thing_name, word
 
 T = TypeVar("T")
 ROLES = tuple(CATEGORY_OF)
@@ -44,17 +44,6 @@ FLAVOR_TRAITS = tuple(
     sorted({t for ts in VOICE_TRAITS.values() for t in ts} - set(DECISION_TRAITS))
 )
 FLAVOR_TRAITS += ("old", "quiet", "clever", "pious", "superstitious", "stubborn", "young")
-ONSETS = ("b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kr", "l", "m", "n", "p", "r", "s",
-          "st", "t", "th", "v", "w", "z", "sh", "ch", "j", "y", "")  # fmt: skip
-VOWELS = ("a", "e", "i", "o", "u", "ae", "ai", "ei", "ou", "y", "ia", "ee", "oo")
-CODAS = ("", "", "n", "r", "l", "s", "th", "nd", "rk", "m", "x", "ck", "ll", "rn", "d", "ss",
-         "tt", "mm", "gg", "er", "ir")  # fmt: skip
-ACCENTS = str.maketrans("aeiouyn", "áéíöüýñ")
-OTHER_SCRIPTS = ("Аня", "Борис", "Ηλίας", "Δάφνη", "ケンジ", "ユキ", "Олег", "Мила", "Σοφία")
-TITLES = ("Sir", "Lady", "Old", "Mother", "Father", "Brother", "Sister", "Captain", "Master",
-          "Dame", "Lord", "Young", "Granny", "Uncle", "Auntie")  # fmt: skip
-COMMON_NAMES = ("Anna", "Tom", "Bram", "Mira", "Lena", "Hugo", "Ida", "Will", "Rosa", "Sam",
-                "Elsa", "Finn", "Jon", "Greta", "Ned", "Cora", "Emil", "Maja")  # fmt: skip
 ENEMIES = ("bandit", "raider", "goblin", "orc", "cultist", "brigand", "pirate", "assassin",
            "highwayman", "deserter", "mercenary", "drunk", "smuggler", "thug")  # fmt: skip
 MONSTERS = ("troll", "ogre", "skeleton", "giant spider", "ghoul", "wyvern", "dragon", "zombie",
@@ -63,12 +52,6 @@ WILD_ANIMALS = ("wolf", "bear", "boar", "snake", "wild dog", "lion", "crocodile"
                 "hornets", "rat swarm", "panther")  # fmt: skip
 TAME_ANIMALS = ("deer", "rabbit", "fox", "dog", "cat", "chicken", "cow", "horse", "goat",
                 "sheep", "pig", "duck", "mule", "pheasant", "hare")  # fmt: skip
-ADJECTIVES = ("grey", "old", "big", "young", "black", "red", "wounded", "hungry", "lame",
-              "giant", "scarred", "lost", "white", "small", "dropped", "fresh", "rotten",
-              "stale", "shiny", "rusty", "broken", "golden", "sick", "wild", "wet", "tiny",
-              "heavy", "ancient", "cursed", "stolen", "abandoned", "half-eaten", "spare",
-              "freshwater", "mossy", "burnt", "frozen", "silver", "muddy", "injured",
-              "three-legged", "spotted", "striped", "enormous")  # fmt: skip
 FOOD_SEEN = ("apple", "berries", "mushrooms", "fish", "bread", "pie", "apple tree", "cheese",
              "bread basket", "stew pot", "pear", "sausages", "meat pie")  # fmt: skip
 ITEMS = ("sword", "purse", "axe", "lantern", "necklace", "gem", "shield", "ring", "chest",
@@ -83,13 +66,6 @@ LOCATIONS = ("home", "market", "gate", "farm", "forest", "tavern", "square", "ro
              "dungeon", "castle", "library", "mine", "swamp", "chapel", "cellar")  # fmt: skip
 GOAL_VERBS = ("follow", "find", "meet", "visit", "deliver", "bring", "give", "give", "take",
               "sell", "buy", "guard", "patrol", "protect", "see", "escape", "leave")  # fmt: skip
-# Designers often name people by what they look like or do: "stranger", "old man",
-# "crewman Dallas", "Morgause the Grey" (these forms make about a quarter of person names).
-LOOKS = ("old", "young", "fat", "tall", "hooded", "tired", "lost", "drunk", "ragged", "rich",
-         "poor", "little", "blind", "masked", "strange", "quiet", "angry", "wounded", "sick",
-         "bearded", "one-eyed", "limping", "nervous", "cheerful", "sleepy", "armed")  # fmt: skip
-EPITHETS = ("Grey", "Bold", "Red", "Wise", "Younger", "Elder", "Tall", "Cruel", "Kind",
-            "Black", "Silent", "Fair", "Lame", "Mad", "Quick")  # fmt: skip
 # Real-word roles the role table does not know (their words are not in it either): the
 # teacher's commoner policy applies, as it does to invented ones.
 OTHER_ROLES = ("assassin", "camp leader", "mimic", "enchanted broom", "cartographer",
@@ -104,100 +80,15 @@ OTHER_ROLES = ("assassin", "camp leader", "mimic", "enchanted broom", "cartograp
 ROLE_PREFIXES = ("old", "young", "head", "royal", "village", "town", "wandering", "retired",
                  "veteran", "court", "temple", "castle", "ship", "army")  # fmt: skip
 ROLE_SUFFIXES = ("chief", "leader", "captain", "elder")
-# Nouns designers put before a name ("town guard", "cave bear", "customs officer"), parts
-# after one ("cheese rind", "berry bush", "wolf pack") and phrases after one ("cook from the
-# inn", "sailor on shore leave").
-MODIFIERS = ("town", "river", "cave", "sea", "forest", "mountain", "swamp", "night", "castle",
-             "temple", "village", "marsh", "desert", "iron", "stone", "bone", "fire", "ice",
-             "shadow", "storm", "border", "palace", "harbor", "mine", "city", "royal", "customs",
-             "navy", "tax", "dock", "road", "barn", "field", "hill", "tomb", "plague", "sand",
-             "frost", "moon", "camp", "tower", "market", "church", "farm", "dungeon")  # fmt: skip
 FOOD_PARTS = ("rind", "bush", "basket", "slice", "crumbs", "scraps", "jar", "heap", "pile",
               "tray", "crate", "sack", "core", "crust", "patch", "bowl")  # fmt: skip
 ITEM_PARTS = ("case", "box", "pile", "bundle", "shard", "fragment", "pouch", "stash", "set",
               "chest", "rack")  # fmt: skip
 CREATURE_PARTS = ("pack", "swarm", "brute", "scout", "leader", "pup", "cub", "mother",
                   "matriarch", "whelp", "spawn", "hatchling")  # fmt: skip
-TAILS = ("from the inn", "from the mill", "of the north", "on the road", "at the gate",
-         "in red", "with a limp", "from the city", "on shore leave", "of the hills",
-         "in the cellar", "by the well", "near the fire", "from the docks", "in a grey cloak",
-         "with a lantern", "of the deep", "from next door", "on a cart", "in chains")  # fmt: skip
 FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
               "finish the harvest", "win the fair", "learn the old songs", "keep the lamp lit",
               "find a cure", "pay off my debt", "reach the capital")  # fmt: skip
-
-
-def _word(rng: random.Random) -> str:
-    n = rng.choice((1, 2, 2, 2, 3))
-    w = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) for _ in range(n)) + rng.choice(CODAS)
-    return w[:9] or "Ob"
-
-
-def person_name(rng: random.Random) -> str:
-    """Any name a designer might use: invented, common, titled, accented, other scripts,
-    or a description ("old man", "crewman Dallas", "Morgause the Grey")."""
-    r = rng.random()
-    if r < 0.12:
-        return rng.choice(COMMON_NAMES)
-    if r < 0.16:
-        return rng.choice(OTHER_SCRIPTS)
-    if r < 0.4:
-        return _described(rng)
-    name = _word(rng).capitalize()
-    if rng.random() < 0.15:
-        name = name.translate(ACCENTS)
-    if rng.random() < 0.2:
-        name = f"{rng.choice(TITLES)} {name}"
-    elif rng.random() < 0.1:
-        name = f"{name} {_word(rng).capitalize()}"
-    return name
-
-
-def _described(rng: random.Random) -> str:
-    """A person named by looks or trade: "stranger", "old man", "crewman Dallas",
-    "Morgause the Grey"."""
-    r = rng.random()
-    noun = rng.choice(PEOPLE) if rng.random() < 0.8 else rng.choice(ROLES)
-    if r < 0.25:
-        return noun
-    if r < 0.55:
-        return f"{rng.choice(LOOKS)} {noun}"
-    if r < 0.7:
-        return f"{rng.choice(MODIFIERS)} {noun}"
-    if r < 0.8:
-        return f"{noun} {_word(rng).capitalize()}"
-    if r < 0.9:
-        return f"{noun} {rng.choice(TAILS)}"
-    return f"{_word(rng).capitalize()} the {rng.choice(EPITHETS)}"
-
-
-def thing_name(rng: random.Random, pool: tuple[str, ...], parts: tuple[str, ...] = ()) -> str:
-    """A creature or object as designers name them: a pool word, often with an adjective or
-    a noun before it ("brown bear", "town guard"), a part after it ("cheese rind"), a phrase
-    after it ("cook from the inn"), sometimes an invented or proper name. The many shapes make
-    the model copy a whole name rather than recall a pool."""
-    r = rng.random()
-    if r < 0.1:
-        return _word(rng).capitalize()  # "Vermithrax" the dragon, "Bessie" the cow
-    base = _word(rng) if r < 0.2 else rng.choice(pool)  # an invented creature or thing
-    return _shaped(rng, base, parts)
-
-
-def _shaped(rng: random.Random, base: str, parts: tuple[str, ...] = ()) -> str:
-    r = rng.random()
-    if r < 0.4:
-        return base
-    if r < 0.62:
-        return f"{rng.choice(ADJECTIVES)} {base}"
-    if r < 0.74:
-        return f"{rng.choice(MODIFIERS)} {base}"
-    if r < 0.8:
-        return f"{rng.choice(ADJECTIVES)} {rng.choice(MODIFIERS)} {base}"
-    if r < 0.9 and parts:
-        return f"{base} {rng.choice(parts)}"
-    if r < 0.9:
-        return f"{rng.choice(LOOKS)} {base}"
-    return f"{base} {rng.choice(TAILS)}"
 
 
 class _Scene:
@@ -210,9 +101,7 @@ class _Scene:
 
     def add(self, kind: str, name: str, dist: int, **extra: object) -> Perception:
         while name in self.used:
-            name = (
-                f"{name} {self.rng.randint(2, 9)}" if self.rng.random() < 0.5 else _word(self.rng)
-            )
+            name = f"{name} {self.rng.randint(2, 9)}" if self.rng.random() < 0.5 else word(self.rng)
         self.used.add(name)
         p = Perception(name=name, kind=kind, distance=dist, **extra)
         self.seen.append(p)
@@ -287,12 +176,14 @@ def _role(rng: random.Random) -> str | None:
         return None
     if r < 0.22:
         return (
-            _word(rng)
+            word(rng)
             if rng.random() < 0.5
-            else f"{_word(rng)} {rng.choice(('keeper', 'maker', 'master', 'hand'))}"
+            else f"{word(rng)} {rng.choice(('keeper', 'maker', 'master', 'hand'))}"
         )
-    if r < 0.34:
+    if r < 0.28:
         return rng.choice(OTHER_ROLES)
+    if r < 0.36:
+        return rng.choice(JOBS)
     role = rng.choice(ROLES)
     r = rng.random()  # "old fisherman", "goblin chief": the role's word decides its category
     shaped = role
