@@ -108,8 +108,8 @@ def _described(rng: random.Random) -> str:
     """A person named by looks or trade: "stranger", "old man", "crewman Dallas",
     "Morgause the Grey"."""
     r = rng.random()
-    noun = rng.choices((PEOPLE, ROLES, JOBS), weights=(6, 2, 2))[0]
-    noun = rng.choice(noun)
+    pool = rng.choices((PEOPLE, ROLES, JOBS), weights=(6, 2, 2))[0]
+    noun = rng.choice(pool)
     if r < 0.25:
         return noun
     if r < 0.55:
