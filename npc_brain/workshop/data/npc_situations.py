@@ -15,7 +15,6 @@ from typing import TypeVar
 
 from npc_brain.npc.actions import VOCABULARY, answer_options
 from npc_brain.npc.roles import (
-    CATEGORY_OF,
     DECISION_TRAITS,
     FOOD,
     HUNTING_CATEGORIES,
@@ -35,10 +34,9 @@ from npc_brain.npc.teacher import (
     RULES,
     Facts,
 )
-from npc_brain.workshop.data.npc_names import JOBS, person_name, thing_name, word
+from npc_brain.workshop.data.npc_names import JOBS, ROLES, person_name, thing_name, word
 
 T = TypeVar("T")
-ROLES = tuple(CATEGORY_OF)
 HUNTERS = tuple(r for c in HUNTING_CATEGORIES for r in ROLE_CATEGORIES[c])
 FLAVOR_TRAITS = tuple(
     sorted({t for ts in VOICE_TRAITS.values() for t in ts} - set(DECISION_TRAITS))
