@@ -8,8 +8,11 @@ split may keep (train/test disjointness, the length budget) is decided in reason
 from __future__ import annotations
 
 import random
+import string
 from collections.abc import Callable
-from itertools import pairwise
+from itertools import pairwise, product
+
+from faker.providers.lorem.en_US import Provider as _Lorem
 
 from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.reasoning_columns import (
@@ -33,19 +36,51 @@ def _number(rng: random.Random, min_digits: int, max_digits: int) -> int:
     return rng.randint(0, 9) if n == 1 else rng.randint(10 ** (n - 1), 10**n - 1)
 
 
+# Share of lists, pairs and differences drawn to look alike: people testing an ordering or
+# a subtraction pick 7, 70, 77, 707 or 4005 - 3998, which random draws almost never give.
+LOOKALIKE = 0.3
+
+
+def _lookalikes(rng: random.Random, count: int, digits: int) -> list[int]:
+    """`count` distinct numbers of at most `digits` digits made of the same few digits, in
+    random order (7, 70, 77, 707; 321, 312, 231)."""
+    pool = rng.sample("0123456789", 2)
+    while True:
+        made = {int(s) for n in range(1, digits + 1) for s in map("".join, product(pool, repeat=n))}
+        if len(made) >= count:
+            return rng.sample(sorted(made), count)
+        pool.append(rng.choice([d for d in "0123456789" if d not in pool]))
+
+
+def _lookalike_pair(rng: random.Random, digits: int) -> tuple[int, int]:
+    """A number and another of the same digits: reordered (605, 650), or one digit more or
+    fewer (7, 70; 5090, 590) when the digits allow no other order."""
+    s = _number(rng, digits, digits)
+    for _ in range(10):
+        other = "".join(rng.sample(str(s), len(str(s))))
+        if other[0] != "0" and int(other) != s:
+            return s, int(other)
+    cut = rng.randrange(len(str(s)))
+    shorter = str(s)[:cut] + str(s)[cut + 1 :]
+    return s, int(shorter or str(s) + "0")
+
+
 def arithmetic(rng: random.Random, split: str) -> Example:
-    """+ and - on 1-4 digit numbers (hard: 5-6), x of such a number by one digit."""
+    """+ and - on 1-4 digit numbers (hard: 5-6), x of such a number by one digit; some
+    differences of two close numbers (4005 - 3998)."""
     lo, hi = (5, 6) if split == "hard" else (1, 4)
     op = rng.choice("+-x")
     a = _number(rng, lo, hi)
     b = rng.randint(0, 9) if op == "x" else _number(rng, lo, hi)
+    if op == "-" and rng.random() < LOOKALIKE:
+        b = min(max(a + rng.randint(-30, 30), 10 ** (lo - 1)), 10**hi - 1)
     steps, result = op_steps(a, op, b)
     prompt = pick(rng, "arithmetic", op, split).format(a=a, b=b)
     return Example("arithmetic", prompt, steps, str(result))
 
 
 _OP_WORDS = {"+": "add", "-": "subtract", "x": "multiply by"}
-_FORMS = ("plus_minus", "paren", "mul_first", "precedence")
+_FORMS = ("plus_minus", "paren", "paren_right", "mul_first", "precedence")
 _TIMES_SIGNS = (" x ", " x ", " * ", " × ", "*")
 
 
@@ -55,7 +90,8 @@ def _apply(a: int, op: str, b: int) -> int:
 
 def _two_step_numbers(rng: random.Random, hard: bool) -> tuple[str, int, str, int, str, int]:
     """(form, a, op1, b, op2, c): `a op1 b` is always computed first ("precedence" is
-    written `c op2 a x b`); every intermediate and the result are non-negative."""
+    written `c op2 a x b`, "paren_right" `c op2 (a op1 b)`); every intermediate and the
+    result are non-negative."""
     # Hard items pair one 3-digit operand with 2-3 digit ones to stay within the budget.
     lo, hi = (2, 3) if hard else (1, 2)
     while True:
@@ -66,11 +102,16 @@ def _two_step_numbers(rng: random.Random, hard: bool) -> tuple[str, int, str, in
         elif form == "paren":
             op1, op2 = rng.choice("+-"), "x"
             a, b, c = _number(rng, lo, hi), _number(rng, lo, hi), rng.randint(2, 9)
+        elif form == "paren_right":
+            op1, op2 = rng.choice("+-"), rng.choice("+-x")
+            a, b = _number(rng, lo, hi), _number(rng, lo, hi)
+            c = rng.randint(2, 9) if op2 == "x" else _number(rng, lo, hi)
         else:
             op1, op2 = "x", rng.choice("+-")
             a, b, c = _number(rng, lo, hi), rng.randint(2, 9), _number(rng, lo, hi)
         first = _apply(a, op1, b)
-        final = _apply(c, op2, first) if form == "precedence" else _apply(first, op2, c)
+        right = form in ("precedence", "paren_right")
+        final = _apply(c, op2, first) if right else _apply(first, op2, c)
         if first >= 0 and final >= 0 and (not hard or max(a, b, c) >= 100):
             return form, a, op1, b, op2, c
 
@@ -84,12 +125,19 @@ def two_step(rng: random.Random, split: str) -> Example:
         lead = f"x comes before {op2}, so first {a} x {b}"
         second = f"then {c} {op2} {r1}"
         second_steps, result = op_steps(c, op2, r1)
+    elif form == "paren_right":
+        expr = f"{c} {op2} ({a} {op1} {b})"
+        lead = f"first {a} {op1} {b}"
+        # A product keeps its one-digit factor second, as every multiplication is worked.
+        x, y = (r1, c) if op2 == "x" else (c, r1)
+        second = f"then {x} {op2} {y}"
+        second_steps, result = op_steps(x, op2, y)
     else:
         expr = f"({a} {op1} {b}) x {c}" if form == "paren" else f"{a} {op1} {b} {op2} {c}"
         lead = f"first {a} {op1} {b}"
         second = f"then {r1} {op2} {c}"
         second_steps, result = op_steps(r1, op2, c)
-    if form != "precedence" and rng.random() < 0.3:
+    if form in ("plus_minus", "paren", "mul_first") and rng.random() < 0.3:
         template = pick(rng, "two_step", "chain", split)
         prompt = template.format(a=a, b=b, c=c, op1=_OP_WORDS[op1], op2=_OP_WORDS[op2])
     else:
@@ -133,7 +181,7 @@ _COMPARE_FORMS = (("pair", 6), ("yes", 2), ("list", 2))
 
 
 def comparison(rng: random.Random, split: str) -> Example:
-    """Larger/smaller of two 1-4 digit numbers (hard: 5-7), most pairs sharing a prefix;
+    """Larger/smaller of two 1-4 digit numbers (hard: 5-7), most sharing a prefix or digits;
     yes/no forms ("Is 45 greater than 38?"), and the largest/smallest of 3-5 numbers."""
     lo, hi = (5, 7) if split == "hard" else (1, 4)
     form = _weighted(rng, _COMPARE_FORMS)
@@ -142,8 +190,11 @@ def comparison(rng: random.Random, split: str) -> Example:
         return _extreme(rng, split, which)
     a = b = 0
     while a == b:
-        if rng.random() < 0.6:
+        draw = rng.random()
+        if draw < 0.5:
             a, b = _close_pair(rng, rng.randint(lo, hi))
+        elif draw < 0.5 + LOOKALIKE / 2:
+            a, b = _lookalike_pair(rng, rng.randint(lo, hi))
         else:
             a, b = _number(rng, lo, hi), _number(rng, lo, hi)
     steps = compare_steps(a, b)
@@ -162,7 +213,8 @@ def comparison(rng: random.Random, split: str) -> Example:
 def _extreme(rng: random.Random, split: str, which: str) -> Example:
     """The largest or smallest of 3-5 numbers (hard: 6-7), kept one comparison per step."""
     count = rng.randint(6, 7) if split == "hard" else rng.randint(3, 5)
-    nums = rng.sample(range(1000), count)
+    lookalike = rng.random() < LOOKALIKE
+    nums = _lookalikes(rng, count, 3) if lookalike else rng.sample(range(1000), count)
     bigger = which == "larger"
     best, steps = nums[0], [f"start with {nums[0]}"]
     for x in nums[1:]:
@@ -184,6 +236,20 @@ _REPEAT_POOLS = (
     ("A", "B", "C", "D", "E", "X", "Y", "Z"),
     tuple(str(d) for d in range(10)),
 )
+# Any common English word (Faker's list) and any letter too, so a block is copied, not
+# recalled: people make patterns of whatever words come to mind.
+_ANY_WORDS = tuple(w for w in _Lorem.word_list if w.isascii() and w.isalpha())
+_LETTERS = (tuple(string.ascii_uppercase), tuple(string.ascii_lowercase))
+
+
+def _repeat_block(rng: random.Random, period: int) -> list[str]:
+    """`period` distinct items: from one fixed pool half the time, else words or letters."""
+    draw = rng.random()
+    if draw < 0.5:
+        return rng.sample(rng.choice(_REPEAT_POOLS), period)
+    return rng.sample(_ANY_WORDS if draw < 0.8 else rng.choice(_LETTERS), period)
+
+
 _PATTERN_KINDS = (("up", 35), ("down", 20), ("double", 15), ("repeat", 30))
 
 
@@ -239,7 +305,7 @@ def pattern(rng: random.Random, split: str) -> Example:
         return _blank(rng, split, kind, _numeric_sequence(rng, kind, hard))
     if kind == "repeat":
         period = rng.randint(3, 4) if hard else rng.randint(2, 3)
-        block = rng.sample(rng.choice(_REPEAT_POOLS), period)
+        block = _repeat_block(rng, period)
         shown = rng.randint(8, 10) if hard else rng.randint(period + 2, 7)
         seq = [block[i % period] for i in range(shown)]
         steps, answer = _repeat_steps(seq, period)
@@ -277,10 +343,13 @@ def word_problems(rng: random.Random, split: str) -> Example:
 
 
 def sorting(rng: random.Random, split: str) -> Example:
-    """3-6 distinct numbers below 100 (hard: 8-9), one selection per step."""
+    """3-6 distinct numbers below 100 (hard: 8-9), some alike (3, 30, 33), one selection
+    per step."""
     lo, hi = (8, 9) if split == "hard" else (3, 6)
     order = rng.choice(("ascending", "descending"))
-    nums = rng.sample(range(100), rng.randint(lo, hi))
+    count = rng.randint(lo, hi)
+    lookalike = rng.random() < LOOKALIKE
+    nums = _lookalikes(rng, count, 2) if lookalike else rng.sample(range(100), count)
     word, choose = ("smallest", min) if order == "ascending" else ("largest", max)
     left, steps = list(nums), []
     while len(left) > 1:
