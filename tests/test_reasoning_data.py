@@ -591,6 +591,26 @@ def test_every_trace_shape_is_used() -> None:
         assert shape in steps, shape
 
 
+def test_questions_people_test_with_are_drawn() -> None:
+    """Look-alike lists (3, 30, 33), blocks of any word, brackets on the right."""
+
+    def alike(nums: list[str]) -> bool:
+        return len(set("".join(nums))) <= 3 and len(nums) >= 3
+
+    lists = [re.findall(r"\d+", ex.answer) for ex in sample("sorting", "train")]
+    assert 0.2 < sum(map(alike, lists)) / len(lists) < 0.45
+    fixed = {"red", "cat", "circle", "A", "0", "blue", "dog", "square", "B", "1"}
+    firsts = [ex.steps[0] for ex in sample("pattern", "train")]
+    blocks = [step for step in firsts if step.startswith("the block")]
+    new_words = [b for b in blocks if re.search(r"[a-z]{4,}", b) and not set(b.split()) & fixed]
+    assert len(new_words) > len(blocks) / 5
+    right = [ex for ex in sample("two_step", "train") if re.search(r"[-+x*×] ?\(", ex.prompt)]
+    assert len(right) > N / 10
+    finals = [FINAL.fullmatch(ex.steps[-1]) for ex in sample("arithmetic", "train")]
+    close = [m for m in finals if m and m[2] == "-" and len(m[1]) >= 3 and abs(int(m[4])) <= 30]
+    assert len(close) >= 5  # 4005 - 3998: random draws of 3-4 digits almost never give them
+
+
 def test_trace_text_is_the_documented_format() -> None:
     ex = Example("even_odd", "Is 7 even or odd?", ["the last digit of 7 is 7", "7 is odd"], "odd")
     assert trace_text(ex) == (
