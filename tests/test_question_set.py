@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from npc_brain.workshop.data.reasoning import TASKS, check, generate
+from npc_brain.workshop.data.reasoning import TASKS, check, generate, item_key
 from npc_brain.workshop.question_set import load_questions
 
 QUESTIONS = load_questions()
@@ -45,10 +45,13 @@ def test_answer_follows_from_the_question(q) -> None:
 
 
 def test_questions_are_not_training_items() -> None:
-    """The set is never trained on: no generated training prompt is one of its questions."""
+    """The set is never trained on: no generated training prompt is one of its questions,
+    nor holds the same numbers in another wording (as the test split is kept apart)."""
     asked = {q.question.casefold().rstrip("?. ") for q in QUESTIONS}
+    keys = {item_key(q.example()) for q in QUESTIONS}
     rng = random.Random(5)
     for task in TASKS:
         for _ in range(300):
-            prompt = generate(task, rng, "train").prompt.casefold().rstrip("?. ")
-            assert prompt not in asked
+            example = generate(task, rng, "train")
+            assert example.prompt.casefold().rstrip("?. ") not in asked
+            assert item_key(example) not in keys

@@ -19,10 +19,12 @@ import hashlib
 import random
 import re
 from dataclasses import replace
+from functools import cache
 
 from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.reasoning_phrasings import dress
 from npc_brain.workshop.data.reasoning_tasks import GENERATORS
+from npc_brain.workshop.question_set import load_questions
 
 TASKS: tuple[str, ...] = (
     "arithmetic",
@@ -69,6 +71,13 @@ def item_key(example: Example) -> str:
     return f"{example.task}|{content}"
 
 
+@cache
+def typed_keys() -> frozenset[str]:
+    """The keys of the hand-typed questions (workshop.question_set): training never draws
+    them, so those questions, and their numbers in any wording, stay unseen."""
+    return frozenset(item_key(q.example()) for q in load_questions())
+
+
 def is_test_key(key: str) -> bool:
     """The fixed disjointness rule: keys hashing to 0 mod 10 belong to evaluation only.
 
@@ -94,8 +103,9 @@ def trace_text(example: Example) -> str:
 def generate(task: str, rng: random.Random, split: str = "train") -> Example:
     """One example of `task` for `split`, drawn only from `rng` (deterministic per seed).
 
-    Items are redrawn until their key belongs to the split (train: not a test key; every
-    other split: a test key) and the whole trace fits in MAX_TOKENS. Every split's prompt is
+    Items are redrawn until their key belongs to the split (train: neither a test key nor a
+    hand-typed question's; every other split: a test key) and the whole trace fits in
+    MAX_TOKENS. Every split's prompt is
     dressed (lead-in, closing, case; reasoning_phrasings.dress), held-out ones in held-out
     dress.
     """
@@ -106,7 +116,8 @@ def generate(task: str, rng: random.Random, split: str = "train") -> Example:
     make, want_test = GENERATORS[task], split != "train"
     while True:
         example = make(rng, split)
-        if is_test_key(item_key(example)) != want_test:
+        key = item_key(example)
+        if is_test_key(key) != want_test or (not want_test and key in typed_keys()):
             continue
         example = replace(example, prompt=dress(rng, example.prompt, split, task != "word_problem"))
         if approx_tokens(trace_text(example)) <= MAX_TOKENS:
