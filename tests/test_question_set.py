@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 
 from npc_brain.workshop.data.reasoning import TASKS, check, generate, item_key
-from npc_brain.workshop.question_set import load_questions
+from npc_brain.workshop.question_set import PARTS, load_questions
 
-QUESTIONS = load_questions()
+QUESTIONS = [q for part in PARTS for q in load_questions(part)]
 NUMBERS = re.compile(r"-?\d+")
 
 
@@ -20,9 +20,11 @@ def _numbers(text: str) -> list[int]:
     return [int(x) for x in NUMBERS.findall(text)]
 
 
-def test_thirty_distinct_questions_per_task() -> None:
-    assert Counter(q.task for q in QUESTIONS) == dict.fromkeys(TASKS, 30)
-    assert len({q.question.casefold() for q in QUESTIONS}) == len(QUESTIONS)
+@pytest.mark.parametrize("part", PARTS)
+def test_thirty_distinct_questions_per_task(part: str) -> None:
+    questions = load_questions(part)
+    assert Counter(q.task for q in questions) == dict.fromkeys(TASKS, 30)
+    assert len({q.question.casefold() for q in QUESTIONS}) == len(QUESTIONS)  # both parts
 
 
 @pytest.mark.parametrize("q", QUESTIONS, ids=lambda q: q.question[:40])

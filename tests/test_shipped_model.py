@@ -33,6 +33,7 @@ FLOORS = {
     "designer": 85,
     "designer_holdout": 80,
     "typed": 62,  # the hand-typed questions, all 210: 73.3 at shipping
+    "fresh": 55,  # their fresh part, all 210: 64.3 at shipping
 }
 SAMPLE = 24
 
@@ -97,9 +98,10 @@ def test_designer_set_floor(part: str, floor: str) -> None:
     assert report["served_sensible"] >= FLOORS[floor]
 
 
-def test_typed_questions_floor() -> None:
+@pytest.mark.parametrize("part", ["typed", "fresh"])
+def test_typed_questions_floor(part: str) -> None:
     from npc_brain.workshop.evaluate import typed_metrics
 
-    report = typed_metrics(*load_model(generate_dir()))
+    report = typed_metrics(*load_model(generate_dir()), part=part)
     assert report["cases"] == 210 and set(report["tasks"]) == set(ANSWER_TASKS)
-    assert report["average"] >= FLOORS["typed"], report["tasks"]
+    assert report["average"] >= FLOORS[part], report["tasks"]

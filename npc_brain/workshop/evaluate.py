@@ -247,13 +247,13 @@ def misses_by_procedure(outcomes: list[Outcome], task: str) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
-def typed_metrics(model: NRMModel, tok: Tokenizer) -> dict:
-    """The hand-typed questions (npc_brain.workshop.question_set): accuracy per task, their
-    mean, and the misses by the procedure they ran."""
+def typed_metrics(model: NRMModel, tok: Tokenizer, part: str = "typed") -> dict:
+    """One part of the hand-typed questions (npc_brain.workshop.question_set): accuracy per
+    task, their mean, and the misses by the procedure they ran."""
     from npc_brain.workshop.question_set import load_questions
 
-    examples = [q.example() for q in load_questions()]
-    outs = run_examples(model, tok, examples, desc="typed questions")
+    examples = [q.example() for q in load_questions(part)]
+    outs = run_examples(model, tok, examples, desc=f"{part} questions")
     report: dict = {"cases": len(examples), "tasks": {}, "misses": {}}
     for task in ANSWER_TASKS:
         mine = [o for o in outs if o.example.task == task]
@@ -298,6 +298,7 @@ def evaluate(
             ANSWER_TASKS
         )
     report["typed"] = typed_metrics(model, tok)
+    report["typed_fresh"] = typed_metrics(model, tok, part="fresh")
     report["npc"] = npc_metrics(npc_model, npc_tok, npc_n)
     report["designer"] = designer_metrics(npc_model, npc_tok)
     report["designer_holdout"] = designer_metrics(npc_model, npc_tok, part="holdout")
@@ -309,22 +310,26 @@ def format_report(report: dict) -> str:
     from npc_brain.workshop.data.reasoning import CARD_NAMES
 
     lines = [
-        "| Task | Card (MiniAxion1-0.9M) | npc-brain | held-out phrasing | harder | typed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| Task | Card (MiniAxion1-0.9M) | npc-brain | held-out phrasing | harder | typed"
+        " | typed, fresh |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    typed = report.get("typed", {"tasks": {}})  # absent from reports before the typed set
+    # Absent from reports made before each typed part.
+    typed = report.get("typed", {"tasks": {}})
+    fresh = report.get("typed_fresh", {"tasks": {}})
     for t in ANSWER_TASKS:
         r = report["tasks"][t]
         cells = [CARD[t], r["test"], r["heldout_phrasing"], r["hard"]]
         row = " | ".join(f"{c:.1f}%" for c in cells)
-        lines.append(f"| {CARD_NAMES[t]} | {row} | {_pct(typed['tasks'].get(t))} |")
+        typed_cells = f"{_pct(typed['tasks'].get(t))} | {_pct(fresh['tasks'].get(t))}"
+        lines.append(f"| {CARD_NAMES[t]} | {row} | {typed_cells} |")
     cot = f"{CARD['cot_format']:.1f}% | {report['cot_format']:.1f}%"
-    lines.append(f"| {CARD_NAMES['cot_format']} | {cot} | | | |")
+    lines.append(f"| {CARD_NAMES['cot_format']} | {cot} | | | | |")
     card_avg = sum(CARD[t] for t in ANSWER_TASKS) / len(ANSWER_TASKS)
     lines.append(
         f"| **Average (7 answer tasks)** | {card_avg:.1f}% | {report['average']:.1f}% |"
         f" {report['average_heldout_phrasing']:.1f}% | {report['average_hard']:.1f}% |"
-        f" {_pct(typed.get('average'))} |"
+        f" {_pct(typed.get('average'))} | {_pct(fresh.get('average'))} |"
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
@@ -341,13 +346,14 @@ def format_report(report: dict) -> str:
         lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in designer.items()]
     lines += [
         "",
-        "| Missed items by the procedure they ran | held-out phrasing | harder | typed |",
-        "| --- | --- | --- | --- |",
+        "| Missed items by the procedure they ran | held-out phrasing | harder | typed"
+        " | typed, fresh |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for t in ANSWER_TASKS:
         split_misses = report.get("misses", {}).get(t, {})
         found = [split_misses.get(s, {}) for s in ("heldout_phrasing", "hard")]
-        found.append(typed.get("misses", {}).get(t, {}))
+        found += [part.get("misses", {}).get(t, {}) for part in (typed, fresh)]
         cells = [", ".join(f"{p} {k}" for p, k in m.items()) for m in found]
         lines.append(f"| {CARD_NAMES[t]} | " + " | ".join(cells) + " |")
     n, params = report["items_per_task"], report["parameters"]

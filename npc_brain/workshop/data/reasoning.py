@@ -24,7 +24,7 @@ from functools import cache
 from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.reasoning_phrasings import dress
 from npc_brain.workshop.data.reasoning_tasks import GENERATORS
-from npc_brain.workshop.question_set import load_questions
+from npc_brain.workshop.question_set import PARTS, load_questions
 
 TASKS: tuple[str, ...] = (
     "arithmetic",
@@ -73,9 +73,9 @@ def item_key(example: Example) -> str:
 
 @cache
 def typed_keys() -> frozenset[str]:
-    """The keys of the hand-typed questions (workshop.question_set): training never draws
-    them, so those questions, and their numbers in any wording, stay unseen."""
-    return frozenset(item_key(q.example()) for q in load_questions())
+    """The keys of the hand-typed questions (workshop.question_set, every part): training
+    never draws them, so those questions, and their numbers in any wording, stay unseen."""
+    return frozenset(item_key(q.example()) for part in PARTS for q in load_questions(part))
 
 
 def is_test_key(key: str) -> bool:
