@@ -105,9 +105,8 @@ def generate(task: str, rng: random.Random, split: str = "train") -> Example:
 
     Items are redrawn until their key belongs to the split (train: neither a test key nor a
     hand-typed question's; every other split: a test key) and the whole trace fits in
-    MAX_TOKENS. Every split's prompt is
-    dressed (lead-in, closing, case; reasoning_phrasings.dress), held-out ones in held-out
-    dress.
+    MAX_TOKENS. Every split's prompt is dressed (lead-in, closing, case;
+    reasoning_phrasings.dress), held-out ones in held-out dress.
     """
     if task not in GENERATORS:
         raise ValueError(f"unknown reasoning task {task!r}; expected one of {ALL_TASKS}")

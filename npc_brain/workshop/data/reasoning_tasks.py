@@ -54,7 +54,7 @@ def _lookalikes(rng: random.Random, count: int, digits: int) -> list[int]:
 
 def _lookalike_pair(rng: random.Random, digits: int) -> tuple[int, int]:
     """A number and another of the same digits: reordered (605, 650), or one digit more or
-    fewer (7, 70; 5090, 590) when the digits allow no other order."""
+    fewer (7, 70; 555, 55) when the digits allow no other order."""
     s = _number(rng, digits, digits)
     for _ in range(10):
         other = "".join(rng.sample(str(s), len(str(s))))
