@@ -15,6 +15,7 @@ from npc_brain import (
 )
 from npc_brain.nrm.trace import Answer
 from npc_brain.workshop.evaluate import ANSWER_TASKS, make_examples, run_examples, task_accuracy
+from npc_brain.workshop.question_set import PARTS
 
 # Floors well under the numbers measured on the full held-out sets (docs/model_card.md:
 # 200 items per task). This fixed sample is small, so they leave room for its noise while
@@ -98,7 +99,7 @@ def test_designer_set_floor(part: str, floor: str) -> None:
     assert report["served_sensible"] >= FLOORS[floor]
 
 
-@pytest.mark.parametrize("part", ["typed", "fresh"])
+@pytest.mark.parametrize("part", PARTS)
 def test_typed_questions_floor(part: str) -> None:
     from npc_brain.workshop.evaluate import typed_metrics
 

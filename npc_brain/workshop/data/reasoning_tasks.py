@@ -81,6 +81,8 @@ def arithmetic(rng: random.Random, split: str) -> Example:
 
 _OP_WORDS = {"+": "add", "-": "subtract", "x": "multiply by"}
 _FORMS = ("plus_minus", "paren", "paren_right", "mul_first", "precedence")
+# Forms whose second operation takes `a op1 b` as its right operand: `c op2 (a op1 b)`.
+_RIGHT_FORMS = ("paren_right", "precedence")
 _TIMES_SIGNS = (" x ", " x ", " * ", " × ", "*")
 
 
@@ -110,8 +112,7 @@ def _two_step_numbers(rng: random.Random, hard: bool) -> tuple[str, int, str, in
             op1, op2 = "x", rng.choice("+-")
             a, b, c = _number(rng, lo, hi), rng.randint(2, 9), _number(rng, lo, hi)
         first = _apply(a, op1, b)
-        right = form in ("precedence", "paren_right")
-        final = _apply(c, op2, first) if right else _apply(first, op2, c)
+        final = _apply(c, op2, first) if form in _RIGHT_FORMS else _apply(first, op2, c)
         if first >= 0 and final >= 0 and (not hard or max(a, b, c) >= 100):
             return form, a, op1, b, op2, c
 
@@ -137,7 +138,7 @@ def two_step(rng: random.Random, split: str) -> Example:
         lead = f"first {a} {op1} {b}"
         second = f"then {r1} {op2} {c}"
         second_steps, result = op_steps(r1, op2, c)
-    if form in ("plus_minus", "paren", "mul_first") and rng.random() < 0.3:
+    if form not in _RIGHT_FORMS and rng.random() < 0.3:  # a chain reads left to right
         template = pick(rng, "two_step", "chain", split)
         prompt = template.format(a=a, b=b, c=c, op1=_OP_WORDS[op1], op2=_OP_WORDS[op2])
     else:
