@@ -35,6 +35,7 @@ from npc_brain.npc.truth import false_claims
 from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.workshop.data import npc
 from npc_brain.workshop.data.example import Example
+from npc_brain.workshop.data.npc_names import TRADES, WARES
 from npc_brain.workshop.data.npc_situations import FLAVOR_TRAITS, OTHER_HELD, random_situation
 
 ALL = list(VOCABULARY)
@@ -125,6 +126,25 @@ def test_names_put_spelled_words_before_known_ones(examples: list[Example]) -> N
     ]
     assert len(shaped) > 0.06 * len(names)
     assert len(set(shaped)) > 0.9 * len(shaped)
+
+
+def test_names_whose_words_mislead_are_drawn(examples: list[Example]) -> None:
+    """Games spawn groups ("bandit", "bandit 2", "bandit rider") at different distances,
+    name things by owner ("farmer's cart") and people by their wares ("pie seller"): the
+    generator makes each, so the model learns to keep numbers with their own name and to
+    read a thing's kind from its kind, not from the words of its name."""
+    scenes = [[p for p in situation(ex)[0].perception] for ex in examples]
+    grouped = [
+        s for s in scenes
+        if any(a.name != b.name and b.name.startswith(a.name) and a.kind == b.kind
+               and a.distance != b.distance for a in s for b in s)
+    ]  # fmt: skip
+    assert len(grouped) > 0.03 * len(scenes)
+    things = [p for s in scenes for p in s if p.kind in ("food", "item", "shelter", "water")]
+    assert sum("'s " in p.name for p in things) > 0.03 * len(things)
+    people = [p.name for s in scenes for p in s if p.kind == "person"]
+    wares = [n for n in people if n.split(" ")[0] in WARES and n.split(" ")[-1] in TRADES]
+    assert len(wares) > 0.01 * len(people)
 
 
 def test_decisions_are_varied(examples: list[Example]) -> None:

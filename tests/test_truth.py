@@ -88,6 +88,17 @@ def test_a_true_trace_with_tricky_names_is_clean() -> None:
     assert false_claims(STATE, ACTIONS, *teacher(STATE, ACTIONS)) == []
 
 
+def test_a_name_inside_a_longer_name_is_not_called_hurt() -> None:
+    """ "poor Tom" may be a name beside "Tom": naming it says nothing of Tom's health."""
+    seen = [{"name": "Tom", "kind": "person", "distance": 9},
+            {"name": "poor Tom", "kind": "person", "distance": 2}]  # fmt: skip
+    state = NPCState(id="n", name="n", perception=seen)
+    steps = ["the poor Tom is 2 m away", "so I talk to the poor Tom"]
+    assert false_claims(state, ["talk"], steps, "talk poor Tom") == []
+    said = ["poor Tom, he is hurt", "so I talk to Tom"]
+    assert {c.kind for c in false_claims(state, ["talk"], said, "talk Tom")} >= {"hurt"}
+
+
 @pytest.mark.parametrize(
     ("steps", "answer", "expected"),
     [

@@ -195,7 +195,9 @@ def _said_hurt(said: str, names: list[str]) -> list[str]:
     out = []
     for name in names:
         n = re.escape(name)
-        if re.search(rf"(?<![\w']){n} is hurt\b|\bpoor (?:the )?{n}(?![\w'])", said):
+        # "poor Tom" may itself be a name beside "Tom": a longer name says nothing.
+        text = _without_names(said, [m for m in names if name in m and m != name])
+        if re.search(rf"(?<![\w']){n} is hurt\b|\bpoor (?:the )?{n}(?![\w'])", text):
             out.append(name)
     return out
 

@@ -56,6 +56,13 @@ TAILS = ("from the inn", "from the mill", "of the north", "on the road", "at the
          "in red", "with a limp", "from the city", "on shore leave", "of the hills",
          "in the cellar", "by the well", "near the fire", "from the docks", "in a grey cloak",
          "with a lantern", "of the deep", "from next door", "on a cart", "in chains")  # fmt: skip
+# A trade named for what it sells or keeps ("pie seller", "well keeper"): a person whose
+# name says food, water or a thing.
+WARES = ("pie", "fish", "bread", "apple", "ale", "wine", "cheese", "water", "well", "rope",
+         "lamp", "sword", "barn", "inn", "salt", "meat", "honey", "milk", "herb", "flower",
+         "fruit", "horse", "cattle", "boat", "tower", "gate", "mushroom", "potion")  # fmt: skip
+TRADES = ("seller", "merchant", "keeper", "maker", "vendor", "monger", "boy", "girl", "wife",
+          "man", "woman", "thief", "carrier", "master", "hand", "trader")  # fmt: skip
 REAL_WORD = 0.4  # share of adjectives and modifiers that are any English word
 
 
@@ -105,8 +112,8 @@ def person_name(rng: random.Random) -> str:
 
 
 def _described(rng: random.Random) -> str:
-    """A person named by looks or trade: "stranger", "old man", "crewman Dallas",
-    "Morgause the Grey"."""
+    """A person named by looks or trade: "stranger", "old man", "crewman Dallas", "pie
+    seller", "Morgause the Grey"."""
     r = rng.random()
     pool = rng.choices((PEOPLE, ROLES, JOBS), weights=(6, 2, 2))[0]
     noun = rng.choice(pool)
@@ -118,8 +125,10 @@ def _described(rng: random.Random) -> str:
         return f"{_either(rng, MODIFIERS)} {noun}"
     if r < 0.8:
         return f"{noun} {rng.choice((word(rng).capitalize(), rng.choice(FIRST_NAMES)))}"
-    if r < 0.9:
+    if r < 0.85:
         return f"{noun} {rng.choice(TAILS)}"
+    if r < 0.93:
+        return f"{rng.choice(WARES)} {rng.choice(TRADES)}"
     return f"{word(rng).capitalize()} the {rng.choice(EPITHETS)}"
 
 

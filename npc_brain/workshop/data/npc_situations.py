@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
-from npc_brain.npc.actions import VOCABULARY, answer_options
+from npc_brain.npc.actions import CREATURES, VOCABULARY, answer_options
 from npc_brain.npc.roles import (
     DECISION_TRAITS,
     FOOD,
     HUNTING_CATEGORIES,
     MEDICINE,
     NIGHT_ROLES,
+    PEOPLE,
     POTIONS,
     ROLE_CATEGORIES,
     VOICE_TRAITS,
@@ -34,7 +35,15 @@ from npc_brain.npc.teacher import (
     RULES,
     Facts,
 )
-from npc_brain.workshop.data.npc_names import JOBS, ROLES, person_name, thing_name, word
+from npc_brain.workshop.data.npc_names import (
+    FIRST_NAMES,
+    JOBS,
+    LOOKS,
+    ROLES,
+    person_name,
+    thing_name,
+    word,
+)
 
 T = TypeVar("T")
 HUNTERS = tuple(r for c in HUNTING_CATEGORIES for r in ROLE_CATEGORIES[c])
@@ -84,6 +93,9 @@ ITEM_PARTS = ("case", "box", "pile", "bundle", "shard", "fragment", "pouch", "st
               "chest", "rack")  # fmt: skip
 CREATURE_PARTS = ("pack", "swarm", "brute", "scout", "leader", "pup", "cub", "mother",
                   "matriarch", "whelp", "spawn", "hatchling")  # fmt: skip
+GROUP_PARTS = ("rider", "archer", "captain", "mage", "shaman", "scout", "leader", "brute", "pup")
+KIN = 0.15  # share of scenes with two of one group ("bandit", "bandit 2")
+OWNED = 0.08  # share of things named by their owner ("farmer's cart", "Anna's basket")
 FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
               "finish the harvest", "win the fair", "learn the old songs", "keep the lamp lit",
               "find a cure", "pay off my debt", "reach the capital")  # fmt: skip
@@ -137,7 +149,30 @@ class _Scene:
             return self.animal()
         pool = {"food": FOOD_SEEN, "item": ITEMS, "shelter": SHELTERS, "water": WATERS}[kind]
         parts = {"food": FOOD_PARTS, "item": ITEM_PARTS}.get(kind, ())
-        return self.add(kind, thing_name(rng, pool, parts), rng.randint(1, 50))
+        name = thing_name(rng, pool, parts)
+        if rng.random() < OWNED:  # the name says a person, the kind says a thing
+            owner = rng.choice(PEOPLE) if rng.random() < 0.6 else rng.choice(FIRST_NAMES)
+            name = f"{owner}'s {rng.choice(pool)}"
+        return self.add(kind, name, rng.randint(1, 50))
+
+    def kin(self, p: Perception) -> Perception:
+        """Another of `p`'s group, named as games name spawned copies ("bandit 2",
+        "Goblin3", "bandit rider", "old wolf") at another distance: each number must stay
+        with its own name."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.45:
+            name = f"{p.name} {rng.randint(2, 6)}"
+        elif r < 0.6 and " " not in p.name:
+            name = f"{p.name}{rng.randint(2, 6)}"
+        elif r < 0.8 and p.kind != "person":
+            name = f"{p.name} {rng.choice(GROUP_PARTS)}"
+        else:
+            name = f"{rng.choice(LOOKS)} {p.name}"
+        dist = max(1, round(p.distance) + rng.choice((-1, 1)) * rng.randint(1, 15))
+        strength = _num(rng, 10, 95) if p.strength is not None else None
+        health = _num(rng, 20, 100) if p.health is not None else None
+        return self.add(p.kind, name, dist, hostile=p.hostile, strength=strength, health=health)
 
 
 def _health(rng: random.Random, injured: bool) -> int | None:
@@ -413,6 +448,9 @@ def _state(rng: random.Random, scenario: str) -> NPCState:
     SCENARIOS[scenario][1](rng, scene, d)
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         scene.extra()
+    creatures = [p for p in scene.seen if p.kind in CREATURES]
+    if creatures and rng.random() < KIN:
+        scene.kin(rng.choice(creatures))
     if scenario == "goal" and not any(p.kind == "person" for p in scene.seen):
         scene.person()
     if scenario == "goal" and rng.random() < 0.35:
