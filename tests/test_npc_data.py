@@ -210,7 +210,7 @@ def test_decision_depends_only_on_what_the_prompt_shows() -> None:
             update={
                 "id": f"other {i}",
                 "name": "Someone Else",
-                "memory": ["a dragon flew over"],
+                "memory": ["a dragon flew over", *state.memory],  # an older line, no cue
                 "perception": [*state.perception, far],
             }
         )

@@ -95,7 +95,7 @@ def test_a_name_inside_a_longer_name_is_not_called_hurt() -> None:
     state = NPCState(id="n", name="n", perception=seen)
     steps = ["the poor Tom is 2 m away", "so I talk to the poor Tom"]
     assert false_claims(state, ["talk"], steps, "talk poor Tom") == []
-    said = ["poor Tom, he is hurt", "so I talk to Tom"]
+    said = ["Tom is hurt", "so I talk to Tom"]
     assert {c.kind for c in false_claims(state, ["talk"], said, "talk Tom")} >= {"hurt"}
 
 

@@ -6,9 +6,10 @@ the game sent: a field left out is not shown, so no thought can state it as a fa
 
     role guard; traits brave, loyal; health 80 hunger 20 energy 60 gold 35; time night;
     at gate; has bread 2, potion 1; sees wolf (animal hostile 4 m strength 60),
-    Tom (person 10 m health 20); goal find Anna; can attack, flee, hide, eat, talk
+    Tom (person 10 m health 20); goal find Anna; recalls noise; can attack, flee, hide, eat
 
-(one line in practice). The NPC's own name, id and memory are left out: no rule uses them.
+(one line in practice). The NPC's own name and id are left out: no rule uses them. Its memory
+is shown as the cues its newest lines hold (npc_brain.npc.memory), not as prose.
 Entities are the nearest few, nearest first; items are sorted by name; verbs follow the
 vocabulary order and are written as thoughts say them ("call for help"), so the same state
 and the same set of actions always give the same text.
@@ -16,6 +17,7 @@ and the same set of actions always give the same text.
 
 from __future__ import annotations
 
+from npc_brain.npc.memory import recalled
 from npc_brain.npc.state import NPCState, Perception
 
 STATS = ("health", "hunger", "energy", "gold")
@@ -58,5 +60,8 @@ def npc_prompt(state: NPCState, actions: list[str]) -> str:
         sections.append("sees " + ", ".join(map(describe_entity, seen)))
     if state.goal:
         sections.append(f"goal {state.goal}")
+    cues = recalled(state.memory)
+    if cues:
+        sections.append("recalls " + ", ".join(cues))
     sections.append("can " + ", ".join(v.replace("_", " ") for v in actions))
     return "; ".join(sections)

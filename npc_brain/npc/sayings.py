@@ -83,6 +83,12 @@ KIND_SAYINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+def recall_sayings(cue: str) -> tuple[str, ...]:
+    """The wordings that say the NPC recalls `cue` (npc_brain.npc.memory): true only when
+    its memory holds it."""
+    return tuple(THOUGHTS[f"recall_{cue}"].values())
+
+
 def untrue_sayings(kinds: set[str]) -> tuple[str, ...]:
     """The kind sayings that fit none of `kinds` (the kinds a name goes by)."""
     return tuple(s for s, fits in KIND_SAYINGS.items() if not kinds & set(fits))
@@ -135,6 +141,30 @@ THOUGHTS: dict[str, dict[str, str]] = {
     "hurt": {
         "plain": "my health is {health}, I am badly hurt",
         "timid": "my health is {health}, it hurts so much",
+    },
+    "recall_danger": {
+        "plain": "it is not safe here any more",
+        "timid": "I'm scared, it is not safe here",
+        "bold": "no sense staying, it is not safe here",
+        "gruff": "this place is done for",
+    },
+    "recall_retreat": {"plain": "we were told to fall back", "bold": "orders are to fall back"},
+    "recall_storm": {"plain": "this weather is turning bad", "timid": "this weather scares me"},
+    "need_cover": {"plain": "I need cover"},
+    "recall_thirst": {"plain": "my throat is so dry"},
+    "recall_noise": {
+        "plain": "something is not right around here",
+        "timid": "I heard something, what was that?",
+        "bold": "something is going on, I'll see to it",
+    },
+    "recall_orders": {
+        "plain": "I was told to get this done",
+        "gruff": "orders are orders",
+        "warm": "I promised to get this done",
+    },
+    "recall_curfew": {
+        "plain": "I promised to be home in time",
+        "timid": "I have to be home in time or I'm in trouble",
     },
     "have_potion": {"plain": "I have my {potion} with me"},
     "have_medicine": {"plain": "I have my {medicine} with me"},

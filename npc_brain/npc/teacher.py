@@ -22,6 +22,7 @@ from npc_brain.npc.actions import (
     split_answer,
 )
 from npc_brain.npc.actions import refer as _refer
+from npc_brain.npc.memory import recalled
 from npc_brain.npc.roles import (
     CATEGORY_OF,
     FIERCE_TRAITS,
@@ -82,6 +83,7 @@ class Facts:
         self._known: dict[str, bool] = {}  # fact -> has(fact): rules ask each many times
         self.category = category(state.role)
         self.traits = set(state.shown_traits())
+        self.recalls = set(recalled(state.memory))
         seen = state.shown_entities()
         self.items = [k for k, _ in state.shown_inventory()]
         creatures = [p for p in seen if p.kind in CREATURES]
@@ -139,6 +141,8 @@ class Facts:
             return not self.has(fact[4:])
         if fact in self.traits or fact == f"role_{self.category}":
             return True
+        if fact.startswith("recalls_"):
+            return fact[8:] in self.recalls
         checks = self._checks
         if fact in checks:
             return checks[fact]
@@ -266,6 +270,8 @@ RULES: tuple[Rule, ...] = (
     R("danger/hide", "threat_near has_role", "hide flee call_for_help",
       "threat_near no_fighter time_to_hide"),
     R("danger/hide", "threat_near", "hide flee call_for_help", "threat_near time_to_hide"),
+    R("recall/danger", "recalls_danger", "flee call_for_help go_home", "recall_danger"),
+    R("recall/retreat", "recalls_retreat", "flee go_home", "recall_retreat"),
     R("wounded/potion", "health_low holds_potion", "drink:potion", "hurt have_potion"),
     R("wounded/medicine", "health_low holds_medicine", "heal", "hurt have_medicine"),
     R("wounded", "health_low", "rest sleep", "hurt need_rest"),
@@ -285,6 +291,9 @@ RULES: tuple[Rule, ...] = (
     R("far/thief", "threat_far role_thief", "hide wait", "threat_far stay_hidden"),
     R("far/graze", "threat_far role_beast sees_food_seen", "eat:food_seen", "threat_far snack"),
     R("far", "threat_far", "hide flee call_for_help", "threat_far time_to_hide"),
+    R("recall/storm", "recalls_storm", "hide go_home rest", "recall_storm need_cover"),
+    R("recall/thirst", "recalls_thirst sees_water_seen", "drink:water_seen",
+      "recall_thirst thirsty"),
     R("hunger/held", "hungry holds_food_held", "eat:food_held", "hungry have_food"),
     R("hunger/seen", "hungry sees_food_seen", "eat:food_seen", "hungry food_there"),
     R("hunger/hunt", "hungry hunts sees_prey", "hunt:prey attack:prey", "hungry prey_there"),
@@ -297,6 +306,9 @@ RULES: tuple[Rule, ...] = (
     R("tired/night", "tired night", "sleep rest", "tired night"),
     R("tired/lazy", "tired lazy", "rest sleep", "lazy_tired"),
     R("tired", "tired", "rest sleep", "tired"),
+    R("recall/noise", "recalls_noise", "investigate:curio call_for_help", "recall_noise"),
+    R("recall/orders", "recalls_orders", "work guard patrol", "recall_orders"),
+    R("recall/curfew", "recalls_curfew", "go_home", "recall_curfew"),
     R("goal/fetch", "goal_item", "pick_up:goal_item investigate:goal_item", "goal_fetch"),
     R("goal/follow", "goal_person goal_follow", "follow:goal_person", "goal_person"),
     R("goal/give", "goal_person goal_give", "give:goal_person", "goal_give"),

@@ -15,12 +15,14 @@ from npc_brain.npc.actions import (
     closing_phrase,
     decision_phrases,
 )
+from npc_brain.npc.memory import CUES, recalled
 from npc_brain.npc.prompt import npc_prompt
 from npc_brain.npc.roles import FIGHTING_CATEGORIES, category
 from npc_brain.npc.sayings import (
     KIND_SAYINGS,
     STAT_SAYINGS,
     injured,
+    recall_sayings,
     thought_words,
     true_sayings,
     untrue_sayings,
@@ -61,6 +63,13 @@ def _untrue_sayings_of(state: NPCState) -> list[str]:
         true = true_sayings(stat, getattr(state, stat))
         out += [text for text, _ in sayings if text not in true]
     return out
+
+
+def _untrue_recalls_of(state: NPCState) -> list[str]:
+    """Sayings of what the NPC recalls ("it is not safe here any more") that its memory
+    does not hold."""
+    cues = recalled(state.memory)
+    return [text for cue in CUES if cue not in cues for text in recall_sayings(cue)]
 
 
 def _hurt_names(state: NPCState) -> list[str]:
@@ -110,7 +119,8 @@ class FalseClaim:
     """A thought that says something the state does not support."""
 
     step: int  # index of the thought
-    kind: str  # number, stat, hurt, kind, name, word, item, role, menu, arithmetic, decision
+    kind: str  # number, stat, memory, hurt, kind, name, word, item, role, menu, arithmetic,
+    # decision
     text: str  # the offending part
 
     def __str__(self) -> str:
@@ -142,6 +152,7 @@ class _Known:
     hurt: set[str]  # perceived names someone hurt goes by
     lower: set[str]  # the lowercase words a thought may use
     untrue_sayings: list[str]  # stat sayings the state's values do not support
+    untrue_recalls: list[str]  # sayings of memories the state does not hold
 
     @classmethod
     def of(cls, state: NPCState, actions: list[str]) -> _Known:
@@ -151,7 +162,8 @@ class _Known:
         hurt = set(_hurt_names(state))
         lower = WORDS | set(_state_words(state, answer_options(state, actions)))
         numbers = state_numbers(state, actions)
-        return cls(names, words, items, numbers, hurt, lower, _untrue_sayings_of(state))
+        untrue = _untrue_sayings_of(state)
+        return cls(names, words, items, numbers, hurt, lower, untrue, _untrue_recalls_of(state))
 
 
 def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str, str]]:
@@ -165,6 +177,7 @@ def _thought_claims(state: NPCState, known: _Known, said: str) -> list[tuple[str
     # A saying about a stat anywhere in the thought must hold at the state's own value.
     out += [("stat", text) for text in known.untrue_sayings
             if re.search(rf"(?<![\w']){re.escape(text)}(?![\w'])", step)]  # fmt: skip
+    out += [("memory", text) for text in known.untrue_recalls if text in step]
     out += [("hurt", n) for n in _said_hurt(said, known.names) if n not in known.hurt]
     for word in _CAPITAL_WORD.findall(step):
         if word[:1].isupper() and word not in I_WORDS | {"NAME"} and word not in known.words:

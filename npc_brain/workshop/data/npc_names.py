@@ -77,7 +77,10 @@ def _person_names(locales: tuple[str, ...], table: str) -> tuple[str, ...]:
 FIRST_NAMES = _person_names(LATIN_LOCALES, "first_names")
 LAST_NAMES = _person_names(LATIN_LOCALES, "last_names")
 OTHER_SCRIPT_NAMES = _person_names(OTHER_LOCALES, "first_names")
-WORDS = tuple(w for w in _Lorem.word_list if len(w) >= 4)  # "policy", "crime", "window"
+# Any common word ("policy", "crime", "window"), but none that reads as talk of the menu.
+WORDS = tuple(
+    w for w in _Lorem.word_list if len(w) >= 4 and w not in ("option", "available", "allowed")
+)
 JOBS = tuple(  # "tax adviser", "fisheries officer": roles and trades the role table may lack
     j.lower() for j in _Jobs.jobs if re.fullmatch(r"[A-Za-z ]{1,24}", j) and len(j.split()) <= 3
 )

@@ -8,12 +8,15 @@ recall a pool: names of every kind come from npc_names.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from npc_brain.npc.actions import CREATURES, VOCABULARY, answer_options
+from npc_brain.npc.memory import CUES, RECENT, line_cues
 from npc_brain.npc.roles import (
     DECISION_TRAITS,
     FOOD,
@@ -94,6 +97,13 @@ ITEM_PARTS = ("case", "box", "pile", "bundle", "shard", "fragment", "pouch", "st
 CREATURE_PARTS = ("pack", "swarm", "brute", "scout", "leader", "pup", "cub", "mother",
                   "matriarch", "whelp", "spawn", "hatchling")  # fmt: skip
 GROUP_PARTS = ("rider", "archer", "captain", "mage", "shaman", "scout", "leader", "brute", "pup")
+# Memory lines as games log them, per cue and neutral (memory_lines.json): each cue's lines
+# are those the cue table reads as that cue; neutral ones hold no cue.
+_LINES = json.loads((Path(__file__).parent / "memory_lines.json").read_text(encoding="utf-8"))
+CUE_LINES = {cue: tuple(x for x in _LINES[cue] if cue in line_cues(x)) for cue in CUES}
+IDLE_LINES = tuple(x for x in _LINES["neutral"] if not line_cues(x))
+MEMORY = 0.25  # share of states with a memory of everyday things
+STRAY_CUE = 0.06  # ...and of states whose memory holds a cue, whatever the scene
 KIN = 0.15  # share of scenes with two of one group ("bandit", "bandit 2")
 OWNED = 0.08  # share of things named by their owner ("farmer's cart", "Anna's basket")
 FREE_GOALS = ("get the medicine to the chapel", "earn enough for a new roof", "stay out of trouble",
@@ -294,6 +304,7 @@ class _Draft:
     gold: int | None = None
     time_of_day: str | None = None
     goal: str | None = None
+    memory: list[str] = field(default_factory=list)
 
 
 def _with_trait(traits: list[str], trait: str) -> list[str]:
@@ -403,6 +414,36 @@ def _water(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     scene.add("water", thing_name(rng, WATERS), rng.randint(1, 40))
 
 
+def _recall(rng: random.Random, d: _Draft, cue: str) -> None:
+    """Log a line of `cue` among the newest RECENT lines of the memory."""
+    line = rng.choice(CUE_LINES[cue])
+    d.memory.insert(len(d.memory) - rng.randint(0, min(RECENT - 1, len(d.memory))), line)
+
+
+def _recalled(rng: random.Random, scene: _Scene, d: _Draft) -> None:
+    """Something the game logged that calls for action: a fire, a storm, an order, a
+    noise, a promise to be home, days without water; and what the scene needs for it."""
+    cue = rng.choice(tuple(CUES))
+    _recall(rng, d, cue)
+    if cue == "retreat" and rng.random() < 0.5:
+        d.role = rng.choice(ROLE_CATEGORIES["fighter"])
+    elif cue == "storm" and rng.random() < 0.4:
+        scene.add("shelter", thing_name(rng, SHELTERS), rng.randint(1, 40))
+    elif cue == "thirst" and rng.random() < 0.8:
+        _water(rng, scene, d)
+    elif cue == "noise":
+        if rng.random() < 0.8:
+            kind = rng.choice(("shelter", "shelter", "item", "animal"))
+            pool = {"shelter": SHELTERS, "item": ITEMS, "animal": TAME_ANIMALS}[kind]
+            scene.add(kind, thing_name(rng, pool), rng.randint(1, 40))
+        d.time_of_day = "night" if rng.random() < 0.4 else d.time_of_day
+    elif cue == "orders" and rng.random() < 0.6:
+        d.role = rng.choice(ROLE_CATEGORIES["worker"])
+        d.traits = _with_trait(d.traits, "lazy") if rng.random() < 0.3 else d.traits
+    elif cue == "curfew" and rng.random() < 0.4:
+        d.role = rng.choice(ROLE_CATEGORIES["child"])
+
+
 def _nothing(rng: random.Random, scene: _Scene, d: _Draft) -> None:
     return None
 
@@ -428,6 +469,7 @@ SCENARIOS: dict[str, tuple[int, Callable[[random.Random, _Scene, _Draft], None]]
     "night_work": (3, _night_work),
     "graze": (2, _graze),
     "watched": (3, _watched),
+    "recalled": (10, _recalled),
     "calm": (18, _nothing),
 }  # fmt: skip
 
@@ -440,12 +482,16 @@ def _draft(rng: random.Random) -> _Draft:
         d.energy = _maybe(rng, 0.6, _num(rng, TIRED + 1, 100))
         d.gold = _maybe(rng, 0.4, _gold(rng))
     d.time_of_day = _maybe(rng, 0.6, rng.choice(("dawn", "day", "day", "dusk", "night", "night")))
+    if rng.random() < MEMORY:
+        d.memory = rng.sample(IDLE_LINES, rng.choice((1, 1, 2, 3, 5)))
     return d
 
 
 def _state(rng: random.Random, scenario: str) -> NPCState:
     scene, d = _Scene(rng), _draft(rng)
     SCENARIOS[scenario][1](rng, scene, d)
+    if rng.random() < STRAY_CUE:
+        _recall(rng, d, rng.choice(tuple(CUES)))
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         scene.extra()
     creatures = [p for p in scene.seen if p.kind in CREATURES]
@@ -496,6 +542,7 @@ WITHOUT = (
     {"role": None},
     {"health": None, "hunger": None, "energy": None},
     {"time_of_day": None},
+    {"memory": []},
 )
 
 
