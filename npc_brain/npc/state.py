@@ -152,7 +152,8 @@ class NPCState(BaseModel):
     """One NPC's state: identity, needs (0-100), possessions, perception and context.
 
     Only `id` and `name` are required; every other field may be left out and is then unknown.
-    The model never reads `name`, `id` or `memory` (docs/protocol.md).
+    The model never reads `name` or `id`; of `memory` it sees only the cues its newest lines
+    hold (npc_brain.npc.memory, docs/protocol.md).
     """
 
     model_config = ConfigDict(extra="ignore")

@@ -38,6 +38,7 @@ func run(check: Check) -> void:
 	_check_settings_registered(check)
 	_check_new_question_drops_old_thoughts(check)
 	_check_rerun_replaces_thoughts(check)
+	_check_memory(check)
 	check.done()
 
 
@@ -299,6 +300,32 @@ func _check_rerun_replaces_thoughts(check: Check) -> void:
 	if made.size() == 1:
 		check.equal(made[0][1], PackedStringArray(["the wolf is 4 m away", "so I flee"]),
 				"the decision carries the re-run's thoughts")
+	agent.queue_free()
+
+
+func _check_memory(check: Check) -> void:
+	check.section("remember() logs what happened and think() sends it")
+	var agent := _agent_with_bubble()
+	agent.remember("  fed the hens  ")
+	agent.remember("   ")
+	check.equal(agent.memory, PackedStringArray(["fed the hens"]), "trimmed, blank lines dropped")
+	for i: int in NPCBrainAgent.MEMORY_LINES + 2:
+		agent.remember("line %d" % i)
+	agent.remember("x".repeat(200))
+	check.equal(agent.memory.size(), NPCBrainAgent.MEMORY_LINES, "only the newest kept")
+	check.equal(agent.memory[0], "line 3", "the oldest go first")
+	check.equal(agent.memory[-1].length(), NPCBrainAgent.MEMORY_CHARS, "long lines cut")
+	agent.remember("the barn is on fire")
+	agent.think({"health": 80})
+	var sent: Dictionary = agent._request.message["npc"]
+	check.equal(sent.get("memory", [])[-1], "the barn is on fire", "think() sends the memory")
+	agent.think({"memory": ["all quiet"]})
+	sent = agent._request.message["npc"]
+	check.equal(sent.get("memory"), ["all quiet"], "a state's own memory wins")
+	agent.forget()
+	agent.think({"health": 80})
+	check.is_true(not agent._request.message["npc"].has("memory"), "forget() clears it")
+	agent.cancel()
 	agent.queue_free()
 
 

@@ -37,6 +37,9 @@ const BrainClient := preload("brain_client.gd")
 const BrainRequest := preload("brain_request.gd")
 const Verbs := preload("verbs.gd")
 const AUTOLOAD_SETTING := "autoload/NPCBrain"
+## Most lines [member memory] keeps, and most characters per line (docs/protocol.md §8).
+const MEMORY_LINES := 16
+const MEMORY_CHARS := 120
 
 static var _warned_no_brain: bool = false
 
@@ -77,6 +80,9 @@ static var _warned_no_brain: bool = false
 
 ## Set from [member bubble_path] on ready; may also be assigned in code.
 var bubble: SpeechBubble
+## What happened to this NPC, oldest first, as [method remember] logged it; sent as the
+## state's memory unless the state given to [method think] has its own.
+var memory: PackedStringArray = PackedStringArray()
 ## The last [signal NPCBrain.decision_received] dictionary (action, target, steps, raw...).
 var last_decision: Dictionary = {}
 
@@ -145,11 +151,11 @@ func _sibling_bubble() -> SpeechBubble:
 
 ## Asks the brain what to do now. [param state] is the NPC's state (docs/protocol.md §8:
 ## health, hunger, energy, gold, inventory, perception, time_of_day, location, goal,
-## memory); when empty, [method gather_state] provides it. id, name, role and traits come
-## from this node unless [param state] sets them. Nothing else is filled in: a stat the game
-## does not send stays unknown to the model, so no thought can claim it. Returns the
-## request id, or "" when the request could not be made (then [signal decision_failed]
-## follows).
+## memory); when empty, [method gather_state] provides it. id, name, role, traits and
+## memory (from [method remember]) come from this node unless [param state] sets them.
+## Nothing else is filled in: a stat the game does not send stays unknown to the model, so
+## no thought can claim it. Returns the request id, or "" when the request could not be
+## made (then [signal decision_failed] follows).
 func think(state: Dictionary = {}) -> String:
 	cancel()
 	var npc := describe()
@@ -177,7 +183,25 @@ func gather_state() -> Dictionary:
 	return {}
 
 
-## The fixed part of the NPC's state: id, name, and role and traits when set.
+## Logs what just happened to this NPC, e.g. "the barn is on fire" or "Captain: fall back
+## to the keep!". The brain reads the newest lines for what the NPC recalls (danger, a
+## storm, an order, a noise, a promise to be home, thirst) and acts on it; other lines
+## change nothing. Keeps the last [constant MEMORY_LINES] lines.
+func remember(line: String) -> void:
+	var text := line.strip_edges().left(MEMORY_CHARS)
+	if text.is_empty():
+		return
+	memory.append(text)
+	if memory.size() > MEMORY_LINES:
+		memory = memory.slice(memory.size() - MEMORY_LINES)
+
+
+## Forgets everything [method remember] logged.
+func forget() -> void:
+	memory.clear()
+
+
+## The fixed part of the NPC's state: id, name, and role, traits and memory when set.
 func describe() -> Dictionary:
 	var display_name := npc_name
 	if display_name.is_empty():
@@ -187,6 +211,8 @@ func describe() -> Dictionary:
 		npc["role"] = role
 	if not traits.is_empty():
 		npc["traits"] = Array(traits)
+	if not memory.is_empty():
+		npc["memory"] = Array(memory)
 	return npc
 
 
