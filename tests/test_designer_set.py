@@ -26,6 +26,7 @@ STATS = ("health", "hunger", "energy", "gold")
 
 CASES = load_designer_set()
 HOLDOUT = load_designer_set("holdout")
+RECALL = load_designer_set("recall")
 
 
 def _unusual(name: str) -> bool:
@@ -33,13 +34,14 @@ def _unusual(name: str) -> bool:
 
 
 def test_size_and_unique_slugs() -> None:
-    assert len(CASES) >= 150 and len(HOLDOUT) >= 50
-    slugs = [c.case for c in CASES + HOLDOUT]
+    assert len(CASES) >= 150 and len(HOLDOUT) >= 50 and len(RECALL) >= 50
+    slugs = [c.case for c in CASES + HOLDOUT + RECALL]
     assert len(set(slugs)) == len(slugs)
-    assert all(c.note.strip() and c.accept for c in CASES + HOLDOUT)
+    assert all(c.note.strip() and c.accept for c in CASES + HOLDOUT + RECALL)
+    assert sum(bool(c.npc.memory) for c in RECALL) >= 0.9 * len(RECALL)
 
 
-@pytest.mark.parametrize("case", CASES + HOLDOUT, ids=lambda c: c.case)
+@pytest.mark.parametrize("case", CASES + HOLDOUT + RECALL, ids=lambda c: c.case)
 def test_case_is_a_valid_request_with_reachable_accepts(case: DesignerCase) -> None:
     canonical, _ = resolve_actions(case.actions, case.aliases)
     options = answer_options(case.npc, canonical)

@@ -15,7 +15,7 @@ from npc_brain.npc.teacher import said_lines, teacher
 from npc_brain.npc.truth import FalseClaim, false_claims, state_names
 from npc_brain.workshop.data import npc
 from npc_brain.workshop.data.example import Example
-from npc_brain.workshop.designer_set import load_designer_set
+from npc_brain.workshop.designer_set import PARTS, load_designer_set
 
 WOLF = {"name": "wolf", "kind": "animal", "distance": 4, "hostile": True, "strength": 60}
 TOM = {"name": "Tom", "kind": "person", "distance": 10}
@@ -61,7 +61,7 @@ def test_every_line_a_served_thought_may_be_is_checker_clean(examples: list[Exam
     """Served thoughts are the plan's lines (npc_brain.nrm.constraints), so the served truth
     guarantee is this: every line, on generated and on designer requests, is clean."""
     situations = [ex.situation for ex in examples if ex.situation is not None]
-    cases = load_designer_set("dev") + load_designer_set("holdout")
+    cases = [c for part in PARTS for c in load_designer_set(part)]
     situations += [
         (c.npc, tuple(plan_decision(c.npc, c.actions, c.aliases).actions)) for c in cases
     ]

@@ -302,6 +302,7 @@ def evaluate(
     report["npc"] = npc_metrics(npc_model, npc_tok, npc_n)
     report["designer"] = designer_metrics(npc_model, npc_tok)
     report["designer_holdout"] = designer_metrics(npc_model, npc_tok, part="holdout")
+    report["designer_recall"] = designer_metrics(npc_model, npc_tok, part="recall")
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -333,9 +334,14 @@ def format_report(report: dict) -> str:
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
-    for key, title in (("designer", "Designer set"), ("designer_holdout", "Designer holdout")):
+    designer_parts = (
+        ("designer", "Designer set"),
+        ("designer_holdout", "Designer holdout"),
+        ("designer_recall", "Designer recall"),
+    )
+    for key, title in designer_parts:
         if key not in report:
-            continue  # a report from before the holdout part
+            continue  # a report from before that part
         designer = dict(report[key])
         cases = int(designer.pop("cases"))
         lines += [

@@ -7,12 +7,15 @@ would find sensible: a bare verb (any target is fine) or "verb target", with the
 where an alias is declared.
 
 The set measures how the model behaves on real designer requests. It is never used for
-training, and it is not derived from the project's data generator. It comes in two parts:
+training, and it is not derived from the project's data generator. It comes in three parts:
 
 - "dev" (situations.json): a teacher gap found here may become a teacher row;
 - "holdout" (holdout.json): written later, in other genres, and only ever scored as a whole,
   never read case by case to shape the teacher or the generator, so it shows whether gains
-  on "dev" carry over to situations nobody tuned for.
+  on "dev" carry over to situations nobody tuned for;
+- "recall" (recall.json): situations whose `memory` should, or deliberately should not,
+  change the decision, written from docs/protocol.md alone after the memory cue table
+  (npc_brain.npc.memory) by someone who never saw it; scored as a whole, like "holdout".
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from pydantic import BaseModel
 
 from npc_brain.npc.state import NPCState
 
-SETS = {"dev": "situations.json", "holdout": "holdout.json"}
+SETS = {"dev": "situations.json", "holdout": "holdout.json", "recall": "recall.json"}
+PARTS = tuple(SETS)
 
 
 class DesignerCase(BaseModel):
@@ -47,6 +51,6 @@ class DesignerCase(BaseModel):
 
 
 def load_designer_set(part: str = "dev") -> list[DesignerCase]:
-    """All cases of one part ("dev" or "holdout"), in file order."""
+    """All cases of one part (one of PARTS), in file order."""
     raw = json.loads((Path(__file__).parent / SETS[part]).read_text(encoding="utf-8"))
     return [DesignerCase.model_validate(item) for item in raw]
