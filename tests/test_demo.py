@@ -7,8 +7,8 @@ decided and their thought bubbles show, freezes the game and has the runner scre
 canvas to docs/demo.png. The PNG's pixels are then checked against where the probe says every
 villager, bubble and the wolf is: each body in its clothes' colour, each bubble its background
 colour with dark text on it, no two bubbles overlapping, and a picture that is clearly not a
-blank canvas. The probe then lets the food run out and night fall; the decision log shows
-the villagers deciding anew after each event.
+blank canvas. The probe then lets the food run out, a storm roll in and night fall; the
+decision log shows the villagers deciding anew after each event.
 
 NPC_BRAIN_TEST_MODEL may point at another model directory (default: the bundled model).
 """
@@ -232,13 +232,19 @@ def test_demo_shows_thought_bubbles_in_the_web_runtime(sidecar: Sidecar, tmp_pat
 
 def _check_reactions(report: dict) -> None:
     """Every event is followed by fresh decisions; the wolf makes some villager change what
-    it does (whether food or night does is the model's call, not the demo's)."""
-    for event in ("wolf", "food", "night"):
+    it does, and the storm, which reaches the brain only as a memory line, sends some
+    villager for cover (whether food or night changes anything is the model's call)."""
+    for event in ("wolf", "food", "storm", "night"):
         reactions = report["events"].get(event, {})
         assert len(reactions) >= 3, f"after {event}: {reactions}"
     wolf = report["events"]["wolf"]
     changed = [name for name, (before, after) in wolf.items() if after.split()[0] != before]
     assert changed, f"after the wolf nobody changed what they do: {wolf}"
+    storm = report["events"]["storm"]
+    covered = [
+        name for name, (_, after) in storm.items() if after.split()[0] in ("hide", "go_home")
+    ]
+    assert covered, f"after the storm nobody took cover: {storm}"
 
 
 def _check_not_blank(image: np.ndarray) -> None:

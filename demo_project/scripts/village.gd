@@ -5,7 +5,8 @@ extends Node2D
 ## Villagers ask the village what they can see ([method perceive]) and where they are
 ## ([method location_of]); the village tells every villager when something happens
 ## ([signal event_happened]) so each one asks its brain what to do about it.
-## Keys: W a wolf comes, F the food runs out, N night falls (or day breaks).
+## Keys: W a wolf comes, F the food runs out, S a storm rolls in, N night falls (or day
+## breaks).
 
 ## Something every villager should hear about, e.g. "a wolf came out of the forest".
 signal event_happened(text: String)
@@ -83,18 +84,23 @@ func _unhandled_input(event: InputEvent) -> void:
 			trigger_event("wolf")
 		KEY_F:
 			trigger_event("food")
+		KEY_S:
+			trigger_event("storm")
 		KEY_N:
 			trigger_event("night")
 
 
-## Starts one of the player's events: "wolf", "food" (the food runs out) or "night"
-## (night falls; at night, day breaks instead).
+## Starts one of the player's events: "wolf", "food" (the food runs out), "storm" (news
+## every villager remembers, and the brain reads for what it recalls) or "night" (night
+## falls; at night, day breaks instead).
 func trigger_event(kind: String) -> void:
 	match kind:
 		"wolf":
 			spawn_wolf()
 		"food":
 			run_out_of_food()
+		"storm":
+			announce("a storm is rolling in, the wind is rising")
 		"night":
 			if period == "night":
 				_set_hour(6.0)

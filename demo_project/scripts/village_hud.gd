@@ -67,6 +67,7 @@ func _build_buttons() -> void:
 			8)
 	_add_button(bar, "A wolf comes [W]", "wolf")
 	_add_button(bar, "Food runs out [F]", "food")
+	_add_button(bar, "A storm rolls in [S]", "storm")
 	_night_button = _add_button(bar, "Night falls [N]", "night")
 	bar.grow_horizontal = Control.GROW_DIRECTION_BOTH
 	bar.grow_vertical = Control.GROW_DIRECTION_BEGIN

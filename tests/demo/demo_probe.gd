@@ -4,7 +4,8 @@ extends Node
 ##
 ## It sends a wolf in, waits until enough villagers have decided and enough thought bubbles
 ## are on screen, pauses the game so nothing moves, asks the runner for a screenshot, notes
-## where everything is on screen, then lets the food run out and night fall, each time
+## where everything is on screen, then lets the food run out, a storm roll in and night
+## fall, each time
 ## recording what every villager decides next (and what it was doing before). It prints it
 ## all as one [code]@@demo-report {json}[/code] line and quits:
 ## 0 when everything was seen, 1 (with FAIL lines) otherwise. The web runtime is a release
@@ -70,7 +71,7 @@ func _run() -> void:
 		_fail("the runner did not take the screenshot")
 	var report := _report(village)
 	get_tree().paused = false
-	for event: String in ["food", "night"]:
+	for event: String in ["food", "storm", "night"]:
 		await _watch_event(village, event)
 	report["events"] = _reactions
 	report["log"] = Array(village.log_lines)

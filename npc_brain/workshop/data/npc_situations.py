@@ -29,7 +29,7 @@ from npc_brain.npc.roles import (
     VOICE_TRAITS,
 )
 from npc_brain.npc.sayings import HUNGRY, INJURED, LAZY_TIRED, LOW_HEALTH, TIRED
-from npc_brain.npc.state import NPCState, Perception
+from npc_brain.npc.state import MAX_NAME, NPCState, Perception
 from npc_brain.npc.teacher import (
     BUY_GOLD,
     CLOSE,
@@ -120,8 +120,10 @@ class _Scene:
         self.used: set[str] = set()
 
     def add(self, kind: str, name: str, dist: int, **extra: object) -> Perception:
-        while name in self.used:
-            name = f"{name} {self.rng.randint(2, 9)}" if self.rng.random() < 0.5 else word(self.rng)
+        while name in self.used or len(name) > MAX_NAME:
+            numbered = f"{name} {self.rng.randint(2, 9)}"
+            fits = self.rng.random() < 0.5 and len(numbered) <= MAX_NAME
+            name = numbered if fits else word(self.rng)
         self.used.add(name)
         p = Perception(name=name, kind=kind, distance=dist, **extra)
         self.seen.append(p)
@@ -171,7 +173,7 @@ class _Scene:
         with its own name."""
         rng = self.rng
         r = rng.random()
-        if r < 0.45:
+        if r < 0.45 or len(p.name) > MAX_NAME - 12:  # a long name is only numbered
             name = f"{p.name} {rng.randint(2, 6)}"
         elif r < 0.6 and " " not in p.name:
             name = f"{p.name}{rng.randint(2, 6)}"
