@@ -119,8 +119,8 @@ class FalseClaim:
     """A thought that says something the state does not support."""
 
     step: int  # index of the thought
-    kind: str  # number, stat, memory, hurt, kind, name, word, item, role, menu, arithmetic,
-    # decision
+    # number, stat, memory, hurt, kind, name, word, item, role, menu, arithmetic, decision
+    kind: str
     text: str  # the offending part
 
     def __str__(self) -> str:
