@@ -4,6 +4,7 @@ teacher, and held to by the truth checker."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from npc_brain.npc.state import NPCState
 from npc_brain.npc.teacher import teacher
 from npc_brain.npc.truth import false_claims
 from npc_brain.workshop.data import npc_situations
+from npc_brain.workshop.data.npc import generate
 
 LINES = json.loads(
     (Path(npc_situations.__file__).parent / "memory_lines.json").read_text(encoding="utf-8")
@@ -109,10 +111,6 @@ def test_a_recall_the_memory_does_not_hold_is_false() -> None:
 
 
 def test_generated_situations_recall_each_cue() -> None:
-    import random
-
-    from npc_brain.workshop.data.npc import generate
-
     rng = random.Random(5)
     examples = [generate(rng) for _ in range(1500)]
     found = {cue for ex in examples for cue in CUES if f"recalls {cue}" in ex.prompt}

@@ -12,6 +12,7 @@ row that acts on it) adds behaviour.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 RECENT = 3  # memory lines read: the game appends, so the last ones are the newest
 
@@ -139,5 +140,10 @@ def line_cues(line: str) -> list[str]:
 
 def recalled(memory: list[str]) -> list[str]:
     """The cues of the last RECENT memory lines, in table order, each once."""
-    found = {cue for line in memory[-RECENT:] for cue in line_cues(line)}
-    return [cue for cue in CUES if cue in found]
+    return list(_recalled(tuple(memory[-RECENT:])))
+
+
+@lru_cache(maxsize=4096)  # the prompt, the teacher and the checker each ask per request
+def _recalled(lines: tuple[str, ...]) -> tuple[str, ...]:
+    found = {cue for line in lines for cue in line_cues(line)}
+    return tuple(cue for cue in CUES if cue in found)

@@ -20,6 +20,8 @@ from npc_brain.nrm.tokenizer import Tokenizer
 from npc_brain.nrm.trace import Answer, parse_trace, prompt_ids
 from npc_brain.workshop.data.example import Example
 from npc_brain.workshop.data.reasoning import TASKS
+from npc_brain.workshop.designer_set import PARTS as DESIGNER_PARTS
+from npc_brain.workshop.designer_set import load_designer_set
 
 # The card's figures for MiniAxion1-0.9M (see ../shared/design.md).
 CARD = {
@@ -162,14 +164,17 @@ def npc_metrics(model: NRMModel, tok: Tokenizer, n: int, verbose: bool = True) -
     }
 
 
+def designer_key(part: str) -> str:
+    """The eval report's key for a designer-set part: "designer", "designer_holdout", ..."""
+    return "designer" if part == "dev" else f"designer_{part}"
+
+
 def designer_metrics(
     model: NRMModel, tok: Tokenizer, verbose: bool = True, part: str = "dev"
 ) -> dict[str, float]:
     """A part of the hand-written designer set (never trained on): sensible decisions, valid
     answers and checker-clean thoughts, served (constrained, as the sidecar decodes) and
     unconstrained."""
-    from npc_brain.workshop.designer_set import load_designer_set
-
     cases = load_designer_set(part)
     plans = [plan_decision(c.npc, c.actions, c.aliases) for c in cases]
     examples = [
@@ -300,9 +305,8 @@ def evaluate(
     report["typed"] = typed_metrics(model, tok)
     report["typed_fresh"] = typed_metrics(model, tok, part="fresh")
     report["npc"] = npc_metrics(npc_model, npc_tok, npc_n)
-    report["designer"] = designer_metrics(npc_model, npc_tok)
-    report["designer_holdout"] = designer_metrics(npc_model, npc_tok, part="holdout")
-    report["designer_recall"] = designer_metrics(npc_model, npc_tok, part="recall")
+    for part in DESIGNER_PARTS:
+        report[designer_key(part)] = designer_metrics(npc_model, npc_tok, part=part)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -334,12 +338,8 @@ def format_report(report: dict) -> str:
     )
     lines += ["", "| NPC decisions | npc-brain |", "| --- | ---: |"]
     lines += [f"| {k.replace('_', ' ')} | {v:.1f}% |" for k, v in report["npc"].items()]
-    designer_parts = (
-        ("designer", "Designer set"),
-        ("designer_holdout", "Designer holdout"),
-        ("designer_recall", "Designer recall"),
-    )
-    for key, title in designer_parts:
+    for part in DESIGNER_PARTS:
+        key, title = designer_key(part), "Designer set" if part == "dev" else f"Designer {part}"
         if key not in report:
             continue  # a report from before that part
         designer = dict(report[key])
